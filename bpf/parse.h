@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Packet parsing for the XDP program: Ethernet, VLAN, IPv4, IPv6 with its
+ * extension headers, and the first bytes of TCP, UDP and ICMP. Each step
+ * either advances the cursor in struct packet or returns the reason the
+ * packet is malformed; none of them decides a verdict beyond that.
+ */
+#ifndef PORTCULLIS_PARSE_H
+#define PORTCULLIS_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmpv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "../maps/portcullis.h"
+
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+
+/* linux/icmp.h drags in libc headers that do not build for -target bpf. */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+/* Neighbour discovery, RFC 4861: router solicitation .. redirect. */
+#define NDISC_ROUTER_SOLICITATION 133
+#define NDISC_REDIRECT 137
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be32 rest;
+};
+
+#define IP_OFFSET_MASK 0x1FFF
+#define IP6_OFFSET_MASK 0xFFF8
+
+/* Outcome of a parse step: keep going, or stop with a reason. */
+#define PARSE_OK (-1)
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+/* What the verdict steps need to know about a packet; filled by parse_*(). */
+struct packet {
+	void *data_end;
+	void *l3;            /* IPv4 or IPv6 header */
+	void *l4;            /* TCP/UDP/ICMP header, once parsed */
+	__u32 len;           /* whole frame, for byte counters */
+	__u32 l4_len;        /* bytes of L4 header + payload per the IP lengths */
+	__be16 eth_proto;    /* after VLAN tags, network order */
+	__u8 l4_proto;       /* IPPROTO_*, after IPv6 extension headers */
+	__u8 non_first_frag; /* 1 for a fragment at offset > 0 */
+	__u8 tcp_flags;      /* FIN..URG as in byte 13 of the TCP header */
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__be16 sport;        /* network order */
+	__be16 dport;        /* network order */
+};
+
+static __always_inline int parse_l2(struct xdp_md *ctx, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	struct ethhdr *eth = data;
+	struct vlan_hdr *vlan;
+	void *cursor;
+	__be16 proto;
+	int i;
+
+	if ((void *)(eth + 1) > pkt->data_end)
+		return PC_DROP_MALFORMED;
+	proto = eth->h_proto;
+	cursor = eth + 1;
+
+#pragma unroll
+	for (i = 0; i < PC_MAX_VLAN; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		vlan = cursor;
+		if ((void *)(vlan + 1) > pkt->data_end)
+			return PC_DROP_MALFORMED;
+		proto = vlan->encap_proto;
+		cursor = vlan + 1;
+	}
+	/* A third tag would hide the payload from us but not from a nested
+	 * VLAN device: refuse it rather than wave it through as "not IP". */
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+		return PC_DROP_MALFORMED;
+
+	pkt->eth_proto = proto;
+	pkt->l3 = cursor;
+	return PARSE_OK;
+}
+
+/* Fixed IPv4 header: enough to know the source, and its lengths sane. */
+static __always_inline int parse_ipv4(struct packet *pkt)
+{
+	struct iphdr *ip = pkt->l3;
+	__u32 hdr_len, tot_len;
+
+	if ((void *)(ip + 1) > pkt->data_end)
+		return PC_DROP_MALFORMED;
+	if (ip->version != 4 || ip->ihl < 5)
+		return PC_DROP_MALFORMED;
+	hdr_len = ip->ihl * 4;
+	tot_len = bpf_ntohs(ip->tot_len);
+	/* Trailing padding (short frames) is fine, a length past the end is not. */
+	if (tot_len < hdr_len || (void *)ip + tot_len > pkt->data_end)
+		return PC_DROP_MALFORMED;
+
+	pkt->l4_proto = ip->protocol;
+	pkt->l4 = (void *)ip + hdr_len;
+	pkt->l4_len = tot_len - hdr_len;
+	pkt->non_first_frag = (bpf_ntohs(ip->frag_off) & IP_OFFSET_MASK) != 0;
+	return PARSE_OK;
+}
+
+static __always_inline int ipv6_is_ext(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT ||
+	       nexthdr == IPPROTO_AH;
+}
+
+struct ipv6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;
+	__be16 frag_off; /* fragment header only */
+	__be32 rest;
+};
+
+/*
+ * IPv6 with a bounded walk over extension headers. A chain longer than
+ * PC_IPV6_MAX_EXT is malformed: a receiver that gives up early is exactly
+ * what header-chain evasion exploits.
+ */
+static __always_inline int parse_ipv6(struct packet *pkt)
+{
+	struct ipv6hdr *ip6 = pkt->l3;
+	struct ipv6_ext *ext;
+	__u32 payload_len, ext_len;
+	__u8 nexthdr;
+	void *cursor;
+	int i;
+
+	if ((void *)(ip6 + 1) > pkt->data_end)
+		return PC_DROP_MALFORMED;
+	if (ip6->version != 6)
+		return PC_DROP_MALFORMED;
+	payload_len = bpf_ntohs(ip6->payload_len);
+	if ((void *)(ip6 + 1) + payload_len > pkt->data_end)
+		return PC_DROP_MALFORMED;
+
+	nexthdr = ip6->nexthdr;
+	cursor = ip6 + 1;
+
+#pragma unroll
+	for (i = 0; i < PC_IPV6_MAX_EXT; i++) {
+		if (!ipv6_is_ext(nexthdr))
+			break;
+		ext = cursor;
+		if ((void *)(ext + 1) > pkt->data_end || payload_len < sizeof(*ext))
+			return PC_DROP_MALFORMED;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			ext_len = 8;
+			if (bpf_ntohs(ext->frag_off) & IP6_OFFSET_MASK) {
+				/* Later headers are in the first fragment only. */
+				pkt->non_first_frag = 1;
+				nexthdr = ext->nexthdr;
+				payload_len -= ext_len;
+				cursor += ext_len;
+				break;
+			}
+		} else if (nexthdr == IPPROTO_AH) {
+			ext_len = ((__u32)ext->hdrlen + 2) * 4;
+		} else {
+			ext_len = ((__u32)ext->hdrlen + 1) * 8;
+		}
+		if (ext_len > payload_len)
+			return PC_DROP_MALFORMED;
+		nexthdr = ext->nexthdr;
+		payload_len -= ext_len;
+		cursor += ext_len;
+	}
+	if (!pkt->non_first_frag && ipv6_is_ext(nexthdr))
+		return PC_DROP_MALFORMED;
+
+	pkt->l4_proto = nexthdr;
+	pkt->l4 = cursor;
+	pkt->l4_len = payload_len;
+	return PARSE_OK;
+}
+
+/*
+ * The L4 header must fit both in the frame and in what the IP header says the
+ * payload is: a first fragment too short for its ports is malformed too.
+ */
+static __always_inline int parse_l4(struct packet *pkt)
+{
+	struct tcphdr *tcp;
+	struct udphdr *udp;
+	struct icmphdr *icmp;
+
+	switch (pkt->l4_proto) {
+	case IPPROTO_TCP:
+		tcp = pkt->l4;
+		if ((void *)(tcp + 1) > pkt->data_end || pkt->l4_len < sizeof(*tcp))
+			return PC_DROP_MALFORMED;
+		if (tcp->doff < 5 || tcp->doff * 4U > pkt->l4_len)
+			return PC_DROP_MALFORMED;
+		pkt->sport = tcp->source;
+		pkt->dport = tcp->dest;
+		pkt->tcp_flags = ((__u8 *)tcp)[13] & 0x3f;
+		return PARSE_OK;
+	case IPPROTO_UDP:
+		udp = pkt->l4;
+		if ((void *)(udp + 1) > pkt->data_end || pkt->l4_len < sizeof(*udp))
+			return PC_DROP_MALFORMED;
+		pkt->sport = udp->source;
+		pkt->dport = udp->dest;
+		return PARSE_OK;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		/* icmphdr and icmp6hdr share the type/code/checksum layout. */
+		icmp = pkt->l4;
+		if ((void *)(icmp + 1) > pkt->data_end || pkt->l4_len < sizeof(*icmp))
+			return PC_DROP_MALFORMED;
+		pkt->icmp_type = icmp->type;
+		pkt->icmp_code = icmp->code;
+		return PARSE_OK;
+	}
+	return PARSE_OK;
+}
+
+#endif /* PORTCULLIS_PARSE_H */

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "pcmaps.h"
+
+struct map_slot {
+	const char *name;
+	size_t offset; /* of the fd in struct pc_maps */
+};
+
+static const struct map_slot map_slots[] = {
+	{ PC_MAP_ACTIVE, offsetof(struct pc_maps, active) },
+	{ PC_MAP_CONFIG, offsetof(struct pc_maps, config) },
+	{ PC_MAP_PORTS, offsetof(struct pc_maps, ports) },
+	{ PC_MAP_REASONS, offsetof(struct pc_maps, reasons) },
+	{ PC_MAP_PORT_DROPS, offsetof(struct pc_maps, port_drops) },
+	{ PC_MAP_PORT_PASS, offsetof(struct pc_maps, port_pass) },
+	{ PC_MAP_PASS_OWNER, offsetof(struct pc_maps, pass_owner) },
+};
+
+#define N_MAPS (sizeof(map_slots) / sizeof(map_slots[0]))
+
+static int *map_fd(struct pc_maps *maps, size_t i)
+{
+	return (int *)((char *)maps + map_slots[i].offset);
+}
+
+static int init_cpus(struct pc_maps *maps)
+{
+	maps->ncpus = libbpf_num_possible_cpus();
+	return maps->ncpus < 0 ? maps->ncpus : 0;
+}
+
+int pc_maps_from_object(struct bpf_object *obj, struct pc_maps *maps)
+{
+	for (size_t i = 0; i < N_MAPS; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, map_slots[i].name);
+
+		if (!map)
+			return -ENOENT;
+		*map_fd(maps, i) = bpf_map__fd(map);
+	}
+	return init_cpus(maps);
+}
+
+int pc_maps_open_pinned(const char *pin_dir, struct pc_maps *maps)
+{
+	char path[4096];
+	int err;
+
+	for (size_t i = 0; i < N_MAPS; i++)
+		*map_fd(maps, i) = -1;
+	for (size_t i = 0; i < N_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_slots[i].name);
+		*map_fd(maps, i) = bpf_obj_get(path);
+		if (*map_fd(maps, i) < 0) {
+			err = -errno;
+			pc_maps_close(maps);
+			return err;
+		}
+	}
+	return init_cpus(maps);
+}
+
+void pc_maps_close(struct pc_maps *maps)
+{
+	for (size_t i = 0; i < N_MAPS; i++) {
+		int *fd = map_fd(maps, i);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+static int lookup(int fd, __u32 key, void *value)
+{
+	return bpf_map_lookup_elem(fd, &key, value) ? -errno : 0;
+}
+
+static int update(int fd, __u32 key, const void *value)
+{
+	return bpf_map_update_elem(fd, &key, value, BPF_ANY) ? -errno : 0;
+}
+
+int pc_maps_active_set(const struct pc_maps *maps, __u32 *set)
+{
+	int err = lookup(maps->active, 0, set);
+
+	*set &= 1;
+	return err;
+}
+
+int pc_maps_activate(const struct pc_maps *maps, __u32 set)
+{
+	return update(maps->active, 0, &set);
+}
+
+int pc_maps_read_config(const struct pc_maps *maps, __u32 set, struct pc_config *cfg)
+{
+	return lookup(maps->config, set, cfg);
+}
+
+int pc_maps_write_config(const struct pc_maps *maps, __u32 set, const struct pc_config *cfg)
+{
+	return update(maps->config, set, cfg);
+}
+
+static __u32 table_index(enum pc_proto proto, __u16 port)
+{
+	return (__u32)proto * PC_PORTS + port;
+}
+
+int pc_maps_read_pass_owners(const struct pc_maps *maps, __u32 owner[PC_PASS_SLOTS])
+{
+	for (__u32 slot = 0; slot < PC_PASS_SLOTS; slot++) {
+		int err = lookup(maps->pass_owner, slot, &owner[slot]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct pc_port_table *pc_port_table_new(const struct pc_maps *maps)
+{
+	struct pc_port_table *table = calloc(1, sizeof(*table));
+
+	if (!table)
+		return NULL;
+	if (pc_maps_read_pass_owners(maps, table->owner)) {
+		free(table);
+		return NULL;
+	}
+	for (__u32 slot = 1; slot < PC_PASS_SLOTS; slot++) {
+		__u32 owner = table->owner[slot];
+
+		if (!owner)
+			continue;
+		/* Owners are stored by counter key (network-order port). */
+		__u32 proto = (owner - 1) >> 16;
+		__u16 port = ntohs((owner - 1) & 0xffff);
+
+		if (proto < PC_PROTOS)
+			table->slot_of[table_index(proto, port)] = slot;
+	}
+	table->next_free = 1;
+	return table;
+}
+
+void pc_port_table_free(struct pc_port_table *table)
+{
+	free(table);
+}
+
+static __u16 table_slot(struct pc_port_table *table, enum pc_proto proto, __u16 port)
+{
+	__u32 index = table_index(proto, port);
+
+	if (table->slot_of[index])
+		return table->slot_of[index];
+	while (table->next_free < PC_PASS_SLOTS && table->owner[table->next_free])
+		table->next_free++;
+	if (table->next_free >= PC_PASS_SLOTS)
+		return 0;
+	table->owner[table->next_free] = pc_port_counter_key(proto, htons(port)) + 1;
+	table->slot_of[index] = table->next_free;
+	table->owners_changed = true;
+	return table->next_free;
+}
+
+void pc_port_table_set(struct pc_port_table *table, enum pc_proto proto, __u16 lo, __u16 hi,
+		       __u16 flags)
+{
+	for (__u32 port = lo; port <= hi; port++) {
+		struct pc_port_rule *rule = &table->rules[table_index(proto, port)];
+
+		rule->flags = flags;
+		rule->pass_slot = flags ? table_slot(table, proto, port) : 0;
+	}
+}
+
+int pc_maps_read_ports(const struct pc_maps *maps, __u32 set, struct pc_port_table *table)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 total = PC_RULE_SETS * PC_PORT_SLOTS, done = 0, batch, token;
+	struct pc_port_rule *all = malloc(total * sizeof(*all));
+	__u32 *keys = malloc(total * sizeof(*keys));
+	int err = 0;
+
+	if (!all || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* One batch read of both sets instead of 131072 lookups. */
+	while (done < total) {
+		batch = total - done;
+		if (bpf_map_lookup_batch(maps->ports, done ? &token : NULL, &token, keys + done,
+					 all + done, &batch, &opts) &&
+		    errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		if (!batch)
+			break;
+		done += batch;
+	}
+	for (__u32 i = 0; i < done; i++) {
+		__u32 key = keys[i];
+
+		if ((key >> 17) != set)
+			continue;
+		table->rules[table_index((key >> 16) & 1, ntohs(key & 0xffff))] = all[i];
+	}
+out:
+	free(all);
+	free(keys);
+	return err;
+}
+
+static int write_owners(const struct pc_maps *maps, const struct pc_port_table *table)
+{
+	if (!table->owners_changed)
+		return 0;
+	for (__u32 slot = 1; slot < PC_PASS_SLOTS; slot++) {
+		int err = update(maps->pass_owner, slot, &table->owner[slot]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Write rules for [first, first + count) of the table's index space. */
+static int write_rules(const struct pc_maps *maps, __u32 set, const struct pc_port_table *table,
+		       __u32 first, __u32 count)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys = malloc(count * sizeof(*keys));
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (__u32 i = 0; i < count; i++) {
+		__u32 index = first + i;
+
+		keys[i] = pc_port_key(set, index / PC_PORTS, htons(index % PC_PORTS));
+	}
+	__u32 done = count;
+
+	if (bpf_map_update_batch(maps->ports, keys, &table->rules[first], &done, &opts))
+		err = -errno;
+	free(keys);
+	return err;
+}
+
+int pc_maps_write_ports(const struct pc_maps *maps, __u32 set, const struct pc_port_table *table)
+{
+	int err = write_owners(maps, table);
+
+	return err ? err : write_rules(maps, set, table, 0, PC_PORT_SLOTS);
+}
+
+int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto, __u16 lo, __u16 hi,
+			      __u16 flags)
+{
+	struct pc_port_table *table = pc_port_table_new(maps);
+	__u32 set;
+	int err;
+
+	if (!table)
+		return -ENOMEM;
+	/* Only the range is written back, so the rest of the table may stay empty. */
+	err = pc_maps_active_set(maps, &set);
+	if (!err) {
+		pc_port_table_set(table, proto, lo, hi, flags);
+		err = write_owners(maps, table);
+	}
+	if (!err)
+		err = write_rules(maps, set, table, table_index(proto, lo), hi - lo + 1U);
+	pc_port_table_free(table);
+	return err;
+}
+
+int pc_maps_sum_counters(const struct pc_maps *maps, int map_fd, __u32 n, struct pc_counter *out)
+{
+	struct pc_counter *percpu = calloc(maps->ncpus, sizeof(*percpu));
+	int err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 key = 0; key < n && !err; key++) {
+		err = lookup(map_fd, key, percpu);
+		out[key] = (struct pc_counter){};
+		for (int cpu = 0; cpu < maps->ncpus && !err; cpu++) {
+			out[key].packets += percpu[cpu].packets;
+			out[key].bytes += percpu[cpu].bytes;
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+static const char *const reason_names[PC_REASONS] = {
+	[PC_DROP_NOT_ALLOWED] = "not-allowed",
+	[PC_DROP_SOURCE_NOT_ALLOWED] = "source-not-allowed",
+	[PC_DROP_SCAN_NULL] = "scan-null",
+	[PC_DROP_SCAN_FIN] = "scan-fin",
+	[PC_DROP_SCAN_XMAS] = "scan-xmas",
+	[PC_DROP_SCAN_SYNFIN] = "scan-synfin",
+	[PC_DROP_SCAN_SYNRST] = "scan-synrst",
+	[PC_DROP_SCAN_OTHER] = "scan-other",
+	[PC_DROP_BANNED] = "banned",
+	[PC_DROP_DENIED_SOURCE] = "denied-source",
+	[PC_DROP_MALFORMED] = "malformed",
+	[PC_DROP_FRAGMENT] = "fragment",
+	[PC_DROP_ICMP] = "icmp",
+	[PC_PASS_ALLOWED] = "allowed",
+	[PC_PASS_ESTABLISHED] = "established",
+	[PC_PASS_TRUSTED] = "trusted",
+	[PC_PASS_NOT_IP] = "not-ip",
+	[PC_PASS_OTHER_PROTO] = "other-protocol",
+	[PC_PASS_ICMP] = "icmp",
+	[PC_PASS_ICMP_ESSENTIAL] = "icmp-essential",
+	[PC_PASS_FRAGMENT] = "fragment",
+};
+
+const char *pc_reason_name(int reason)
+{
+	if (reason < 0 || reason >= PC_REASONS || !reason_names[reason])
+		return "unknown";
+	return reason_names[reason];
+}
+
+int pc_reason_from_name(const char *name)
+{
+	for (int reason = 0; reason < PC_DROP_REASONS; reason++)
+		if (strcmp(reason_names[reason], name) == 0)
+			return reason;
+	return -1;
+}
+
+const char *pc_proto_name(enum pc_proto proto)
+{
+	return proto == PC_PROTO_TCP ? "tcp" : proto == PC_PROTO_UDP ? "udp" : "?";
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The contract between bpf/ and loader/: every map's name, key, value, the
+ * verdict reasons and the limits. Both sides include this file and nothing
+ * else describes a map layout. Byte order is stated beside every field.
+ */
+#ifndef PORTCULLIS_MAPS_H
+#define PORTCULLIS_MAPS_H
+
+#include <linux/types.h>
+
+/*
+ * Rule sets are double-buffered: the loader fills the inactive set, then
+ * flips pc_active with one 4-byte store, so every packet sees either the old
+ * rules or the new ones, never a mix.
+ */
+#define PC_RULE_SETS 2
+
+/* L4 protocols with a port allowlist. The index is part of map keys. */
+enum pc_proto {
+	PC_PROTO_TCP = 0,
+	PC_PROTO_UDP = 1,
+	PC_PROTOS,
+};
+
+#define PC_PORTS 65536
+#define PC_PORT_SLOTS (PC_PROTOS * PC_PORTS)
+
+/*
+ * Why a packet got its verdict. Drop reasons come first so that the
+ * contract's "drops" object is the range [0, PC_DROP_REASONS). The order of
+ * the drop reasons is the order of pc_reason_names[] in maps/reasons.c.
+ */
+enum pc_reason {
+	PC_DROP_NOT_ALLOWED = 0,
+	PC_DROP_SOURCE_NOT_ALLOWED,
+	PC_DROP_SCAN_NULL,
+	PC_DROP_SCAN_FIN,
+	PC_DROP_SCAN_XMAS,
+	PC_DROP_SCAN_SYNFIN,
+	PC_DROP_SCAN_SYNRST,
+	PC_DROP_SCAN_OTHER,
+	PC_DROP_BANNED,
+	PC_DROP_DENIED_SOURCE,
+	PC_DROP_MALFORMED,
+	PC_DROP_FRAGMENT,
+	PC_DROP_ICMP,
+	PC_DROP_REASONS,
+
+	PC_PASS_ALLOWED = PC_DROP_REASONS, /* destination port allowed */
+	PC_PASS_ESTABLISHED,               /* reply to a local socket */
+	PC_PASS_TRUSTED,                   /* source in "allow from" */
+	PC_PASS_NOT_IP,                    /* ARP, LLDP, ... */
+	PC_PASS_OTHER_PROTO,               /* not TCP/UDP/ICMP: GRE, ESP, ... */
+	PC_PASS_ICMP,                      /* ICMP allowed by policy */
+	PC_PASS_ICMP_ESSENTIAL,            /* ND and packet-too-big: never dropped */
+	PC_PASS_FRAGMENT,                  /* non-first fragment, policy allow */
+	PC_REASONS,
+};
+
+/*
+ * Reason counters are split by mode so that user space can tell real drops
+ * (enforce) from would-be drops (monitor) and still derive the totals from
+ * one counter per packet: key = mode * PC_REASONS + reason.
+ */
+enum pc_mode {
+	PC_MODE_ENFORCE = 0,
+	PC_MODE_MONITOR = 1,
+	PC_MODES,
+};
+
+#define PC_REASON_SLOTS (PC_MODES * PC_REASONS)
+
+/* How replies to the host's own conversations are recognised (step 9). */
+enum pc_established {
+	PC_ESTABLISHED_SOCKET = 0,    /* kernel socket lookup */
+	PC_ESTABLISHED_EPHEMERAL = 1, /* non-SYN TCP and UDP to the local port range */
+	PC_ESTABLISHED_OFF = 2,
+};
+
+/* pc_config.flags */
+#define PC_CFG_MONITOR   (1U << 0) /* count, never drop */
+#define PC_CFG_SCAN_PASS (1U << 1) /* let illegal TCP flag combinations through */
+#define PC_CFG_ICMP_DENY (1U << 2) /* drop ICMP except the essential types */
+#define PC_CFG_FRAG_DENY (1U << 3) /* drop non-first fragments */
+#define PC_CFG_SCAN_DETECT (1U << 4) /* feed the scan detector */
+
+/*
+ * One rule set's scalar settings. Map "pc_config", ARRAY, key = rule set
+ * index (0 or 1). All fields host byte order.
+ */
+struct pc_config {
+	__u32 flags;             /* PC_CFG_* */
+	__u32 established;       /* enum pc_established */
+	__u16 ephemeral_lo;      /* host order; local port range for "ephemeral" */
+	__u16 ephemeral_hi;      /* host order; inclusive */
+	__u32 generation;        /* bumped by every reload, for status output */
+	__u32 scan_ports;        /* distinct closed ports that make a scanner */
+	__u32 scan_ipv6_prefix;  /* IPv6 sources tracked per this prefix length */
+	__u64 scan_window_ns;    /* detection window */
+	__u64 ban_ns;            /* ban duration */
+};
+_Static_assert(sizeof(struct pc_config) == 40, "pc_config layout changed");
+
+/* pc_port_rule.flags */
+#define PC_PORT_ALLOWED        (1U << 0) /* open to every source */
+#define PC_PORT_SOURCE_LIMITED (1U << 1) /* open only to the port's source list */
+
+/*
+ * Map "pc_ports", ARRAY, key = pc_port_key(set, proto, port_be): one entry
+ * per rule set, protocol and destination port, so a lookup costs the same
+ * whether one port or all 65535 are allowed.
+ */
+struct pc_port_rule {
+	__u16 flags;       /* PC_PORT_* */
+	__u16 pass_slot;   /* host order; index into pc_port_pass, 0 = shared overflow slot */
+	__u32 source_list; /* host order; id of the port's source list, 0 = none */
+};
+_Static_assert(sizeof(struct pc_port_rule) == 8, "pc_port_rule layout changed");
+
+/*
+ * The port goes into the key as it sits in the TCP/UDP header (network byte
+ * order), so the data path indexes without a byte swap. User space converts
+ * once, here.
+ */
+static inline __u32 pc_port_key(__u32 set, __u32 proto, __u16 port_be)
+{
+	return (set << 17) | (proto << 16) | port_be;
+}
+
+/* Key of the per-port drop counters: protocol and network-order port. */
+static inline __u32 pc_port_counter_key(__u32 proto, __u16 port_be)
+{
+	return (proto << 16) | port_be;
+}
+
+/*
+ * Packets and bytes. Used by every counter map; all PERCPU_ARRAY, summed in
+ * user space. Host byte order.
+ */
+struct pc_counter {
+	__u64 packets;
+	__u64 bytes; /* whole frame, from the Ethernet header */
+};
+_Static_assert(sizeof(struct pc_counter) == 16, "pc_counter layout changed");
+
+/*
+ * Pass counters for allowed ports live in a small slot array instead of one
+ * entry per port: a full per-port pass array would double the per-CPU memory
+ * (2 MiB more per CPU) for ports that are almost all closed. Slot 0 is shared
+ * by allowed ports beyond PC_PASS_SLOTS; the loader hands out slots and
+ * records their owners in pc_pass_owner.
+ */
+#define PC_PASS_SLOTS 8192
+
+/*
+ * Map "pc_pass_owner", ARRAY, key = pass slot: which port owns the slot,
+ * pc_port_counter_key() + 1 (host order), 0 = free. Never read by the data
+ * path; it lets every loader process agree on slots without a daemon.
+ */
+
+/* Map "pc_active", ARRAY of one __u32 (host order): the rule set in force. */
+
+/* Map names, as pinned under PIN_ROOT/IFACE/. */
+#define PC_MAP_CONFIG     "pc_config"
+#define PC_MAP_ACTIVE     "pc_active"
+#define PC_MAP_PORTS      "pc_ports"
+#define PC_MAP_REASONS    "pc_reasons"
+#define PC_MAP_PORT_DROPS "pc_port_drops"
+#define PC_MAP_PORT_PASS  "pc_port_pass"
+#define PC_MAP_PASS_OWNER "pc_pass_owner"
+#define PC_LINK_NAME      "link"
+
+/* Bound of the IPv6 extension header walk; longer chains are malformed. */
+#define PC_IPV6_MAX_EXT 6
+/* VLAN tags parsed through; a frame with more is malformed. */
+#define PC_MAX_VLAN 2
+
+#endif /* PORTCULLIS_MAPS_H */

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install the Debian packages a build or test needs, and only the missing ones.
+# Usage: scripts/deps.sh build|test|bench|all
+set -eu
+
+build="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config libmicrohttpd-dev libsystemd-dev"
+test="$build iproute2 nmap ncat socat libclang-rt-14-dev prometheus python3 valgrind xdp-tools"
+bench="$test gnuplot-nox"
+
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+bench | all) want=$bench ;;
+*) echo "usage: $0 build|test|bench|all" >&2; exit 2 ;;
+esac
+
+missing=""
+for pkg in $want; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	case "$status" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $pkg" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "portcullis: missing Debian packages:$missing" >&2
+	echo "portcullis: run as root (sudo make ...) to install them, or: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "  DEPS   installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
