@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The config file grammar of shared/interface.md, parsed into a struct
+ * pc_ruleset that loader/apply.c turns into map contents. Parsing never
+ * touches bpffs; every error is one "FILE:LINE: message" and nothing of a
+ * failed parse is kept.
+ *
+ * The token parsers (ports, protocol, duration, address/prefix, source
+ * lists) are shared with the command line, so "allow eth0 tcp 80,443" and
+ * "allow tcp 80,443" accept exactly the same words.
+ */
+#ifndef PORTCULLIS_CONFIG_H
+#define PORTCULLIS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "../maps/pcmaps.h"
+
+#define PC_CONFIG_DEFAULT_PATH "/etc/portcullis/portcullis.conf"
+#define PC_CONFIG_MAX_LINE 4096 /* longer lines are an error, not truncated */
+
+/* An IPv4 or IPv6 address with a prefix length; host bits are zero. */
+struct pc_prefix {
+	__u8 family;   /* AF_INET or AF_INET6 */
+	__u8 len;      /* 0..32 or 0..128 */
+	__u8 addr[16]; /* network order; IPv4 uses the first 4 bytes */
+};
+
+struct pc_prefix_list {
+	struct pc_prefix *items;
+	size_t count;
+	size_t cap;
+};
+
+/* One "allow PROTO PORTS [from SOURCES]" range (a comma list becomes several). */
+struct pc_allow {
+	enum pc_proto proto;
+	__u16 lo, hi;                  /* host order, inclusive, 1..65535 */
+	struct pc_prefix_list sources; /* empty: every source */
+	int line;                      /* where it was written, for messages */
+};
+
+struct pc_ruleset {
+	enum pc_mode mode;
+	bool scan_flags_pass;  /* scan-flags pass */
+	bool scan_detect;      /* false for "scan-detect off" */
+	__u32 scan_ports;
+	__u64 scan_window_ns;
+	__u64 ban_ns;
+	__u32 scan_ipv6_prefix;
+	enum pc_established established;
+	bool icmp_deny;
+	bool frag_deny;
+
+	struct pc_allow *allows;
+	size_t n_allows;
+	struct pc_prefix_list trusted; /* allow from */
+	struct pc_prefix_list denied;  /* deny from */
+};
+
+/* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */
+struct pc_error {
+	char msg[1024];
+};
+
+/* The contract's defaults: enforce, scan-flags drop, scan-detect ports 20
+ * window 10s ban 10m ipv6-prefix 64, established socket, icmp allow,
+ * fragments allow, no port open. */
+void pc_ruleset_init(struct pc_ruleset *rs);
+void pc_ruleset_free(struct pc_ruleset *rs);
+
+/* Parse a config file. On error RS is left initialised but empty. */
+int pc_config_load(const char *path, struct pc_ruleset *rs, struct pc_error *err);
+/* Parse TEXT as if read from a file called NAME (for tests and stdin). */
+int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ruleset *rs,
+		    struct pc_error *err);
+
+/*
+ * Token parsers. Each returns 0, or -EINVAL with a message (no file/line
+ * prefix) in WHY; callers add the context.
+ */
+int pc_parse_proto(const char *word, enum pc_proto *proto, char *why, size_t why_len);
+/* "22", "8000-8100", "22,80,443,8000-8100". *RANGES is malloc'ed. */
+int pc_parse_ports(const char *word, struct pc_port_range **ranges, size_t *n, char *why,
+		   size_t why_len);
+/* "10s", "10m", "2h", "1d" -> nanoseconds. */
+int pc_parse_duration(const char *word, __u64 *ns, char *why, size_t why_len);
+/* "198.51.100.7", "198.51.100.0/24", "2001:db8::/32" (host bits must be zero). */
+int pc_parse_prefix(const char *word, struct pc_prefix *prefix, char *why, size_t why_len);
+/*
+ * Comma list of prefixes and @FILE list files, appended to LIST. Errors in a
+ * list file are reported as that file's FILE:LINE in ERR; other errors as the
+ * bare message in ERR (the caller prefixes its own FILE:LINE).
+ */
+int pc_parse_sources(const char *word, struct pc_prefix_list *list, struct pc_error *err,
+		     bool *err_has_location);
+
+int pc_prefix_list_add(struct pc_prefix_list *list, const struct pc_prefix *prefix);
+void pc_prefix_list_free(struct pc_prefix_list *list);
+/* "198.51.100.0/24"; BUF needs INET6_ADDRSTRLEN + 4 bytes. */
+const char *pc_prefix_format(const struct pc_prefix *prefix, char *buf, size_t len);
+
+#endif /* PORTCULLIS_CONFIG_H */
