@@ -61,6 +61,14 @@ struct {
 	__type(value, __u32);
 } pc_pass_owner SEC(".maps");
 
+/* Never read here: it keeps the loader's bookkeeping next to the rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pc_meta);
+} pc_meta SEC(".maps");
+
 /* The decision plus what the counters need to attribute it to a port. */
 struct verdict {
 	int reason;             /* enum pc_reason */

@@ -22,6 +22,7 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_PORT_DROPS, offsetof(struct pc_maps, port_drops) },
 	{ PC_MAP_PORT_PASS, offsetof(struct pc_maps, port_pass) },
 	{ PC_MAP_PASS_OWNER, offsetof(struct pc_maps, pass_owner) },
+	{ PC_MAP_META, offsetof(struct pc_maps, meta) },
 };
 
 #define N_MAPS (sizeof(map_slots) / sizeof(map_slots[0]))

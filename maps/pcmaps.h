@@ -24,6 +24,7 @@ struct pc_maps {
 	int port_drops;
 	int port_pass;
 	int pass_owner;
+	int meta;
 	int ncpus; /* possible CPUs: the stride of per-CPU values */
 };
 

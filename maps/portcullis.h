@@ -161,6 +161,29 @@ _Static_assert(sizeof(struct pc_counter) == 16, "pc_counter layout changed");
 
 /* Map "pc_active", ARRAY of one __u32 (host order): the rule set in force. */
 
+/* pc_meta.xdp_mode */
+enum pc_xdp_mode {
+	PC_XDP_NATIVE = 1,
+	PC_XDP_GENERIC = 2,
+};
+
+#define PC_META_PATH_LEN 256
+
+/*
+ * Map "pc_meta", ARRAY of one: what later commands and status need to know
+ * about the attachment. Written by the loader only; the data path never
+ * reads it. Host byte order.
+ */
+struct pc_meta {
+	__u32 xdp_mode;                      /* enum pc_xdp_mode */
+	__u32 reloads_ok;                    /* successful reloads since attach */
+	__u32 reloads_failed;                /* refused reloads since attach */
+	__u32 pad;
+	__u64 attached_at;                   /* CLOCK_REALTIME seconds */
+	char config_path[PC_META_PATH_LEN];  /* NUL-terminated, "" if none */
+};
+_Static_assert(sizeof(struct pc_meta) == 280, "pc_meta layout changed");
+
 /* Map names, as pinned under PIN_ROOT/IFACE/. */
 #define PC_MAP_CONFIG     "pc_config"
 #define PC_MAP_ACTIVE     "pc_active"
@@ -169,6 +192,7 @@ _Static_assert(sizeof(struct pc_counter) == 16, "pc_counter layout changed");
 #define PC_MAP_PORT_DROPS "pc_port_drops"
 #define PC_MAP_PORT_PASS  "pc_port_pass"
 #define PC_MAP_PASS_OWNER "pc_pass_owner"
+#define PC_MAP_META       "pc_meta"
 #define PC_LINK_NAME      "link"
 
 /* Bound of the IPv6 extension header walk; longer chains are malformed. */
