@@ -105,6 +105,7 @@ _Static_assert(sizeof(struct pc_config) == 40, "pc_config layout changed");
 /* pc_port_rule.flags */
 #define PC_PORT_ALLOWED        (1U << 0) /* open to every source */
 #define PC_PORT_SOURCE_LIMITED (1U << 1) /* open only to the port's source list */
+#define PC_PORT_IN_RANGE       (1U << 2) /* opened by a range: listed only when counted */
 
 /*
  * Map "pc_ports", ARRAY, key = pc_port_key(set, proto, port_be): one entry
