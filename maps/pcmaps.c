@@ -268,8 +268,8 @@ int pc_maps_write_ports(const struct pc_maps *maps, __u32 set, const struct pc_p
 	return err ? err : write_rules(maps, set, table, 0, PC_PORT_SLOTS);
 }
 
-int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto, __u16 lo, __u16 hi,
-			      __u16 flags)
+int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
+			      const struct pc_port_range *ranges, size_t n, __u16 flags)
 {
 	struct pc_port_table *table = pc_port_table_new(maps);
 	__u32 set;
@@ -277,34 +277,65 @@ int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto, _
 
 	if (!table)
 		return -ENOMEM;
-	/* Only the range is written back, so the rest of the table may stay empty. */
+	/* Only the ranges are written back, so the rest of the table may stay empty. */
 	err = pc_maps_active_set(maps, &set);
-	if (!err) {
-		pc_port_table_set(table, proto, lo, hi, flags);
-		err = write_owners(maps, table);
+	for (size_t i = 0; i < n && !err; i++) {
+		__u16 range_flags = flags;
+
+		if (flags && ranges[i].lo != ranges[i].hi)
+			range_flags |= PC_PORT_IN_RANGE;
+		pc_port_table_set(table, proto, ranges[i].lo, ranges[i].hi, range_flags);
 	}
 	if (!err)
-		err = write_rules(maps, set, table, table_index(proto, lo), hi - lo + 1U);
+		err = write_owners(maps, table);
+	for (size_t i = 0; i < n && !err; i++)
+		err = write_rules(maps, set, table, table_index(proto, ranges[i].lo),
+				  ranges[i].hi - ranges[i].lo + 1U);
 	pc_port_table_free(table);
 	return err;
 }
 
+/* Counters are read in chunks: one syscall per chunk, not per key. */
+#define SUM_CHUNK 4096
+
 int pc_maps_sum_counters(const struct pc_maps *maps, int map_fd, __u32 n, struct pc_counter *out)
 {
-	struct pc_counter *percpu = calloc(maps->ncpus, sizeof(*percpu));
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct pc_counter *percpu = calloc((size_t)SUM_CHUNK * maps->ncpus, sizeof(*percpu));
+	__u32 *keys = calloc(SUM_CHUNK, sizeof(*keys));
+	__u32 done = 0, token = 0, batch;
 	int err = 0;
 
-	if (!percpu)
-		return -ENOMEM;
-	for (__u32 key = 0; key < n && !err; key++) {
-		err = lookup(map_fd, key, percpu);
-		out[key] = (struct pc_counter){};
-		for (int cpu = 0; cpu < maps->ncpus && !err; cpu++) {
-			out[key].packets += percpu[cpu].packets;
-			out[key].bytes += percpu[cpu].bytes;
-		}
+	if (!percpu || !keys) {
+		err = -ENOMEM;
+		goto out;
 	}
+	memset(out, 0, n * sizeof(*out));
+	while (done < n) {
+		batch = n - done < SUM_CHUNK ? n - done : SUM_CHUNK;
+		if (bpf_map_lookup_batch(map_fd, done ? &token : NULL, &token, keys, percpu,
+					 &batch, &opts) &&
+		    errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		if (!batch)
+			break;
+		for (__u32 i = 0; i < batch; i++) {
+			struct pc_counter *sum = &out[keys[i]];
+
+			if (keys[i] >= n)
+				continue;
+			for (int cpu = 0; cpu < maps->ncpus; cpu++) {
+				sum->packets += percpu[(size_t)i * maps->ncpus + cpu].packets;
+				sum->bytes += percpu[(size_t)i * maps->ncpus + cpu].bytes;
+			}
+		}
+		done += batch;
+	}
+out:
 	free(percpu);
+	free(keys);
 	return err;
 }
 

@@ -77,10 +77,11 @@ int pc_maps_write_ports(const struct pc_maps *maps, __u32 set, const struct pc_p
 /*
  * Change the live rules of the active set in place, for runtime allow and
  * disallow: each entry update is atomic, so a packet sees a port either
- * before or after the change, and the other ports are not touched.
+ * before or after the change, and the other ports are not touched. FLAGS 0
+ * closes the ports; open multi-port ranges are marked PC_PORT_IN_RANGE.
  */
-int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto, __u16 lo, __u16 hi,
-			      __u16 flags);
+int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
+			      const struct pc_port_range *ranges, size_t n, __u16 flags);
 
 /* Sum of a per-CPU counter array of N entries into OUT[N]. */
 int pc_maps_sum_counters(const struct pc_maps *maps, int map_fd, __u32 n, struct pc_counter *out);

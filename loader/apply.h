@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * From a parsed ruleset to map contents. A rule set is always written into
+ * the inactive half and switched in with one store, so a packet sees the old
+ * rules or the new ones, never a mix and never an empty set.
+ */
+#ifndef PORTCULLIS_APPLY_H
+#define PORTCULLIS_APPLY_H
+
+#include "config.h"
+
+/*
+ * Refuse what this build cannot enforce yet, so nothing is silently
+ * ignored. Fills ERR as "FILE:LINE: message".
+ */
+int pc_ruleset_check_supported(const struct pc_ruleset *rs, const char *file,
+			       struct pc_error *err);
+
+/* The scalar settings of a rule set; reads the local port range. */
+void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg);
+
+/*
+ * Write RS into the inactive rule set and make it active. GENERATION is
+ * stored with it (attach uses 1, reload the old one + 1).
+ */
+int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 generation);
+
+#endif /* PORTCULLIS_APPLY_H */

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* stats and status: what the filter is doing, for people and for scripts. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+
+#include "commands.h"
+#include "log.h"
+#include "pins.h"
+#include "../maps/snapshot.h"
+
+static const char *mode_name(const struct pc_config *cfg)
+{
+	return cfg->flags & PC_CFG_MONITOR ? "monitor" : "enforce";
+}
+
+static const char *xdp_mode_name(__u32 mode)
+{
+	return mode == PC_XDP_NATIVE ? "native" : mode == PC_XDP_GENERIC ? "generic" : "unknown";
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_stats_json(const char *ifname, const struct pc_snapshot *snap)
+{
+	printf("{\"interface\": ");
+	json_string(ifname);
+	printf(", \"mode\": \"%s\", \"generation\": %u,\n", mode_name(&snap->config),
+	       snap->config.generation);
+	printf(" \"totals\": {\"pass_packets\": %llu, \"pass_bytes\": %llu, "
+	       "\"drop_packets\": %llu, \"drop_bytes\": %llu},\n",
+	       snap->pass_total.packets, snap->pass_total.bytes, snap->drop_total.packets,
+	       snap->drop_total.bytes);
+	printf(" \"drops\": {");
+	for (int reason = 0; reason < PC_DROP_REASONS; reason++)
+		printf("%s\"%s\": %llu", reason ? ", " : "", pc_reason_name(reason),
+		       snap->by_reason[reason].packets);
+	printf("},\n \"passes\": {");
+	for (int reason = PC_DROP_REASONS; reason < PC_REASONS; reason++)
+		printf("%s\"%s\": %llu", reason > PC_DROP_REASONS ? ", " : "",
+		       pc_reason_name(reason), snap->by_reason[reason].packets);
+	printf("},\n \"ports\": [");
+	for (size_t i = 0; i < snap->n_ports; i++) {
+		const struct pc_port_row *row = &snap->ports[i];
+
+		printf("%s\n  {\"proto\": \"%s\", \"port\": %u, \"allowed\": %s, "
+		       "\"pass_packets\": %llu, \"pass_bytes\": %llu, "
+		       "\"drop_packets\": %llu, \"drop_bytes\": %llu}",
+		       i ? "," : "", pc_proto_name(row->proto), row->port,
+		       row->allowed ? "true" : "false", row->pass.packets, row->pass.bytes,
+		       row->drop.packets, row->drop.bytes);
+	}
+	printf("%s]}\n", snap->n_ports ? "\n " : "");
+}
+
+/* 1234567 -> "1.2M": compact columns that still line up. */
+static const char *human(double value, char *buf, size_t len)
+{
+	static const char units[] = " kMGTPE";
+	int unit = 0;
+
+	while (value >= 1000 && unit < 6) {
+		value /= 1000;
+		unit++;
+	}
+	if (unit == 0)
+		snprintf(buf, len, "%.0f", value);
+	else
+		snprintf(buf, len, "%.*f%c", value < 10 ? 2 : value < 100 ? 1 : 0, value, units[unit]);
+	return buf;
+}
+
+/* A column of packets/bytes, or of rates when PREV and INTERVAL are given. */
+static void print_counter(const struct pc_counter *now, const struct pc_counter *prev,
+			  double interval)
+{
+	char a[32], b[32];
+
+	if (prev && interval > 0)
+		printf("  %9s/s %9sB/s", human((now->packets - prev->packets) / interval, a, 32),
+		       human((now->bytes - prev->bytes) / interval, b, 32));
+	else
+		printf("  %11s %11s", human(now->packets, a, 32), human(now->bytes, b, 32));
+}
+
+static const struct pc_port_row *find_row(const struct pc_snapshot *snap,
+					  const struct pc_port_row *row)
+{
+	for (size_t i = 0; snap && i < snap->n_ports; i++)
+		if (snap->ports[i].proto == row->proto && snap->ports[i].port == row->port)
+			return &snap->ports[i];
+	return NULL;
+}
+
+static void print_stats_table(const char *ifname, const struct pc_snapshot *snap,
+			      const struct pc_snapshot *prev, double interval)
+{
+	const char *unit = prev ? "rate" : "total";
+
+	printf("%s: mode %s, generation %u, %u ports open\n\n", ifname, mode_name(&snap->config),
+	       snap->config.generation, snap->allowed_ports);
+	printf("%-20s %11s %11s\n", "verdict", prev ? "packets/s" : "packets",
+	       prev ? "bytes/s" : "bytes");
+	printf("%-18s", "pass");
+	print_counter(&snap->pass_total, prev ? &prev->pass_total : NULL, interval);
+	printf("\n%-18s", snap->config.flags & PC_CFG_MONITOR ? "drop (monitor: 0)" : "drop");
+	print_counter(&snap->drop_total, prev ? &prev->drop_total : NULL, interval);
+	printf("\n\n%-18s  %11s %11s   (%s)\n", snap->config.flags & PC_CFG_MONITOR
+						       ? "would drop"
+						       : "drops by reason",
+	       "packets", "bytes", unit);
+	for (int reason = 0; reason < PC_DROP_REASONS; reason++) {
+		printf("  %-16s", pc_reason_name(reason));
+		print_counter(&snap->by_reason[reason], prev ? &prev->by_reason[reason] : NULL,
+			      interval);
+		printf("\n");
+	}
+
+	printf("\n%-5s %5s %-7s  %11s %11s  %11s %11s\n", "proto", "port", "allowed", "pass pkts",
+	       "pass bytes", "drop pkts", "drop bytes");
+	for (size_t i = 0; i < snap->n_ports; i++) {
+		const struct pc_port_row *row = &snap->ports[i];
+		const struct pc_port_row *old = find_row(prev, row);
+		struct pc_counter zero = {};
+
+		printf("%-5s %5u %-7s", pc_proto_name(row->proto), row->port,
+		       row->allowed ? "yes" : "no");
+		print_counter(&row->pass, prev ? (old ? &old->pass : &zero) : NULL, interval);
+		print_counter(&row->drop, prev ? (old ? &old->drop : &zero) : NULL, interval);
+		printf("\n");
+	}
+	if (!snap->n_ports)
+		printf("(no open ports and no per-port traffic yet)\n");
+	if (snap->pass_overflow.packets)
+		printf("(%llu packets passed on ports beyond the %d per-port counters)\n",
+		       snap->pass_overflow.packets, PC_PASS_SLOTS - 1);
+}
+
+static volatile sig_atomic_t stop_watch;
+
+static void on_signal(int sig)
+{
+	stop_watch = 1;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int pc_cmd_stats(const char *ifname, bool json, double watch_seconds)
+{
+	struct pc_snapshot snap, prev;
+	bool have_prev = false;
+	struct pc_maps maps;
+	double then = 0;
+	int err;
+
+	if (pc_open_iface(ifname, &maps))
+		return PC_EXIT_FAILURE;
+	err = pc_snapshot_read(&maps, &snap);
+	if (err) {
+		pc_warn("%s: couldn't read counters: %s", ifname, pc_strerr(err));
+		pc_maps_close(&maps);
+		return PC_EXIT_FAILURE;
+	}
+	if (watch_seconds <= 0) {
+		if (json)
+			print_stats_json(ifname, &snap);
+		else
+			print_stats_table(ifname, &snap, NULL, 0);
+		pc_snapshot_free(&snap);
+		pc_maps_close(&maps);
+		return PC_EXIT_OK;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (;;) {
+		double now = now_seconds();
+
+		if (json) {
+			print_stats_json(ifname, &snap);
+		} else {
+			/* Clear the screen only on a terminal: piped output stays a log. */
+			if (isatty(STDOUT_FILENO))
+				printf("\033[H\033[2J");
+			print_stats_table(ifname, &snap, have_prev ? &prev : NULL, now - then);
+			printf("\nevery %gs, Ctrl-C to stop\n", watch_seconds);
+		}
+		fflush(stdout);
+		if (have_prev)
+			pc_snapshot_free(&prev);
+		prev = snap;
+		have_prev = true;
+		then = now;
+		usleep((useconds_t)(watch_seconds * 1e6));
+		if (stop_watch)
+			break;
+		err = pc_snapshot_read(&maps, &snap);
+		if (err) {
+			pc_warn("%s: couldn't read counters: %s (detached?)", ifname,
+				pc_strerr(err));
+			break;
+		}
+	}
+	pc_snapshot_free(&prev);
+	pc_maps_close(&maps);
+	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
+}
+
+/* Kernel memory of one map: what it was created with, per CPU where it is. */
+static unsigned long long map_memory(int fd, int ncpus)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	unsigned long long value;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	value = (info.value_size + 7) & ~7ULL;
+	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH)
+		value *= ncpus;
+	return value * info.max_entries;
+}
+
+struct iface_status {
+	char ifname[IF_NAMESIZE];
+	bool present;     /* the interface still exists */
+	__u32 prog_id;
+	struct pc_config config;
+	struct pc_meta meta;
+	unsigned long long memory;
+};
+
+static int read_status(const char *ifname, struct iface_status *st)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info), zero = 0, active;
+	struct pc_maps maps;
+	char path[4096];
+	int link_fd;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
+	st->present = if_nametoindex(ifname) != 0;
+	if (pc_open_iface(ifname, &maps))
+		return -ENOENT;
+	pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
+	link_fd = bpf_obj_get(path);
+	if (link_fd >= 0 && !bpf_obj_get_info_by_fd(link_fd, &info, &len))
+		st->prog_id = info.prog_id;
+	if (link_fd >= 0)
+		close(link_fd);
+	if (!pc_maps_active_set(&maps, &active))
+		pc_maps_read_config(&maps, active, &st->config);
+	bpf_map_lookup_elem(maps.meta, &zero, &st->meta);
+	int *all[] = { &maps.active,	 &maps.config,	  &maps.ports, &maps.reasons,
+		       &maps.port_drops, &maps.port_pass, &maps.pass_owner, &maps.meta };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		st->memory += map_memory(*all[i], maps.ncpus);
+	pc_maps_close(&maps);
+	return 0;
+}
+
+static void print_status(const struct iface_status *st, bool json, bool first)
+{
+	char when[64] = "";
+	time_t at = st->meta.attached_at;
+
+	if (json) {
+		printf("%s\n  {\"interface\": ", first ? "" : ",");
+		json_string(st->ifname);
+		printf(", \"present\": %s, \"mode\": \"%s\", \"xdp_mode\": \"%s\", "
+		       "\"program_id\": %u, \"config\": ",
+		       st->present ? "true" : "false", mode_name(&st->config),
+		       xdp_mode_name(st->meta.xdp_mode), st->prog_id);
+		json_string(st->meta.config_path);
+		printf(", \"generation\": %u, \"reloads\": %u, \"reload_failures\": %u, "
+		       "\"attached_at\": %llu, \"map_bytes\": %llu}",
+		       st->config.generation, st->meta.reloads_ok, st->meta.reloads_failed,
+		       (unsigned long long)st->meta.attached_at, st->memory);
+		return;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&at));
+	printf("%s%s: attached (%s XDP, program id %u) since %s\n", first ? "" : "\n",
+	       st->ifname, xdp_mode_name(st->meta.xdp_mode), st->prog_id, when);
+	if (!st->present)
+		printf("  warning: the interface no longer exists\n");
+	printf("  mode        %s\n", mode_name(&st->config));
+	printf("  config      %s (generation %u, %u reloads, %u refused)\n",
+	       st->meta.config_path[0] ? st->meta.config_path : "-", st->config.generation,
+	       st->meta.reloads_ok, st->meta.reloads_failed);
+	printf("  map memory  %.1f MiB\n", st->memory / 1048576.0);
+}
+
+int pc_cmd_status(const char *ifname, bool json)
+{
+	struct iface_status st;
+	struct dirent *entry;
+	int shown = 0;
+	DIR *dir;
+
+	if (ifname) {
+		if (read_status(ifname, &st))
+			return PC_EXIT_FAILURE;
+		if (json)
+			printf("[");
+		print_status(&st, json, true);
+		if (json)
+			printf("\n]\n");
+		return PC_EXIT_OK;
+	}
+
+	if (json)
+		printf("[");
+	dir = opendir(pc_pin_root);
+	while (dir && (entry = readdir(dir))) {
+		if (entry->d_name[0] == '.' || !pc_is_attached(entry->d_name))
+			continue;
+		if (read_status(entry->d_name, &st))
+			continue;
+		print_status(&st, json, shown++ == 0);
+	}
+	if (dir)
+		closedir(dir);
+	if (json)
+		printf("%s]\n", shown ? "\n" : "");
+	else if (!shown)
+		printf("no interfaces attached (pin root %s)\n", pc_pin_root);
+	return PC_EXIT_OK;
+}
