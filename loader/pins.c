@@ -65,10 +65,16 @@ static int make_dir(const char *path)
 int pc_make_pin_dir(const char *ifname)
 {
 	char path[4096];
+	struct statfs fs;
 	int err = make_dir(pc_pin_root);
 
 	if (err)
 		return err;
+	if (statfs(pc_pin_root, &fs) == 0 && fs.f_type != BPF_FS_MAGIC) {
+		pc_warn("pin root %s is not on a BPF filesystem (mount -t bpf bpf DIR, or use a "
+			"directory under /sys/fs/bpf)", pc_pin_root);
+		return -EINVAL;
+	}
 	err = pc_pin_dir(ifname, path, sizeof(path));
 	return err ? err : make_dir(path);
 }

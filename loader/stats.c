@@ -120,18 +120,17 @@ static void print_stats_table(const char *ifname, const struct pc_snapshot *snap
 
 	printf("%s: mode %s, generation %u, %u ports open\n\n", ifname, mode_name(&snap->config),
 	       snap->config.generation, snap->allowed_ports);
-	printf("%-20s %11s %11s\n", "verdict", prev ? "packets/s" : "packets",
+	printf("%-22s  %11s %11s\n", "verdict", prev ? "packets/s" : "packets",
 	       prev ? "bytes/s" : "bytes");
-	printf("%-18s", "pass");
+	printf("  %-20s", "pass");
 	print_counter(&snap->pass_total, prev ? &prev->pass_total : NULL, interval);
-	printf("\n%-18s", snap->config.flags & PC_CFG_MONITOR ? "drop (monitor: 0)" : "drop");
+	printf("\n  %-20s", "drop");
 	print_counter(&snap->drop_total, prev ? &prev->drop_total : NULL, interval);
-	printf("\n\n%-18s  %11s %11s   (%s)\n", snap->config.flags & PC_CFG_MONITOR
-						       ? "would drop"
-						       : "drops by reason",
+	printf("\n\n%-22s  %11s %11s   (%s)\n",
+	       snap->config.flags & PC_CFG_MONITOR ? "would drop (monitor)" : "drops by reason",
 	       "packets", "bytes", unit);
 	for (int reason = 0; reason < PC_DROP_REASONS; reason++) {
-		printf("  %-16s", pc_reason_name(reason));
+		printf("  %-20s", pc_reason_name(reason));
 		print_counter(&snap->by_reason[reason], prev ? &prev->by_reason[reason] : NULL,
 			      interval);
 		printf("\n");
