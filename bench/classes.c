@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Per-packet cost by packet class with BPF_PROG_TEST_RUN: portcullis next
+ * to the bare floor and to xdp-filter, configurations interleaved inside
+ * every round so that machine noise hits them alike, and every figure that
+ * matters reported as a ratio of two runs made side by side.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench.h"
+#include "bare.skel.h"
+#include "portcullis.skel.h"
+
+struct bench_class {
+	const char *name;
+	const char *what;
+	struct packet_spec spec;
+};
+
+static const struct bench_class classes[] = {
+    {"ipv4-syn-allowed", "IPv4 SYN to tcp/80", {4, 0, L4_TCP, 80, TCP_SYN, 0, {}}},
+    {"ipv4-ack1000-allowed",
+     "IPv4 ACK, 1000 B payload, tcp/443",
+     {4, 0, L4_TCP, 443, TCP_ACK | TCP_PSH, 1000, {}}},
+    {"ipv4-syn-denied", "IPv4 SYN to tcp/8080", {4, 0, L4_TCP, 8080, TCP_SYN, 0, {}}},
+    {"ipv4-udp-allowed", "IPv4 UDP to udp/53", {4, 0, L4_UDP, 53, 0, 32, {}}},
+    {"ipv4-udp-denied", "IPv4 UDP to udp/5353", {4, 0, L4_UDP, 5353, 0, 32, {}}},
+    {"ipv6-syn-allowed", "IPv6 SYN to tcp/22", {6, 0, L4_TCP, 22, TCP_SYN, 0, {}}},
+    {"ipv6-syn-denied", "IPv6 SYN to tcp/8080", {6, 0, L4_TCP, 8080, TCP_SYN, 0, {}}},
+    {"vlan-ipv4-syn-allowed", "802.1Q IPv4 SYN to tcp/80", {4, 1, L4_TCP, 80, TCP_SYN, 0, {}}},
+    {"ipv4-xmas",
+     "IPv4 FIN+PSH+URG to tcp/80",
+     {4, 0, L4_TCP, 80, TCP_FIN | TCP_PSH | TCP_URG, 0, {}}},
+};
+
+#define N_CLASSES (int)(sizeof(classes) / sizeof(classes[0]))
+
+enum config { CFG_BARE, CFG_PC, CFG_PC_SOCK, CFG_XF, N_CONFIGS };
+
+static const char *const config_names[N_CONFIGS] = {"bare", "portcullis", "portcullis-sock",
+						    "xdp-filter"};
+
+struct run {
+	double ns[MAX_ROUNDS];
+	int retval;
+	bool bad_retval; /* the verdict changed between rounds */
+};
+
+/* The newest loaded program whose name starts with PREFIX, as an fd. */
+static int find_prog(const char *prefix, char *name, size_t size)
+{
+	__u32 id = 0, found = 0;
+	int fd;
+
+	while (!bpf_prog_get_next_id(id, &id)) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    !strncmp(info.name, prefix, strlen(prefix)) && info.type == BPF_PROG_TYPE_XDP) {
+			found = id;
+			snprintf(name, size, "%s (id %u)", info.name, id);
+		}
+		close(fd);
+	}
+	return found ? bpf_prog_get_fd_by_id(found) : -ENOENT;
+}
+
+/* Program ID as an fd, with its name for the report. */
+static int prog_by_id(__u32 id, char *name, size_t size)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return -errno;
+	}
+	snprintf(name, size, "program `%s` (id %u), run directly", info.name, id);
+	return fd;
+}
+
+static const char *verdict_name(int retval)
+{
+	switch (retval) {
+	case XDP_ABORTED:
+		return "ABORTED";
+	case XDP_DROP:
+		return "drop";
+	case XDP_PASS:
+		return "pass";
+	case XDP_TX:
+		return "tx";
+	default:
+		return "?";
+	}
+}
+
+static double geomean(const double *values, int n)
+{
+	double log_sum = 0;
+
+	for (int i = 0; i < n; i++)
+		log_sum += log(values[i]);
+	return n ? exp(log_sum / n) : 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: pcbench classes [-r ROUNDS] [-n REPEAT] [-k CALLS] [-x auto|none] "
+		"[-X WHY-NOT] [-o RAW.tsv]\n"
+		"  -x: xdp-filter program: auto (newest xdpfilt_*), none, or a program id\n");
+}
+
+struct class_bench {
+	int rounds;
+	__u32 repeat;
+	int calls; /* test runs averaged per round */
+	int prog_fd[N_CONFIGS];
+	int bare_fd[2]; /* bare_pass, bare_drop */
+	struct frame frames[N_CLASSES];
+	struct run runs[N_CLASSES][N_CONFIGS];
+	bool have_xf;
+};
+
+static int measure(struct class_bench *b, FILE *raw)
+{
+	int retval;
+
+	/* The bare floor returns what portcullis returns for the class. */
+	for (int c = 0; c < N_CLASSES; c++) {
+		if (test_run_ns(b->prog_fd[CFG_PC], &b->frames[c], 1, 1, &retval) < 0)
+			return -1;
+		b->runs[c][CFG_BARE].retval = retval;
+	}
+
+	for (int round = 0; round < b->rounds; round++) {
+		for (int c = 0; c < N_CLASSES; c++) {
+			for (int k = 0; k < N_CONFIGS; k++) {
+				/* Rotate the order so no configuration always runs first. */
+				int cfg = (k + round + c) % N_CONFIGS;
+				struct run *run = &b->runs[c][cfg];
+				int fd = b->prog_fd[cfg];
+				double ns;
+
+				if (cfg == CFG_XF && !b->have_xf)
+					continue;
+				if (cfg == CFG_BARE)
+					fd = b->bare_fd[run->retval == XDP_DROP];
+				ns = test_run_ns(fd, &b->frames[c], b->repeat, b->calls, &retval);
+				if (ns < 0) {
+					fprintf(stderr, "pcbench: test run of %s on %s: %s\n",
+						config_names[cfg], classes[c].name, strerror(-ns));
+					return -1;
+				}
+				if (round == 0 && cfg != CFG_BARE)
+					run->retval = retval;
+				else if (retval != run->retval)
+					run->bad_retval = true;
+				run->ns[round] = ns;
+				if (raw)
+					fprintf(raw, "classes\t%s\t%s\t%d\t%.3f\t%s\n",
+						classes[c].name, config_names[cfg], round, ns,
+						verdict_name(retval));
+			}
+		}
+	}
+	return 0;
+}
+
+static void ratio_series(const struct class_bench *b, int c, int num, int den, double *out)
+{
+	for (int r = 0; r < b->rounds; r++)
+		out[r] = b->runs[c][num].ns[r] / b->runs[c][den].ns[r];
+}
+
+static void report(const struct class_bench *b, const char *xf_name, const char *xf_why)
+{
+	double ratio[MAX_ROUNDS], per_class[N_CLASSES], geo[MAX_ROUNDS], geo_all[MAX_ROUNDS];
+	char s1[64], s2[64], s3[64], s4[64], s5[64], s6[64];
+	int shared = 0, shared_idx[N_CLASSES];
+
+	printf("Nanoseconds per packet as BPF_PROG_TEST_RUN measures it (repeat %u, mean of %d "
+	       "runs per round), %d rounds, configurations interleaved within each round. "
+	       "Cells: median (min-max) over rounds. Ratios are taken per round between runs "
+	       "made side by side, then summarised. Bare = a program that only returns "
+	       "portcullis' verdict for the class. portcullis: `established off`; "
+	       "pc + socket lookup: `established socket` (the default).\n\n",
+	       b->repeat, b->calls, b->rounds);
+	printf("xdp-filter: %s\n\n", b->have_xf ? xf_name : xf_why);
+	printf("| class | packet | verdict pc / xf | bare ns | portcullis ns | pc + socket "
+	       "lookup ns | xdp-filter ns | pc / bare | pc / xdp-filter |\n");
+	printf("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+	for (int c = 0; c < N_CLASSES; c++) {
+		const struct run *run = b->runs[c];
+		bool same = b->have_xf && run[CFG_XF].retval == run[CFG_PC].retval;
+
+		ratio_series(b, c, CFG_PC, CFG_BARE, ratio);
+		fmt_summary(s4, sizeof(s4), summarize(ratio, b->rounds), 2);
+		if (b->have_xf) {
+			ratio_series(b, c, CFG_PC, CFG_XF, ratio);
+			fmt_summary(s5, sizeof(s5), summarize(ratio, b->rounds), 2);
+			fmt_summary(s6, sizeof(s6), summarize(run[CFG_XF].ns, b->rounds), 1);
+		} else {
+			snprintf(s5, sizeof(s5), "n/a");
+			snprintf(s6, sizeof(s6), "n/a");
+		}
+		if (same)
+			shared_idx[shared++] = c;
+		printf("| %s | %s | %s / %s%s | %s | %s | %s | %s | %s | %s |\n", classes[c].name,
+		       classes[c].what, verdict_name(run[CFG_PC].retval),
+		       b->have_xf ? verdict_name(run[CFG_XF].retval) : "n/a",
+		       run[CFG_PC].bad_retval || run[CFG_XF].bad_retval ? " (unstable!)" : "",
+		       fmt_summary(s1, sizeof(s1), summarize(run[CFG_BARE].ns, b->rounds), 1),
+		       fmt_summary(s2, sizeof(s2), summarize(run[CFG_PC].ns, b->rounds), 1),
+		       fmt_summary(s3, sizeof(s3), summarize(run[CFG_PC_SOCK].ns, b->rounds), 1),
+		       s6, s4, s5);
+	}
+	printf("\n");
+
+	if (b->have_xf) {
+		for (int r = 0; r < b->rounds; r++) {
+			for (int i = 0; i < shared; i++)
+				per_class[i] = b->runs[shared_idx[i]][CFG_PC].ns[r] /
+					       b->runs[shared_idx[i]][CFG_XF].ns[r];
+			geo[r] = geomean(per_class, shared);
+			for (int c = 0; c < N_CLASSES; c++)
+				per_class[c] = b->runs[c][CFG_PC].ns[r] / b->runs[c][CFG_XF].ns[r];
+			geo_all[r] = geomean(per_class, N_CLASSES);
+		}
+		struct summary g = summarize(geo, b->rounds);
+
+		printf("Geometric mean of portcullis / xdp-filter over the %d classes where both "
+		       "give the same verdict: **%s**; over all %d classes: %s. Target <= 0.4: "
+		       "**%s**.\n\n",
+		       shared, fmt_summary(s1, sizeof(s1), g, 2), N_CLASSES,
+		       fmt_summary(s2, sizeof(s2), summarize(geo_all, b->rounds), 2),
+		       g.median <= 0.4 ? "met" : "missed");
+	} else {
+		printf("Geometric mean of portcullis / xdp-filter: n/a (%s). Target <= 0.4: "
+		       "**not measured**.\n\n",
+		       xf_why);
+	}
+
+	ratio_series(b, 0, CFG_PC, CFG_BARE, ratio);
+	struct summary fast = summarize(ratio, b->rounds);
+	double net[MAX_ROUNDS];
+
+	for (int r = 0; r < b->rounds; r++)
+		net[r] = b->runs[0][CFG_PC].ns[r] - b->runs[0][CFG_BARE].ns[r];
+	printf("Allowed fast path (%s) / bare: **%s**, i.e. %s ns per packet above the floor. "
+	       "Target <= 2x: **%s**.\n\n",
+	       classes[0].name, fmt_summary(s1, sizeof(s1), fast, 2),
+	       fmt_summary(s2, sizeof(s2), summarize(net, b->rounds), 1),
+	       fast.median <= 2 ? "met" : "missed");
+}
+
+int bench_classes(int argc, char **argv)
+{
+	static struct class_bench b;
+	struct portcullis_bpf *pc = NULL, *pc_sock = NULL;
+	const char *xf_mode = "auto", *xf_why = "not loaded", *raw_path = NULL;
+	struct bare_bpf *bare = NULL;
+	char xf_name[128] = "";
+	FILE *raw = NULL;
+	int opt, err = 1;
+
+	b.rounds = 5;
+	b.repeat = 1000000;
+	b.calls = 3;
+	while ((opt = getopt(argc, argv, "r:n:k:x:X:o:")) != -1) {
+		switch (opt) {
+		case 'r':
+			b.rounds = atoi(optarg);
+			break;
+		case 'n':
+			b.repeat = strtoul(optarg, NULL, 0);
+			break;
+		case 'k':
+			b.calls = atoi(optarg);
+			break;
+		case 'x':
+			xf_mode = optarg;
+			break;
+		case 'X':
+			xf_why = optarg;
+			break;
+		case 'o':
+			raw_path = optarg;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (b.rounds < 1 || b.rounds > MAX_ROUNDS || !b.repeat || b.calls < 1) {
+		usage();
+		return 2;
+	}
+
+	pc = portcullis_bpf__open_and_load();
+	pc_sock = portcullis_bpf__open_and_load();
+	bare = bare_bpf__open_and_load();
+	if (!pc || !pc_sock || !bare) {
+		fprintf(stderr, "pcbench: cannot load the BPF programs: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	if (portcullis_configure(pc->obj, PC_ESTABLISHED_OFF, 0) ||
+	    portcullis_configure(pc_sock->obj, PC_ESTABLISHED_SOCKET, 0)) {
+		fprintf(stderr, "pcbench: cannot configure portcullis\n");
+		goto cleanup;
+	}
+	b.prog_fd[CFG_PC] = bpf_program__fd(pc->progs.portcullis_xdp);
+	b.prog_fd[CFG_PC_SOCK] = bpf_program__fd(pc_sock->progs.portcullis_xdp);
+	b.bare_fd[0] = bpf_program__fd(bare->progs.bare_pass);
+	b.bare_fd[1] = bpf_program__fd(bare->progs.bare_drop);
+	b.prog_fd[CFG_XF] = -1;
+	if (!strcmp(xf_mode, "auto")) {
+		b.prog_fd[CFG_XF] = find_prog("xdpfilt_", xf_name, sizeof(xf_name));
+		if (b.prog_fd[CFG_XF] < 0)
+			xf_why = "no xdpfilt_* XDP program is loaded";
+	} else if (strcmp(xf_mode, "none")) {
+		b.prog_fd[CFG_XF] = prog_by_id(strtoul(xf_mode, NULL, 0), xf_name, sizeof(xf_name));
+		if (b.prog_fd[CFG_XF] < 0)
+			xf_why = "the given xdp-filter program id is not loaded";
+	}
+	b.have_xf = b.prog_fd[CFG_XF] >= 0;
+	for (int c = 0; c < N_CLASSES; c++)
+		packet_build(&b.frames[c], &classes[c].spec);
+
+	if (raw_path) {
+		raw = fopen(raw_path, "w");
+		if (!raw) {
+			fprintf(stderr, "pcbench: %s: %s\n", raw_path, strerror(errno));
+			goto cleanup;
+		}
+	}
+	pin_cpu(sysconf(_SC_NPROCESSORS_ONLN) - 1);
+	if (measure(&b, raw))
+		goto cleanup;
+	report(&b, xf_name, xf_why);
+	err = 0;
+cleanup:
+	if (raw)
+		fclose(raw);
+	if (b.have_xf)
+		close(b.prog_fd[CFG_XF]);
+	bare_bpf__destroy(bare);
+	portcullis_bpf__destroy(pc_sock);
+	portcullis_bpf__destroy(pc);
+	return err;
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Statistics, the shared portcullis policy, and small system helpers. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench.h"
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct summary summarize(const double *values, int n)
+{
+	double sorted[MAX_ROUNDS];
+	struct summary s = {0, 0, 0};
+
+	if (n <= 0)
+		return s;
+	memcpy(sorted, values, n * sizeof(*values));
+	qsort(sorted, n, sizeof(*sorted), compare_double);
+	s.min = sorted[0];
+	s.max = sorted[n - 1];
+	s.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+	return s;
+}
+
+const char *fmt_summary(char *buf, size_t size, struct summary s, int decimals)
+{
+	snprintf(buf, size, "%.*f (%.*f-%.*f)", decimals, s.median, decimals, s.min, decimals,
+		 s.max);
+	return buf;
+}
+
+int portcullis_configure(struct bpf_object *obj, __u32 established, __u16 tcp_range_hi)
+{
+	struct pc_config cfg = {
+	    .flags = PC_CFG_SCAN_DETECT,
+	    .established = established,
+	    .ephemeral_lo = 32768,
+	    .ephemeral_hi = 60999,
+	    .generation = 1,
+	    .scan_ports = 20,
+	    .scan_ipv6_prefix = 64,
+	    .scan_window_ns = 10ULL * 1000000000,
+	    .ban_ns = 600ULL * 1000000000,
+	};
+	struct pc_port_table *table;
+	struct pc_maps maps;
+	int err;
+
+	err = pc_maps_from_object(obj, &maps);
+	if (err)
+		return err;
+	table = pc_port_table_new(&maps);
+	if (!table)
+		return -ENOMEM;
+	if (tcp_range_hi) {
+		pc_port_table_set(table, PC_PROTO_TCP, 1, tcp_range_hi, PC_PORT_ALLOWED);
+	} else {
+		pc_port_table_set(table, PC_PROTO_TCP, 22, 22, PC_PORT_ALLOWED);
+		pc_port_table_set(table, PC_PROTO_TCP, 80, 80, PC_PORT_ALLOWED);
+		pc_port_table_set(table, PC_PROTO_TCP, 443, 443, PC_PORT_ALLOWED);
+	}
+	pc_port_table_set(table, PC_PROTO_UDP, 53, 53, PC_PORT_ALLOWED);
+	err = pc_maps_write_config(&maps, 0, &cfg);
+	if (!err)
+		err = pc_maps_write_ports(&maps, 0, table);
+	if (!err)
+		err = pc_maps_activate(&maps, 0);
+	pc_port_table_free(table);
+	return err;
+}
+
+long long map_memlock(int map_fd)
+{
+	char path[64], line[256];
+	long long memlock = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", map_fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &memlock) == 1)
+			break;
+	fclose(f);
+	return memlock;
+}
+
+long long object_memlock(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	long long total = 0;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		long long bytes = map_memlock(bpf_map__fd(map));
+
+		if (bytes > 0)
+			total += bytes;
+	}
+	return total;
+}
+
+void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fprintf(stderr, "pcbench: warning: cannot pin to CPU %d: %s\n", cpu,
+			strerror(errno));
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double test_run_ns(int prog_fd, const struct frame *frame, __u32 repeat, int calls, int *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame->data, .data_size_in = frame->len,
+		    .repeat = repeat);
+	double total = 0;
+
+	for (int i = 0; i < calls; i++) {
+		if (bpf_prog_test_run_opts(prog_fd, &opts))
+			return -errno;
+		/* Truncated to whole ns by the kernel: +0.5 removes the bias. */
+		total += opts.duration + 0.5;
+	}
+	*retval = opts.retval;
+	return total / calls;
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Traffic generator for the live-frames benchmark. BPF_PROG_TEST_RUN with
+ * BPF_F_TEST_XDP_LIVE_FRAMES runs this on copies of one template frame
+ * (Ethernet + IPv4 + TCP/UDP, no VLAN); each copy gets its own source
+ * address (the low 16 bits of 198.18.0.0/16 cycle) and source port, with the
+ * IPv4 checksum fixed up so the IP stack takes the frame, and goes out of
+ * the sending veth (XDP_TX) to the filter on the peer.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Frames sent so far: one CPU runs the generator, so no atomics. */
+__u64 sequence = 0;
+
+/* One's complement update of a 16-bit checksum for one changed word (RFC 1624). */
+static __always_inline __u16 csum_replace(__u16 check, __u16 old, __u16 new)
+{
+	__u32 sum = (__u16)~check + (__u16)~old + (__u32) new;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+SEC("xdp")
+int gen_flood(struct xdp_md *ctx)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	__be16 *ports = (void *)(ip + 1); /* TCP and UDP both start with sport, dport */
+	__u16 *saddr_low;
+	__u16 old, new;
+	__u64 seq;
+
+	if ((void *)(ports + 2) > data_end || ip->ihl != 5)
+		return XDP_ABORTED;
+	seq = sequence++;
+
+	saddr_low = (__u16 *)&ip->saddr + 1;
+	old = *saddr_low;
+	new = bpf_htons((__u16)seq | 1); /* never .0 */
+	*saddr_low = new;
+	ip->check = csum_replace(ip->check, old, new);
+	ports[0] = bpf_htons(1024 + (__u16)(seq >> 4) % 60000);
+	return XDP_TX;
+}

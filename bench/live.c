@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * One live-frames flood: the generator program runs under
+ * BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES in the sending
+ * namespace and returns XDP_TX, so every frame leaves the sending veth and
+ * is received by its peer, where the filter under test runs (an XDP program
+ * this command attaches for the run, or whatever bench/run.sh set up in
+ * nftables/iptables). The figure is frames the receiver processed
+ * (its rx_packets) per second of the flood.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench.h"
+#include "bare.skel.h"
+#include "gen.skel.h"
+#include "portcullis.skel.h"
+
+struct live_opts {
+	const char *gen_ns, *rx_ns, *tx_if, *rx_if, *filter, *label;
+	__u16 dport;
+	__u32 frames;
+	int round;
+};
+
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		fprintf(stderr, "pcbench: cannot enter %s: %s\n", path, strerror(-err));
+	return err;
+}
+
+/* rx_packets of IFNAME in the current namespace, through rtnetlink. */
+static long long rx_packets(const char *ifname)
+{
+	struct ifaddrs *ifaddrs, *ifa;
+	long long packets = -1;
+
+	if (getifaddrs(&ifaddrs))
+		return -1;
+	for (ifa = ifaddrs; ifa; ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_PACKET && ifa->ifa_data &&
+		    !strcmp(ifa->ifa_name, ifname)) {
+			packets = ((struct rtnl_link_stats *)ifa->ifa_data)->rx_packets;
+			break;
+		}
+	}
+	freeifaddrs(ifaddrs);
+	return packets;
+}
+
+static int hw_addr(const char *ifname, __u8 mac[6])
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+/* Packets portcullis counted (every reason, pass and drop). */
+static long long portcullis_seen(struct portcullis_bpf *skel, long long *drops)
+{
+	struct pc_counter counters[PC_REASON_SLOTS];
+	struct pc_maps maps;
+	long long total = 0;
+
+	*drops = 0;
+	if (pc_maps_from_object(skel->obj, &maps) ||
+	    pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, counters))
+		return -1;
+	for (int i = 0; i < PC_REASON_SLOTS; i++) {
+		total += counters[i].packets;
+		if (i < PC_DROP_REASONS)
+			*drops += counters[i].packets;
+	}
+	return total;
+}
+
+static int parse_args(int argc, char **argv, struct live_opts *o)
+{
+	int opt;
+
+	*o = (struct live_opts){.filter = "none", .label = "?", .dport = 8080, .frames = 2000000};
+	while ((opt = getopt(argc, argv, "g:R:t:i:f:l:p:n:r:")) != -1) {
+		switch (opt) {
+		case 'g':
+			o->gen_ns = optarg;
+			break;
+		case 'R':
+			o->rx_ns = optarg;
+			break;
+		case 't':
+			o->tx_if = optarg;
+			break;
+		case 'i':
+			o->rx_if = optarg;
+			break;
+		case 'f':
+			o->filter = optarg;
+			break;
+		case 'l':
+			o->label = optarg;
+			break;
+		case 'p':
+			o->dport = atoi(optarg);
+			break;
+		case 'n':
+			o->frames = strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			o->round = atoi(optarg);
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (!o->gen_ns || !o->rx_ns || !o->tx_if || !o->rx_if || !o->frames)
+		return -1;
+	if (strcmp(o->filter, "portcullis") && strcmp(o->filter, "drop") &&
+	    strcmp(o->filter, "none"))
+		return -1;
+	return 0;
+}
+
+int bench_live(int argc, char **argv)
+{
+	struct portcullis_bpf *pc = NULL;
+	struct bare_bpf *bare = NULL;
+	struct gen_bpf *gen = NULL;
+	struct bpf_link *link = NULL;
+	struct packet_spec spec = {4, 0, L4_TCP, 0, TCP_SYN, 0, {}};
+	long long before, after, seen = -1, drops = 0;
+	struct xdp_md ctx = {};
+	struct frame frame;
+	struct live_opts o;
+	double start, elapsed;
+	int err = 1, rx_ifindex, tx_ifindex;
+
+	if (parse_args(argc, argv, &o)) {
+		fprintf(stderr, "usage: pcbench live -g GEN_NETNS -R RX_NETNS -t TX_IF -i RX_IF "
+				"[-f portcullis|drop|none] [-p DPORT] [-n FRAMES] [-l LABEL] "
+				"[-r ROUND]\n");
+		return 2;
+	}
+
+	gen = gen_bpf__open_and_load();
+	if (!gen)
+		goto load_error;
+	if (!strcmp(o.filter, "portcullis")) {
+		pc = portcullis_bpf__open_and_load();
+		if (!pc || portcullis_configure(pc->obj, PC_ESTABLISHED_OFF, 0))
+			goto load_error;
+	} else if (!strcmp(o.filter, "drop")) {
+		bare = bare_bpf__open_and_load();
+		if (!bare)
+			goto load_error;
+	}
+
+	/* Receiver side: its address for the template, the filter, the counter. */
+	if (enter_netns(o.rx_ns))
+		goto cleanup;
+	rx_ifindex = if_nametoindex(o.rx_if);
+	if (!rx_ifindex || hw_addr(o.rx_if, spec.dst_mac)) {
+		fprintf(stderr, "pcbench: %s: no such interface in %s\n", o.rx_if, o.rx_ns);
+		goto cleanup;
+	}
+	if (pc || bare) {
+		link = bpf_program__attach_xdp(
+		    pc ? pc->progs.portcullis_xdp : bare->progs.bare_drop, rx_ifindex);
+		if (!link) {
+			fprintf(stderr, "pcbench: cannot attach XDP to %s: %s\n", o.rx_if,
+				strerror(errno));
+			goto cleanup;
+		}
+	}
+	before = rx_packets(o.rx_if);
+
+	/* Sender side: flood. */
+	if (enter_netns(o.gen_ns))
+		goto cleanup;
+	tx_ifindex = if_nametoindex(o.tx_if);
+	if (!tx_ifindex) {
+		fprintf(stderr, "pcbench: %s: no such interface in %s\n", o.tx_if, o.gen_ns);
+		goto cleanup;
+	}
+	spec.dport = o.dport;
+	packet_build(&frame, &spec);
+	ctx.data_end = frame.len;
+	ctx.ingress_ifindex = tx_ifindex;
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame.data, .data_size_in = frame.len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = o.frames,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+	pin_cpu(sysconf(_SC_NPROCESSORS_ONLN) - 1);
+	start = now_seconds();
+	if (bpf_prog_test_run_opts(bpf_program__fd(gen->progs.gen_flood), &run)) {
+		fprintf(stderr, "pcbench: live-frames run from %s: %s\n", o.tx_if, strerror(errno));
+		goto cleanup;
+	}
+	elapsed = now_seconds() - start;
+
+	/* Let the receiver finish what is still queued, then count. */
+	usleep(200000);
+	if (enter_netns(o.rx_ns))
+		goto cleanup;
+	after = rx_packets(o.rx_if);
+	if (before < 0 || after < 0) {
+		fprintf(stderr, "pcbench: cannot read rx_packets of %s\n", o.rx_if);
+		goto cleanup;
+	}
+	if (pc)
+		seen = portcullis_seen(pc, &drops);
+
+	/* label round Mpps received sent seconds filter-seen filter-drops */
+	printf("live\t%s\t%d\t%.4f\t%lld\t%u\t%.4f\t%lld\t%lld\n", o.label, o.round,
+	       (after - before) / elapsed / 1e6, after - before, o.frames, elapsed, seen, drops);
+	err = 0;
+	goto cleanup;
+
+load_error:
+	fprintf(stderr, "pcbench: cannot load the BPF programs: %s\n", strerror(errno));
+cleanup:
+	bpf_link__destroy(link);
+	bare_bpf__destroy(bare);
+	portcullis_bpf__destroy(pc);
+	gen_bpf__destroy(gen);
+	return err;
+}

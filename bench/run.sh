@@ -1,0 +1,290 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#
+# Thin driver around build/bench/pcbench: sets up the namespaces, veths and
+# competitors (xdp-filter, nftables, iptables), runs the measurements,
+# stitches their Markdown into one report and plots the scaling curves.
+#
+#   bench/run.sh quick   class table only (< 2 minutes) -> bench/results/quick.md
+#   bench/run.sh full    everything                     -> bench/results/latest.md + PNGs
+#
+# Knobs (environment): ROUNDS, REPEAT, CALLS, LIVE_FRAMES, OUTPUT.
+# Everything it creates is named pcb<PID>-* and removed on exit, even on failure.
+set -euo pipefail
+
+mode=${1:-quick}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUTPUT:-build}
+pcbench=$root/$out/bench/pcbench
+portcullis=$root/$out/portcullis
+results=$root/bench/results
+tag=pcb$$
+ns_xf=$tag-xf
+ns_gen=$tag-gen
+ns_rx=$tag-rx
+
+case "$mode" in
+quick) rounds=${ROUNDS:-5} ;;
+full) rounds=${ROUNDS:-7} ;;
+*) echo "usage: $0 quick|full" >&2; exit 2 ;;
+esac
+repeat=${REPEAT:-1000000}
+calls=${CALLS:-3}
+live_frames=${LIVE_FRAMES:-3000000}
+
+log() { printf '  %-8s %s\n' BENCH "$*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+in_ns() { nsenter --net="/run/netns/$1" "${@:2}"; }
+
+[ "$(id -u)" -eq 0 ] || die "needs root (sudo make bench)"
+[ -x "$pcbench" ] || die "$pcbench missing: run make bench-build"
+
+# Tools beyond scripts/deps.sh's list; installed only when missing.
+need_pkgs() {
+	local missing="" pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+			missing="$missing $pkg"
+	done
+	[ -z "$missing" ] && return 0
+	log "installing:$missing"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing \
+		>/dev/null || echo "bench: could not install$missing" >&2
+}
+
+cleanup() {
+	set +e
+	# xdp-filter keeps pins under /sys/fs/bpf/xdp-filter until it is unloaded.
+	[ -e "/run/netns/$ns_xf" ] && in_ns "$ns_xf" xdp-filter unload xf0 >/dev/null 2>&1
+	for ns in "$ns_xf" "$ns_gen" "$ns_rx"; do
+		[ -e "/run/netns/$ns" ] && ip netns del "$ns"
+	done
+	rm -f "$results"/*.tmp
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$results"
+
+header() {
+	local cpu mem
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+	mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	cat <<-EOT
+	# portcullis benchmark ($mode)
+
+	| | |
+	|---|---|
+	| date | $(date -u '+%Y-%m-%d %H:%M UTC') |
+	| portcullis | $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown) |
+	| kernel | $(uname -r) |
+	| machine | $cpu, $(nproc) CPUs, $mem |
+	| clang | $(clang --version | head -1) |
+	| xdp-tools | $(dpkg-query -W -f='${Version}' xdp-tools 2>/dev/null || echo none) |
+	| rounds | $rounds (median and min-max reported) |
+
+	EOT
+}
+
+# --- 1. per-packet cost by class ------------------------------------------------
+# xdp-filter runs on a veth of its own namespace; pcbench runs its program by id.
+xdp_filter_prog() {
+	command -v xdp-filter >/dev/null || { echo "n/a: xdp-filter is not installed"; return; }
+	ip netns add "$ns_xf"
+	ip -n "$ns_xf" link add xf0 type veth peer name xf1
+	ip -n "$ns_xf" link set xf0 up
+	ip -n "$ns_xf" link set xf1 up
+	local err
+	if ! err=$(in_ns "$ns_xf" xdp-filter load --policy deny -m native xf0 2>&1); then
+		echo "n/a: xdp-filter load --policy deny failed on $(uname -r): $(echo "$err" | tail -1)"
+		return
+	fi
+	for port in 22 80 443; do
+		in_ns "$ns_xf" xdp-filter port -m dst -p tcp "$port" >/dev/null
+	done
+	in_ns "$ns_xf" xdp-filter port -m dst -p udp 53 >/dev/null
+	local id
+	id=$(ip -n "$ns_xf" link show xf0 | grep -o 'prog/xdp id [0-9]*' | grep -o '[0-9]*$' || true)
+	[ -n "$id" ] || { echo "n/a: xdp-filter loaded but no XDP program id on xf0"; return; }
+	echo "$id"
+}
+
+classes() {
+	log "class table: $rounds rounds x $repeat packets x $calls runs"
+	local xf why=""
+	xf=$(xdp_filter_prog)
+	case "$xf" in
+	n/a*) why=$xf; xf=none ;;
+	esac
+	echo "## 1. Per-packet cost by class (BPF_PROG_TEST_RUN)"
+	echo
+	echo "xdp-filter: \`xdp-filter load --policy deny -m native\`, ports 22, 80, 443 (dst, tcp)" \
+		"and 53 (dst, udp); portcullis: the same ports, mode enforce, scan-flags drop."
+	echo
+	"$pcbench" classes -r "$rounds" -n "$repeat" -k "$calls" -x "$xf" \
+		${why:+-X "$why"} -o "$results/classes-raw.tsv.tmp"
+}
+
+# --- 2. live throughput -------------------------------------------------------
+live_setup() {
+	ip netns add "$ns_gen"
+	ip netns add "$ns_rx"
+	ip link add g0 netns "$ns_gen" type veth peer name r0 netns "$ns_rx"
+	for ns in "$ns_gen" "$ns_rx"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$ns_gen" link set g0 up
+	ip -n "$ns_rx" link set r0 up
+	ip -n "$ns_gen" addr add 198.18.0.1/15 dev g0
+	ip -n "$ns_rx" addr add 198.18.0.2/15 dev r0
+	# veth only takes XDP_TX'd frames when the peer runs NAPI: XDP or GRO.
+	ip netns exec "$ns_rx" ethtool -K r0 gro on >/dev/null
+}
+
+nft_rules() { # family hook-spec
+	cat <<-EOT
+	table $1 pcbench {
+		chain filter {
+			$2; policy accept;
+			tcp dport { 22, 80, 443 } accept
+			udp dport 53 accept
+			meta l4proto { tcp, udp } counter drop
+		}
+	}
+	EOT
+}
+
+ipt_rules() { # iptables-legacy|iptables-nft
+	ip netns exec "$ns_rx" "$1" -t raw -A PREROUTING -p tcp -m multiport --dports 22,80,443 -j ACCEPT
+	ip netns exec "$ns_rx" "$1" -t raw -A PREROUTING -p udp --dport 53 -j ACCEPT
+	ip netns exec "$ns_rx" "$1" -t raw -A PREROUTING -p tcp -j DROP
+	ip netns exec "$ns_rx" "$1" -t raw -A PREROUTING -p udp -j DROP
+}
+
+# Configurations: label, XDP filter pcbench attaches, destination port.
+live_configs="xdp-drop-bare:drop:8080 portcullis-drop:portcullis:8080
+portcullis-pass:portcullis:80 nft-netdev-ingress:none:8080 nft-prerouting-raw:none:8080
+iptables-legacy-raw:none:8080 iptables-nft-raw:none:8080 no-filter-stack:none:8080"
+
+live_prepare() { # label
+	case "$1" in
+	nft-netdev-ingress)
+		nft_rules netdev 'type filter hook ingress device "r0" priority 0' |
+			ip netns exec "$ns_rx" nft -f - ;;
+	nft-prerouting-raw)
+		nft_rules ip 'type filter hook prerouting priority raw' | ip netns exec "$ns_rx" nft -f - ;;
+	iptables-legacy-raw | iptables-nft-raw)
+		ipt_rules "${1%-raw}" ;;
+	esac
+}
+
+# Packets the rule set dropped (prints "-" where the figure comes from elsewhere).
+live_finish() { # label
+	local n="-"
+	case "$1" in
+	nft-*)
+		n=$(ip netns exec "$ns_rx" nft list ruleset | grep -o 'counter packets [0-9]*' |
+			awk '{ s += $3 } END { print s + 0 }')
+		ip netns exec "$ns_rx" nft flush ruleset ;;
+	iptables-*)
+		local ipt=${1%-raw}
+		n=$(ip netns exec "$ns_rx" "$ipt" -t raw -L PREROUTING -v -x -n |
+			awk '$3 == "DROP" { s += $1 } END { print s + 0 }')
+		ip netns exec "$ns_rx" "$ipt" -t raw -F PREROUTING
+		[ "$ipt" = iptables-nft ] && ip netns exec "$ns_rx" nft flush ruleset ;;
+	esac
+	echo "$n"
+}
+
+live() {
+	log "live flood: $rounds rounds x 8 configurations x $live_frames frames"
+	need_pkgs nftables iptables ethtool
+	live_setup
+	local raw=$results/live-raw.tsv.tmp
+	: >"$raw"
+	for round in $(seq 0 $((rounds - 1))); do
+		# Rotate the order every round so no configuration always goes first.
+		local configs
+		configs=$(echo $live_configs | tr ' ' '\n' | awk -v r="$round" \
+			'{ a[NR] = $0 } END { for (i = 0; i < NR; i++) print a[(i + r) % NR + 1] }')
+		for config in $configs; do
+			IFS=: read -r label filter dport <<<"$config"
+			if ! live_prepare "$label" 2>"$results/live-err.tmp"; then
+				echo -e "live\t$label\t$round\tERR" >>"$raw"
+				continue
+			fi
+			local line
+			line=$(timeout 120 "$pcbench" live -g "/run/netns/$ns_gen" -R "/run/netns/$ns_rx" \
+				-t g0 -i r0 -f "$filter" -p "$dport" -n "$live_frames" -l "$label" \
+				-r "$round") || line="live	$label	$round	ERR"
+			echo -e "$line\t$(live_finish "$label")" >>"$raw"
+		done
+	done
+	echo "## 2. Throughput on the receive path (live frames across a veth)"
+	echo
+	cat <<-EOT
+	A generator XDP program (bench/gen.bpf.c) runs under BPF_PROG_TEST_RUN with
+	BPF_F_TEST_XDP_LIVE_FRAMES in one namespace and returns XDP_TX: $live_frames TCP SYN frames
+	per run, each with its own source address (198.18.x.y) and source port, leave veth g0 and
+	are received by r0 in the filter's namespace (destination MAC and IP are r0's, the TCP
+	checksum is left wrong so that whatever a filter passes is discarded by TCP without a
+	reply). The figure is r0's rx_packets per second of the flood. Generator and receiver
+	share one CPU (veth runs the peer's NAPI on the sending CPU), so a rate is the inverse of
+	generator + receiver cost; the generator's part is the same for every configuration.
+	Drop floods go to tcp/8080 (denied), the pass flood to tcp/80 (allowed). Every
+	rule set is the same policy: tcp 22, 80, 443 and udp 53 open, other TCP/UDP dropped.
+	XDP configurations attach in native mode; the others run with GRO on r0 and no XDP.
+
+	EOT
+	awk -f "$root/bench/live-summary.awk" "$raw"
+	cp "$raw" "$results/live-raw.tsv"
+}
+
+# --- 3. scaling ------------------------------------------------------------------
+scaling() {
+	log "scaling: allowed ports 1 .. 65535"
+	echo "## 3. Scaling with the number of allowed ports"
+	echo
+	"$pcbench" scaling -r "$rounds" -n "$repeat" -k "$calls" -o "$results/scaling.dat"
+	if command -v gnuplot >/dev/null; then
+		gnuplot -e "datafile='$results/scaling.dat'; outdir='$results'" "$root/bench/scaling.gp" &&
+			echo "![cost vs allowed ports](scaling-cost.png) ![map memory vs allowed ports](scaling-memory.png)" &&
+			echo
+	else
+		echo "(gnuplot not installed: no plots)"
+	fi
+}
+
+# --- 4. control plane ------------------------------------------------------------
+control_plane() {
+	echo "## 4. Control plane"
+	echo
+	# TODO(issue 4, part 4): time `portcullis allow`, `reload` with 10, 1,000 and
+	# 100,000-line configs, and `attach`, once the CLI (loader/) implements them.
+	if ! "$portcullis" attach --help >/dev/null 2>&1; then
+		echo "TODO: not measured, \`build/portcullis\` has no attach/allow/reload yet."
+		echo
+		return
+	fi
+	"$root/bench/control-plane.sh" "$portcullis" "$rounds"
+}
+
+main() {
+	local report=$results/$([ "$mode" = full ] && echo latest || echo quick).md
+	local tmp=$report.tmp
+	header >"$tmp"
+	classes >>"$tmp"
+	if [ "$mode" = full ]; then
+		live >>"$tmp"
+		scaling >>"$tmp"
+		control_plane >>"$tmp"
+		cp "$results/classes-raw.tsv.tmp" "$results/classes-raw.tsv"
+	fi
+	mv "$tmp" "$report"
+	log "wrote $report"
+	[ "$mode" = quick ] && cat "$report"
+	return 0
+}
+
+main
