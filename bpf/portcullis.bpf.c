@@ -162,11 +162,18 @@ static __always_inline int socket_owns(struct xdp_md *ctx, const struct packet *
 	return owned;
 }
 
+/*
+ * Without socket lookups, a reply is anything to the local port range that
+ * does not open a connection. Only a SYN without ACK does that: a SYN+ACK
+ * answers our own connect() and must pass, or no outgoing TCP connection
+ * would ever complete.
+ */
 static __always_inline int ephemeral_owns(const struct packet *pkt, const struct pc_config *cfg)
 {
 	__u16 port = bpf_ntohs(pkt->dport);
 
-	if (pkt->l4_proto == IPPROTO_TCP && (pkt->tcp_flags & PC_TCP_SYN))
+	if (pkt->l4_proto == IPPROTO_TCP &&
+	    (pkt->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN)
 		return 0;
 	return port >= cfg->ephemeral_lo && port <= cfg->ephemeral_hi;
 }
