@@ -71,9 +71,20 @@ struct pc_error {
 void pc_ruleset_init(struct pc_ruleset *rs);
 void pc_ruleset_free(struct pc_ruleset *rs);
 
-/* Parse a config file. On error RS is left initialised but empty. */
+/*
+ * Parse a config file. On error RS is left initialised but empty. RS is
+ * overwritten, not freed: pc_ruleset_free() an old ruleset before reusing it.
+ * Returns 0, -EINVAL for a bad config, -ENOMEM, or -errno of a file that
+ * cannot be read ("FILE: No such file or directory"); every error is a
+ * config error (exit status 2). ERR may be NULL.
+ */
 int pc_config_load(const char *path, struct pc_ruleset *rs, struct pc_error *err);
-/* Parse TEXT as if read from a file called NAME (for tests and stdin). */
+/*
+ * Parse TEXT as if read from a file called NAME (for tests, stdin and the
+ * fuzzer). TEXT need not be NUL-terminated; a NUL byte in it is a "binary
+ * file" error. Relative @FILE paths start in NAME's directory (or the
+ * current one when NAME has no '/').
+ */
 int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ruleset *rs,
 		    struct pc_error *err);
 
@@ -96,10 +107,31 @@ int pc_parse_prefix(const char *word, struct pc_prefix *prefix, char *why, size_
  */
 int pc_parse_sources(const char *word, struct pc_prefix_list *list, struct pc_error *err,
 		     bool *err_has_location);
+/*
+ * pc_parse_sources with relative @FILE paths starting in BASE_DIR (NULL: the
+ * current directory). On error nothing is appended to LIST. ERR and
+ * ERR_HAS_LOCATION may be NULL.
+ */
+int pc_parse_sources_at(const char *word, const char *base_dir, struct pc_prefix_list *list,
+			struct pc_error *err, bool *err_has_location);
+/*
+ * A list file (FireHOL/Spamhaus DROP format): one address or prefix per line,
+ * '#' and ';' start comments, blank lines ignored. Appends to LIST; on error
+ * appends nothing. Errors in the text are "FILE:LINE: message" and set
+ * *ERR_HAS_LOCATION; a file that cannot be read is "FILE: strerror".
+ */
+int pc_parse_list_file(const char *path, struct pc_prefix_list *list, struct pc_error *err,
+		       bool *err_has_location);
+/* The text of a list file read from NAME; errors are always "NAME:LINE: message". */
+int pc_parse_list_text(const char *name, const char *text, size_t len, struct pc_prefix_list *list,
+		       struct pc_error *err);
 
 int pc_prefix_list_add(struct pc_prefix_list *list, const struct pc_prefix *prefix);
 void pc_prefix_list_free(struct pc_prefix_list *list);
-/* "198.51.100.0/24"; BUF needs INET6_ADDRSTRLEN + 4 bytes. */
+/*
+ * "198.51.100.0/24"; a whole address (/32, /128) is printed bare:
+ * "198.51.100.7". BUF needs INET6_ADDRSTRLEN + 4 bytes.
+ */
 const char *pc_prefix_format(const struct pc_prefix *prefix, char *buf, size_t len);
 
 #endif /* PORTCULLIS_CONFIG_H */
