@@ -93,7 +93,7 @@ unit-tests: $(UNIT_TESTS)
 # The test suite runs the sanitizer build of the loader and the tests.
 test:
 	$(Q)scripts/deps.sh test
-	$(Q)$(MAKE) SANITIZE=1 build/asan/portcullis unit-tests
+	$(Q)$(MAKE) SANITIZE=1 EXTRA_CFLAGS=-Werror build/asan/portcullis unit-tests
 	$(Q)$(MAKE) $(OUTPUT)/portcullis
 	$(Q)tests/run.sh build/asan
 
