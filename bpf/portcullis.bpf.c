@@ -192,6 +192,14 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 		v->pass_slot = rule->pass_slot;
 		return;
 	}
+	/* Per-port source lists land with the source-control work; until then
+	 * a source-limited port admits nobody. This is still step 8: a port
+	 * closed to this source stays closed, established or not. */
+	if (rule && (rule->flags & PC_PORT_SOURCE_LIMITED)) {
+		v->reason = PC_DROP_SOURCE_NOT_ALLOWED;
+		v->port_counted = 1;
+		return;
+	}
 
 	switch (cfg->established) {
 	case PC_ESTABLISHED_SOCKET:
@@ -209,10 +217,7 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 	}
 
 	v->port_counted = 1;
-	/* Per-port source lists land with the source-control work; until then
-	 * a source-limited port admits nobody. */
-	v->reason = rule && (rule->flags & PC_PORT_SOURCE_LIMITED) ? PC_DROP_SOURCE_NOT_ALLOWED
-								   : PC_DROP_NOT_ALLOWED;
+	v->reason = PC_DROP_NOT_ALLOWED;
 }
 
 static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
