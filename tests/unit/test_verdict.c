@@ -1,0 +1,1473 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Verdict tests of the XDP program with BPF_PROG_TEST_RUN: crafted packets
+ * from tests/unit/packets.h, run once each against rules written through
+ * maps/pcmaps.h, checked for the XDP return code and for the counters: the
+ * expected reason slot grows by exactly one packet and the frame's bytes, the
+ * per-port counter too when the verdict is made on the port, and nothing
+ * else moves. The expectations are written out here from the contract's
+ * "Verdict order" (shared/interface.md), never computed by the program's own
+ * helpers.
+ *
+ *   test_verdict            run every case, one PASS/FAIL line each
+ *   test_verdict --bench    verifier statistics and ns/packet, no tests
+ *
+ * Needs root (BPF_PROG_TEST_RUN). Runs in a private network namespace when it
+ * can, so the socket lookup of "established socket" sees only our sockets.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "portcullis.skel.h"
+#include "maps/pcmaps.h"
+#include "packets.h"
+#include "testing.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The local port range of "established ephemeral" in every case. */
+#define EPHEMERAL_LO 32768
+#define EPHEMERAL_HI 60999
+
+static struct portcullis_bpf *skel;
+static struct pc_maps maps;
+static int prog_fd;
+static struct pc_port_table *ports; /* rule set 0 as written, for pass slots */
+static bool verbose;
+
+/*
+ * Rule set 0 of every table case:
+ *   tcp 22, 80, 443, 8000-8100 open; tcp 2222 and 40001 source-limited
+ *   udp 53, 5000-5010 open
+ * 40001 sits inside the ephemeral range on purpose.
+ */
+static int write_rules(__u32 set, const struct pc_config *cfg, struct pc_port_table *table)
+{
+	int err = pc_maps_write_config(&maps, set, cfg);
+
+	return err ? err : pc_maps_write_ports(&maps, set, table);
+}
+
+static struct pc_port_table *standard_ports(void)
+{
+	struct pc_port_table *table = pc_port_table_new(&maps);
+
+	if (!table)
+		return NULL;
+	pc_port_table_set(table, PC_PROTO_TCP, 22, 22, PC_PORT_ALLOWED);
+	pc_port_table_set(table, PC_PROTO_TCP, 80, 80, PC_PORT_ALLOWED);
+	pc_port_table_set(table, PC_PROTO_TCP, 443, 443, PC_PORT_ALLOWED);
+	pc_port_table_set(table, PC_PROTO_TCP, 8000, 8100, PC_PORT_ALLOWED);
+	pc_port_table_set(table, PC_PROTO_TCP, 2222, 2222, PC_PORT_SOURCE_LIMITED);
+	pc_port_table_set(table, PC_PROTO_TCP, 40001, 40001, PC_PORT_SOURCE_LIMITED);
+	pc_port_table_set(table, PC_PROTO_UDP, 53, 53, PC_PORT_ALLOWED);
+	pc_port_table_set(table, PC_PROTO_UDP, 5000, 5010, PC_PORT_ALLOWED);
+	return table;
+}
+
+static struct pc_config make_config(__u32 flags, __u32 established)
+{
+	return (struct pc_config){
+	    .flags = flags,
+	    .established = established,
+	    .ephemeral_lo = EPHEMERAL_LO,
+	    .ephemeral_hi = EPHEMERAL_HI,
+	};
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+struct counters {
+	struct pc_counter reasons[PC_REASON_SLOTS];
+	struct pc_counter port_drops[PC_PORT_SLOTS];
+	struct pc_counter port_pass[PC_PASS_SLOTS];
+};
+
+/* The last snapshot; every run compares against it and then replaces it. */
+static struct counters *snap, *fresh;
+static struct pc_counter *percpu_buf;
+static __u32 *key_buf;
+
+/*
+ * pc_maps_sum_counters costs one syscall per key: fine for the 42 reason
+ * slots, too slow for 131072 port slots after every packet. The port maps are
+ * read in batches instead and summed the same way.
+ */
+static int sum_counters_batch(int fd, __u32 n, struct pc_counter *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 done = 0, count, token = 0;
+	int err;
+
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(fd, done ? &token : NULL, &token, key_buf + done,
+					   percpu_buf + (size_t)done * maps.ncpus, &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		done += count;
+		if (err || !count)
+			break;
+	}
+	if (done != n)
+		return -EIO;
+	memset(out, 0, n * sizeof(*out));
+	for (__u32 i = 0; i < n; i++) {
+		for (int cpu = 0; cpu < maps.ncpus; cpu++) {
+			out[key_buf[i]].packets += percpu_buf[(size_t)i * maps.ncpus + cpu].packets;
+			out[key_buf[i]].bytes += percpu_buf[(size_t)i * maps.ncpus + cpu].bytes;
+		}
+	}
+	return 0;
+}
+
+static int read_counters(struct counters *c)
+{
+	int err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, c->reasons);
+
+	if (!err)
+		err = sum_counters_batch(maps.port_drops, PC_PORT_SLOTS, c->port_drops);
+	if (!err)
+		err = sum_counters_batch(maps.port_pass, PC_PASS_SLOTS, c->port_pass);
+	return err;
+}
+
+static const char *slot_name(__u32 slot)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s%s", slot >= PC_REASONS ? "monitor:" : "",
+		 pc_reason_name(slot % PC_REASONS));
+	return buf;
+}
+
+/* Every entry of OLD..NEW unchanged except WANT, which grew by one packet of LEN. */
+static void check_delta(const char *map, const struct pc_counter *old, const struct pc_counter *new,
+			__u32 n, long long want, __u32 len, const char *(*name)(__u32))
+{
+	for (__u32 i = 0; i < n; i++) {
+		__u64 packets = new[i].packets - old[i].packets;
+		__u64 bytes = new[i].bytes - old[i].bytes;
+		__u64 want_packets = i == want ? 1 : 0, want_bytes = i == want ? len : 0;
+
+		if (packets != want_packets || bytes != want_bytes)
+			test_fail("%s[%u]%s%s: +%llu packets +%llu bytes, expected +%llu +%llu",
+				  map, i, name ? " " : "", name ? name(i) : "",
+				  (unsigned long long)packets, (unsigned long long)bytes,
+				  (unsigned long long)want_packets, (unsigned long long)want_bytes);
+	}
+	if (want >= (long long)n)
+		test_fail("%s: expected slot %lld out of range", map, want);
+}
+
+/*
+ * Compare the counters with the last snapshot and make them the new one.
+ * With PORT_MAPS false only the reason slots are read and compared (the
+ * truncation loop, which checks the port maps once at its end).
+ */
+static int check_snapshot(long long reason_slot, long long drop_key, long long pass_slot, __u32 len,
+			  bool port_maps)
+{
+	struct counters *tmp;
+	int err;
+
+	err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, fresh->reasons);
+	if (!err && port_maps) {
+		err = sum_counters_batch(maps.port_drops, PC_PORT_SLOTS, fresh->port_drops);
+		if (!err)
+			err = sum_counters_batch(maps.port_pass, PC_PASS_SLOTS, fresh->port_pass);
+	}
+	if (!CHECK(err == 0, "reading counters: %s", strerror(-err)))
+		return err;
+	check_delta("pc_reasons", snap->reasons, fresh->reasons, PC_REASON_SLOTS, reason_slot, len,
+		    slot_name);
+	if (!port_maps) {
+		memcpy(snap->reasons, fresh->reasons, sizeof(snap->reasons));
+		return 0;
+	}
+	check_delta("pc_port_drops", snap->port_drops, fresh->port_drops, PC_PORT_SLOTS, drop_key,
+		    len, NULL);
+	check_delta("pc_port_pass", snap->port_pass, fresh->port_pass, PC_PASS_SLOTS, pass_slot,
+		    len, NULL);
+	tmp = snap;
+	snap = fresh;
+	fresh = tmp;
+	return 0;
+}
+
+/* ---- running packets ------------------------------------------------------ */
+
+static int run_prog(int fd, const void *data, __u32 len, __u32 repeat, __u32 *retval,
+		    __u32 *duration)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = len,
+		    .repeat = repeat);
+	int err = bpf_prog_test_run_opts(fd, &opts);
+
+	if (err < 0)
+		return -errno;
+	*retval = opts.retval;
+	if (duration)
+		*duration = opts.duration;
+	return 0;
+}
+
+static void dump_frame(const __u8 *data, __u32 len)
+{
+	for (__u32 i = 0; i < len; i++)
+		printf("%s%02x%s", i % 16 == 0 ? "    " : "", data[i],
+		       i % 16 == 15 || i + 1 == len ? "\n" : " ");
+}
+
+static const char *xdp_name(int ret)
+{
+	switch (ret) {
+	case XDP_ABORTED:
+		return "XDP_ABORTED";
+	case XDP_DROP:
+		return "XDP_DROP";
+	case XDP_PASS:
+		return "XDP_PASS";
+	case XDP_TX:
+		return "XDP_TX";
+	case XDP_REDIRECT:
+		return "XDP_REDIRECT";
+	}
+	return "?";
+}
+
+enum port_effect {
+	PORT_NONE, /* the verdict was not made on a port */
+	PORT_PASS, /* pc_port_pass[slot of the port] + 1 */
+	PORT_DROP, /* pc_port_drops[proto, port] + 1 */
+};
+
+struct expect {
+	int ret;      /* XDP_PASS or XDP_DROP */
+	int reason;   /* enum pc_reason */
+	bool monitor; /* counted in the monitor slots */
+	enum port_effect port;
+};
+
+static __u16 frame_dport(const struct frame *f)
+{
+	return frame_get16(f, f->l4 + 2); /* same offset in TCP and UDP */
+}
+
+static enum pc_proto frame_pc_proto(const struct frame *f)
+{
+	return frame_l4_proto(f) == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP;
+}
+
+/*
+ * Run the first LEN bytes of F once; check verdict and counters, the port
+ * maps only if PORT_MAPS. Records failures.
+ */
+static void check_frame_ports(const struct frame *f, __u32 len, const struct expect *e,
+			      bool port_maps)
+{
+	long long slot = e->reason + (e->monitor ? PC_MODE_MONITOR * PC_REASONS : 0);
+	long long drop_key = -1, pass_slot = -1;
+	__u32 retval = 0;
+	int err;
+
+	if (e->port == PORT_DROP)
+		drop_key = pc_port_counter_key(frame_pc_proto(f), htons(frame_dport(f)));
+	if (e->port == PORT_PASS)
+		pass_slot = ports->slot_of[frame_pc_proto(f) * PC_PORTS + frame_dport(f)];
+
+	err = run_prog(prog_fd, f->data, len, 1, &retval, NULL);
+	if (CHECK(err == 0, "test_run: %s", strerror(-err)))
+		CHECK(retval == (__u32)e->ret, "verdict %s, expected %s (%s)", xdp_name(retval),
+		      xdp_name(e->ret), slot_name(slot));
+	check_snapshot(slot, drop_key, pass_slot, len, port_maps);
+	if (case_failed)
+		dump_frame(f->data, len);
+}
+
+static void check_frame(const struct frame *f, __u32 len, const struct expect *e)
+{
+	check_frame_ports(f, len, e, true);
+}
+
+/* ---- the verdict table ------------------------------------------------------ */
+
+struct ext_spec {
+	__u8 type;	/* IPPROTO_HOPOPTS, ... */
+	__u8 len;	/* bytes; 0 ends the chain */
+	__u16 frag_off; /* fragment header: offset << 3 | M flag */
+};
+
+struct verdict_case;
+typedef void (*build_fn)(struct frame *f, const struct verdict_case *c);
+
+struct verdict_case {
+	const char *name;
+	build_fn base;		     /* the template */
+	__u16 port;		     /* destination port, host order */
+	__u8 flags;		     /* TCP flags */
+	__u16 vlan;		     /* VLAN_* tags in front */
+	__u8 ip_opts;		     /* IPv4 option words */
+	__u16 frag;		     /* IPv4 frag_off, host order */
+	const struct ext_spec *exts; /* IPv6 extension chain */
+	__u8 payload;		     /* L4 payload bytes */
+	build_fn patch;		     /* applied last: breaks one field */
+	int arg;		     /* for base (ICMP type/code) or patch */
+	__u32 cfg_flags;	     /* PC_CFG_* */
+	__u32 established;	     /* enum pc_established; 0 = socket, the default */
+	struct expect want;
+};
+
+enum {
+	VLAN_NONE,
+	VLAN_Q,	     /* 802.1Q */
+	VLAN_QINQ,   /* 802.1ad outer, 802.1Q inner */
+	VLAN_Q_Q,    /* two 802.1Q tags (pre-802.1ad QinQ) */
+	VLAN_TRIPLE, /* 802.1ad, 802.1Q, 802.1Q */
+};
+
+#define ICMP_TC(type, code) ((type) << 8 | (code))
+
+static void b_arp(struct frame *f, const struct verdict_case *c)
+{
+	frame_from(f, &pkt_arp, sizeof(pkt_arp), 0);
+}
+
+static void b_v4_tcp(struct frame *f, const struct verdict_case *c)
+{
+	struct ipv4_tcp_packet pkt = pkt_v4_tcp;
+
+	pkt.tcp.dest = htons(c->port);
+	TCP_SET_FLAGS(pkt.tcp, c->flags);
+	frame_from(f, &pkt, sizeof(pkt), 4);
+}
+
+static void b_v6_tcp(struct frame *f, const struct verdict_case *c)
+{
+	struct ipv6_tcp_packet pkt = pkt_v6_tcp;
+
+	pkt.tcp.dest = htons(c->port);
+	TCP_SET_FLAGS(pkt.tcp, c->flags);
+	frame_from(f, &pkt, sizeof(pkt), 6);
+}
+
+static void b_v4_udp(struct frame *f, const struct verdict_case *c)
+{
+	struct ipv4_udp_packet pkt = pkt_v4_udp;
+
+	pkt.udp.dest = htons(c->port);
+	frame_from(f, &pkt, sizeof(pkt), 4);
+}
+
+static void b_v6_udp(struct frame *f, const struct verdict_case *c)
+{
+	struct ipv6_udp_packet pkt = pkt_v6_udp;
+
+	pkt.udp.dest = htons(c->port);
+	frame_from(f, &pkt, sizeof(pkt), 6);
+}
+
+static void b_v4_icmp(struct frame *f, const struct verdict_case *c)
+{
+	struct ipv4_icmp_packet pkt = pkt_v4_icmp;
+
+	pkt.icmp.type = c->arg >> 8;
+	pkt.icmp.code = c->arg & 0xff;
+	frame_from(f, &pkt, sizeof(pkt), 4);
+}
+
+static void b_v6_icmp(struct frame *f, const struct verdict_case *c)
+{
+	struct ipv6_icmp_packet pkt = pkt_v6_icmp;
+
+	pkt.icmp.type = c->arg >> 8;
+	pkt.icmp.code = c->arg & 0xff;
+	frame_from(f, &pkt, sizeof(pkt), 6);
+}
+
+/* GRE carrying IPv4: 4 bytes of GRE header and 4 of payload. */
+static const __u8 gre_bytes[8] = {0, 0, 0x08, 0x00, 0x45, 0, 0, 0};
+
+static void b_v4_gre(struct frame *f, const struct verdict_case *c)
+{
+	struct ipv4_icmp_packet pkt = pkt_v4_icmp;
+
+	pkt.ip.protocol = IPPROTO_GRE;
+	memcpy(&pkt.icmp, gre_bytes, sizeof(gre_bytes));
+	frame_from(f, &pkt, sizeof(pkt), 4);
+}
+
+static void b_v6_gre(struct frame *f, const struct verdict_case *c)
+{
+	struct ipv6_icmp_packet pkt = pkt_v6_icmp;
+
+	pkt.ip6.nexthdr = IPPROTO_GRE;
+	memcpy(&pkt.icmp, gre_bytes, sizeof(gre_bytes));
+	frame_from(f, &pkt, sizeof(pkt), 6);
+}
+
+/* Patches: each breaks one field of an otherwise consistent frame. */
+static void p_ihl(struct frame *f, const struct verdict_case *c)
+{
+	f->data[f->l3] = (f->data[f->l3] & 0xf0) | c->arg;
+}
+
+static void p_version(struct frame *f, const struct verdict_case *c)
+{
+	f->data[f->l3] = (f->data[f->l3] & 0x0f) | c->arg << 4;
+}
+
+/* IPv4 tot_len or IPv6 payload_len := arg */
+static void p_ip_len(struct frame *f, const struct verdict_case *c)
+{
+	frame_put16(f, f->l3 + (f->family == 4 ? IPV4_TOT_LEN : IPV6_PAYLOAD), c->arg);
+}
+
+/* IPv4 tot_len or IPv6 payload_len += arg */
+static void p_ip_len_add(struct frame *f, const struct verdict_case *c)
+{
+	frame_grow_ip(f, c->arg);
+}
+
+static void p_doff(struct frame *f, const struct verdict_case *c)
+{
+	f->data[f->l4 + 12] = (f->data[f->l4 + 12] & 0x0f) | c->arg << 4;
+}
+
+/* Cut the L4 header to ARG bytes, IP length to match: a tiny fragment. */
+static void p_cut_l4(struct frame *f, const struct verdict_case *c)
+{
+	frame_grow_ip(f, -(int)(f->len - f->l4 - c->arg));
+	f->len = f->l4 + c->arg;
+}
+
+/* The frame ends after ARG bytes, lengths untouched. */
+static void p_truncate(struct frame *f, const struct verdict_case *c)
+{
+	f->len = c->arg;
+}
+
+/* The first IPv6 extension header's length byte := arg */
+static void p_ext_hdrlen(struct frame *f, const struct verdict_case *c)
+{
+	f->data[f->l3 + sizeof(struct ipv6hdr) + 1] = c->arg;
+}
+
+static void build_case(struct frame *f, const struct verdict_case *c)
+{
+	c->base(f, c);
+	if (c->ip_opts)
+		frame_ipv4_options(f, c->ip_opts);
+	if (c->frag)
+		frame_put16(f, f->l3 + IPV4_FRAG_OFF, c->frag);
+	for (const struct ext_spec *e = c->exts; e && e->len; e++)
+		frame_ipv6_ext(f, e->type, e->len, e->frag_off);
+	if (c->payload)
+		frame_payload(f, c->payload);
+	switch (c->vlan) {
+	case VLAN_Q:
+		frame_push_vlan(f, ETH_P_8021Q, 100);
+		break;
+	case VLAN_QINQ:
+		frame_push_vlan(f, ETH_P_8021Q, 100);
+		frame_push_vlan(f, ETH_P_8021AD, 200);
+		break;
+	case VLAN_Q_Q:
+		frame_push_vlan(f, ETH_P_8021Q, 100);
+		frame_push_vlan(f, ETH_P_8021Q, 200);
+		break;
+	case VLAN_TRIPLE:
+		frame_push_vlan(f, ETH_P_8021Q, 100);
+		frame_push_vlan(f, ETH_P_8021Q, 200);
+		frame_push_vlan(f, ETH_P_8021AD, 300);
+		break;
+	}
+	if (c->patch)
+		c->patch(f, c);
+}
+
+#define ALLOWED		 .want = {XDP_PASS, PC_PASS_ALLOWED, false, PORT_PASS}
+#define PASSES(reason)	 .want = {XDP_PASS, reason, false, PORT_NONE}
+#define DROPS(reason)	 .want = {XDP_DROP, reason, false, PORT_NONE}
+#define DROPS_ON_PORT(r) .want = {XDP_DROP, r, false, PORT_DROP}
+/* Monitor mode: passes, counted in the monitor slot of REASON. */
+#define MONITORED(r, port) .cfg_flags = PC_CFG_MONITOR, .want = {XDP_PASS, r, true, port}
+
+#define SYN	  .flags = TCP_SYN
+#define ACK	  .flags = TCP_ACK
+#define ICMP_DENY .cfg_flags = PC_CFG_ICMP_DENY
+#define FRAG_DENY .cfg_flags = PC_CFG_FRAG_DENY
+#define EPHEMERAL .established = PC_ESTABLISHED_EPHEMERAL
+#define EST_OFF	  .established = PC_ESTABLISHED_OFF
+
+#define EXT(type, len)                                                                             \
+	{                                                                                          \
+		type, len, 0                                                                       \
+	}
+#define FRAG6(off_flags)                                                                           \
+	{                                                                                          \
+		IPPROTO_FRAGMENT, 8, off_flags                                                     \
+	}
+#define CHAIN(...) ((const struct ext_spec[]){__VA_ARGS__, {0, 0, 0}})
+
+#define HBH EXT(IPPROTO_HOPOPTS, 8)
+#define RTH EXT(IPPROTO_ROUTING, 24)
+#define DOH EXT(IPPROTO_DSTOPTS, 16)
+#define AH  EXT(IPPROTO_AH, 24)
+
+/* Fragment offsets: 1480 bytes into the datagram, 8 bytes, more-fragments flag. */
+#define V4_OFF_1480 (1480 / 8)
+#define V4_MF	    0x2000
+#define V6_OFF_1480 (1480)
+#define V6_MF	    0x0001
+
+static const struct verdict_case cases[] = {
+    /* Step 1: not IP passes; VLAN is parsed through, at most two tags. */
+    {"arp: not IP", b_arp, PASSES(PC_PASS_NOT_IP)},
+    {"arp in 802.1Q: not IP", b_arp, .vlan = VLAN_Q, PASSES(PC_PASS_NOT_IP)},
+    {"arp in 802.1ad+802.1Q: not IP", b_arp, .vlan = VLAN_QINQ, PASSES(PC_PASS_NOT_IP)},
+    {"vlan 802.1Q ipv4 tcp 22", b_v4_tcp, 22, SYN, .vlan = VLAN_Q, ALLOWED},
+    {"vlan 802.1Q ipv4 tcp 23", b_v4_tcp, 23, SYN, .vlan = VLAN_Q,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"vlan 802.1Q ipv6 udp 53", b_v6_udp, 53, .vlan = VLAN_Q, ALLOWED},
+    {"vlan 802.1ad+802.1Q ipv4 tcp 22", b_v4_tcp, 22, SYN, .vlan = VLAN_QINQ, ALLOWED},
+    {"vlan 802.1ad+802.1Q ipv6 tcp 22", b_v6_tcp, 22, SYN, .vlan = VLAN_QINQ, ALLOWED},
+    {"vlan 802.1ad+802.1Q ipv6 tcp 23", b_v6_tcp, 23, SYN, .vlan = VLAN_QINQ,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"vlan 802.1Q+802.1Q ipv4 udp 53", b_v4_udp, 53, .vlan = VLAN_Q_Q, ALLOWED},
+    {"vlan triple tag: malformed", b_v4_tcp, 22, SYN, .vlan = VLAN_TRIPLE,
+     DROPS(PC_DROP_MALFORMED)},
+    {"vlan triple tag arp: malformed", b_arp, .vlan = VLAN_TRIPLE, DROPS(PC_DROP_MALFORMED)},
+    {"vlan tag cut by end of frame: malformed", b_arp, .vlan = VLAN_Q, .patch = p_truncate,
+     .arg = 16, DROPS(PC_DROP_MALFORMED)},
+    {"vlan 802.1Q ipv4 ihl 4: malformed", b_v4_tcp, 22, SYN, .vlan = VLAN_Q, .patch = p_ihl,
+     .arg = 4, DROPS(PC_DROP_MALFORMED)},
+
+    /* Step 5: headers truncated or inconsistent. */
+    {"ipv4 ihl 4: malformed", b_v4_tcp, 22, SYN, .patch = p_ihl, .arg = 4,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 ihl 0: malformed", b_v4_tcp, 22, SYN, .patch = p_ihl, .arg = 0,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tot_len one past the frame: malformed", b_v4_tcp, 22, SYN, .patch = p_ip_len_add,
+     .arg = 1, DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tot_len 19 < ihl*4: malformed", b_v4_tcp, 22, SYN, .patch = p_ip_len, .arg = 19,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 ihl 6 tot_len 23 < ihl*4: malformed", b_v4_udp, 53, .ip_opts = 1, .patch = p_ip_len,
+     .arg = 23, DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tot_len 0: malformed", b_v4_tcp, 22, SYN, .patch = p_ip_len, .arg = 0,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tot_len short of the frame (padding): allowed", b_v4_udp, 53, .payload = 18,
+     .patch = p_ip_len, .arg = 28, ALLOWED},
+    {"ipv4 version 6 under ETH_P_IP: malformed", b_v4_tcp, 22, SYN, .patch = p_version, .arg = 6,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 version 4 under ETH_P_IPV6: malformed", b_v6_tcp, 22, SYN, .patch = p_version, .arg = 4,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tcp doff 4: malformed", b_v4_tcp, 22, SYN, .patch = p_doff, .arg = 4,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tcp doff 0: malformed", b_v4_tcp, 22, SYN, .patch = p_doff, .arg = 0,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tcp doff 6 beyond payload: malformed", b_v4_tcp, 22, SYN, .patch = p_doff, .arg = 6,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tcp doff 15 beyond frame: malformed", b_v4_tcp, 22, SYN, .patch = p_doff, .arg = 15,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tcp doff 6 with 4 option bytes: allowed", b_v4_tcp, 22, SYN, .payload = 4,
+     .patch = p_doff, .arg = 6, ALLOWED},
+    {"ipv4 udp header cut by tot_len: malformed", b_v4_udp, 53, .patch = p_ip_len, .arg = 20 + 4,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 icmp header cut by tot_len: malformed", b_v4_icmp, .patch = p_ip_len, .arg = 20 + 4,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 tcp doff 4: malformed", b_v6_tcp, 22, SYN, .patch = p_doff, .arg = 4,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 tcp doff 6 beyond payload: malformed", b_v6_tcp, 22, SYN, .patch = p_doff, .arg = 6,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 payload_len one past the frame: malformed", b_v6_tcp, 22, SYN, .patch = p_ip_len_add,
+     .arg = 1, DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 payload_len 19 < tcp header: malformed", b_v6_tcp, 22, SYN, .patch = p_ip_len, .arg = 19,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 payload_len short of the frame (padding): allowed", b_v6_udp, 53, .payload = 10,
+     .patch = p_ip_len, .arg = 8, ALLOWED},
+    {"ipv6 icmpv6 header cut by payload_len: malformed", b_v6_icmp, .patch = p_ip_len, .arg = 4,
+     DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 ext header longer than the payload: malformed", b_v6_tcp, 22, SYN, .exts = CHAIN(DOH),
+     .patch = p_ext_hdrlen, .arg = 10, DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 ext header cut by payload_len: malformed", b_v6_tcp, 22, SYN, .exts = CHAIN(HBH),
+     .patch = p_ip_len, .arg = 4, DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 6 extension headers (the limit): allowed", b_v6_tcp, 22, SYN,
+     .exts = CHAIN(HBH, DOH, RTH, FRAG6(0), AH, DOH), ALLOWED},
+    {"ipv6 6 extension headers to tcp 23: not-allowed", b_v6_tcp, 23, SYN,
+     .exts = CHAIN(HBH, DOH, RTH, FRAG6(0), AH, DOH), DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv6 7 extension headers: malformed", b_v6_tcp, 22, SYN,
+     .exts = CHAIN(HBH, DOH, RTH, FRAG6(0), AH, DOH, DOH), DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 7 destination options headers: malformed", b_v6_udp, 53,
+     .exts = CHAIN(DOH, DOH, DOH, DOH, DOH, DOH, DOH), DROPS(PC_DROP_MALFORMED)},
+
+    /* IPv4 options and IPv6 extension headers parsed through. */
+    {"ipv4 ihl 6 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 1, ALLOWED},
+    {"ipv4 ihl 7 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 2, ALLOWED},
+    {"ipv4 ihl 8 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 3, ALLOWED},
+    {"ipv4 ihl 9 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 4, ALLOWED},
+    {"ipv4 ihl 10 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 5, ALLOWED},
+    {"ipv4 ihl 11 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 6, ALLOWED},
+    {"ipv4 ihl 12 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 7, ALLOWED},
+    {"ipv4 ihl 13 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 8, ALLOWED},
+    {"ipv4 ihl 14 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 9, ALLOWED},
+    {"ipv4 ihl 15 (options): allowed", b_v4_tcp, 22, SYN, .ip_opts = 10, ALLOWED},
+    {"ipv4 ihl 15 udp 53: allowed", b_v4_udp, 53, .ip_opts = 10, ALLOWED},
+    {"ipv4 ihl 15 tcp 23: not-allowed", b_v4_tcp, 23, SYN, .ip_opts = 10,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv6 hop-by-hop: allowed", b_v6_tcp, 22, SYN, .exts = CHAIN(HBH), ALLOWED},
+    {"ipv6 routing: allowed", b_v6_tcp, 22, SYN, .exts = CHAIN(RTH), ALLOWED},
+    {"ipv6 destination options: allowed", b_v6_tcp, 22, SYN, .exts = CHAIN(DOH), ALLOWED},
+    {"ipv6 atomic fragment header: allowed", b_v6_tcp, 22, SYN, .exts = CHAIN(FRAG6(0)), ALLOWED},
+    {"ipv6 authentication header: allowed", b_v6_tcp, 22, SYN, .exts = CHAIN(AH), ALLOWED},
+    {"ipv6 authentication header udp 53: allowed", b_v6_udp, 53, .exts = CHAIN(AH), ALLOWED},
+    {"ipv6 hop-by-hop tcp 23: not-allowed", b_v6_tcp, 23, SYN, .exts = CHAIN(HBH),
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv6 128-byte destination options: allowed", b_v6_udp, 53,
+     .exts = CHAIN(EXT(IPPROTO_DSTOPTS, 128)), ALLOWED},
+
+    /* Step 5: fragments. */
+    {"ipv4 non-first fragment, fragments allow", b_v4_tcp, 22, SYN, .frag = V4_OFF_1480,
+     PASSES(PC_PASS_FRAGMENT)},
+    {"ipv4 non-first fragment, fragments deny", b_v4_tcp, 22, SYN, .frag = V4_OFF_1480, FRAG_DENY,
+     DROPS(PC_DROP_FRAGMENT)},
+    {"ipv4 non-first fragment with MF, fragments deny", b_v4_udp, 53, .frag = V4_MF | V4_OFF_1480,
+     FRAG_DENY, DROPS(PC_DROP_FRAGMENT)},
+    {"ipv4 fragment at offset 8, fragments allow", b_v4_tcp, 23, SYN, .frag = 1,
+     PASSES(PC_PASS_FRAGMENT)},
+    {"ipv4 short non-first fragment is no tiny fragment", b_v4_tcp, 22, SYN, .frag = V4_OFF_1480,
+     .patch = p_cut_l4, .arg = 8, PASSES(PC_PASS_FRAGMENT)},
+    {"ipv4 first fragment tcp 22: allowed", b_v4_tcp, 22, SYN, .frag = V4_MF, ALLOWED},
+    {"ipv4 first fragment tcp 22, fragments deny: allowed", b_v4_tcp, 22, SYN, .frag = V4_MF,
+     FRAG_DENY, ALLOWED},
+    {"ipv4 first fragment tcp 23: not-allowed", b_v4_tcp, 23, SYN, .frag = V4_MF,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 tiny first fragment tcp (8 bytes): malformed", b_v4_tcp, 22, SYN, .frag = V4_MF,
+     .patch = p_cut_l4, .arg = 8, DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tiny first fragment tcp (16 bytes, flags in): malformed", b_v4_tcp, 22, SYN,
+     .frag = V4_MF, .patch = p_cut_l4, .arg = 16, DROPS(PC_DROP_MALFORMED)},
+    {"ipv4 tiny first fragment udp (4 bytes): malformed", b_v4_udp, 53, .frag = V4_MF,
+     .patch = p_cut_l4, .arg = 4, DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 non-first fragment, fragments allow", b_v6_tcp, 22, SYN,
+     .exts = CHAIN(FRAG6(V6_OFF_1480)), PASSES(PC_PASS_FRAGMENT)},
+    {"ipv6 non-first fragment, fragments deny", b_v6_tcp, 22, SYN,
+     .exts = CHAIN(FRAG6(V6_OFF_1480 | V6_MF)), FRAG_DENY, DROPS(PC_DROP_FRAGMENT)},
+    {"ipv6 hop-by-hop + non-first fragment, fragments deny", b_v6_udp, 53,
+     .exts = CHAIN(HBH, FRAG6(V6_OFF_1480)), FRAG_DENY, DROPS(PC_DROP_FRAGMENT)},
+    {"ipv6 first fragment tcp 22: allowed", b_v6_tcp, 22, SYN, .exts = CHAIN(FRAG6(V6_MF)),
+     FRAG_DENY, ALLOWED},
+    {"ipv6 first fragment udp 54: not-allowed", b_v6_udp, 54, .exts = CHAIN(FRAG6(V6_MF)),
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv6 tiny first fragment tcp (8 bytes): malformed", b_v6_tcp, 22, SYN,
+     .exts = CHAIN(FRAG6(V6_MF)), .patch = p_cut_l4, .arg = 8, DROPS(PC_DROP_MALFORMED)},
+    {"ipv6 tiny first fragment udp (4 bytes): malformed", b_v6_udp, 53, .exts = CHAIN(FRAG6(V6_MF)),
+     .patch = p_cut_l4, .arg = 4, DROPS(PC_DROP_MALFORMED)},
+
+    /* Step 6: ICMP policy; ND and packet-too-big always pass; other protocols pass. */
+    {"icmp echo, icmp allow", b_v4_icmp, .arg = ICMP_TC(ICMP_ECHO, 0), PASSES(PC_PASS_ICMP)},
+    {"icmp echo, icmp deny", b_v4_icmp, .arg = ICMP_TC(ICMP_ECHO, 0), ICMP_DENY,
+     DROPS(PC_DROP_ICMP)},
+    {"icmp echo reply, icmp deny", b_v4_icmp, .arg = ICMP_TC(ICMP_ECHOREPLY, 0), ICMP_DENY,
+     DROPS(PC_DROP_ICMP)},
+    {"icmp port unreachable, icmp deny", b_v4_icmp,
+     .arg = ICMP_TC(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH), ICMP_DENY, DROPS(PC_DROP_ICMP)},
+    {"icmp frag-needed, icmp deny: essential", b_v4_icmp,
+     .arg = ICMP_TC(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED), ICMP_DENY,
+     PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmp frag-needed, icmp allow: essential", b_v4_icmp,
+     .arg = ICMP_TC(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED), PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmp frag-needed in 802.1ad+802.1Q, icmp deny: essential", b_v4_icmp,
+     .arg = ICMP_TC(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED), .vlan = VLAN_QINQ, ICMP_DENY,
+     PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmpv6 echo, icmp allow", b_v6_icmp, .arg = ICMP_TC(ICMPV6_ECHO_REQ, 0),
+     PASSES(PC_PASS_ICMP)},
+    {"icmpv6 echo, icmp deny", b_v6_icmp, .arg = ICMP_TC(ICMPV6_ECHO_REQ, 0), ICMP_DENY,
+     DROPS(PC_DROP_ICMP)},
+    {"icmpv6 destination unreachable, icmp deny", b_v6_icmp, .arg = ICMP_TC(1, 4), ICMP_DENY,
+     DROPS(PC_DROP_ICMP)},
+    {"icmpv6 packet-too-big, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(ICMPV6_PKT_TOOBIG, 0),
+     ICMP_DENY, PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmpv6 132 (MLD done), icmp deny", b_v6_icmp, .arg = ICMP_TC(132, 0), ICMP_DENY,
+     DROPS(PC_DROP_ICMP)},
+    {"icmpv6 133 router solicitation, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(133, 0),
+     ICMP_DENY, PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmpv6 134 router advertisement, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(134, 0),
+     ICMP_DENY, PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmpv6 135 neighbour solicitation, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(135, 0),
+     ICMP_DENY, PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmpv6 136 neighbour advertisement, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(136, 0),
+     ICMP_DENY, PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmpv6 137 redirect, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(137, 0), ICMP_DENY,
+     PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"icmpv6 138, icmp deny", b_v6_icmp, .arg = ICMP_TC(138, 0), ICMP_DENY, DROPS(PC_DROP_ICMP)},
+    {"icmpv6 135 after hop-by-hop, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(135, 0),
+     .exts = CHAIN(HBH), ICMP_DENY, PASSES(PC_PASS_ICMP_ESSENTIAL)},
+    {"ipv4 gre: other protocol", b_v4_gre, PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv4 gre, icmp deny, fragments deny: other protocol", b_v4_gre,
+     .cfg_flags = PC_CFG_ICMP_DENY | PC_CFG_FRAG_DENY, PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv6 gre: other protocol", b_v6_gre, PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv6 gre after destination options: other protocol", b_v6_gre, .exts = CHAIN(DOH),
+     PASSES(PC_PASS_OTHER_PROTO)},
+
+    /* Step 8: the port allowlist, single ports and range edges. */
+    {"ipv4 tcp 22 syn: allowed", b_v4_tcp, 22, SYN, ALLOWED},
+    {"ipv4 tcp 80 ack: allowed", b_v4_tcp, 80, ACK, ALLOWED},
+    {"ipv4 tcp 443 psh+ack: allowed", b_v4_tcp, 443, .flags = TCP_PSH | TCP_ACK, ALLOWED},
+    {"ipv6 tcp 22 syn: allowed", b_v6_tcp, 22, SYN, ALLOWED},
+    {"ipv4 tcp 7999 (range lo-1): not-allowed", b_v4_tcp, 7999, SYN,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 tcp 8000 (range lo): allowed", b_v4_tcp, 8000, SYN, ALLOWED},
+    {"ipv4 tcp 8100 (range hi): allowed", b_v4_tcp, 8100, SYN, ALLOWED},
+    {"ipv4 tcp 8101 (range hi+1): not-allowed", b_v4_tcp, 8101, SYN,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv6 tcp 8000 (range lo): allowed", b_v6_tcp, 8000, SYN, ALLOWED},
+    {"ipv6 tcp 8101 (range hi+1): not-allowed", b_v6_tcp, 8101, SYN,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 udp 53: allowed", b_v4_udp, 53, ALLOWED},
+    {"ipv6 udp 53: allowed", b_v6_udp, 53, ALLOWED},
+    {"ipv4 udp 4999 (range lo-1): not-allowed", b_v4_udp, 4999, DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 udp 5000 (range lo): allowed", b_v4_udp, 5000, ALLOWED},
+    {"ipv6 udp 5010 (range hi): allowed", b_v6_udp, 5010, ALLOWED},
+    {"ipv6 udp 5011 (range hi+1): not-allowed", b_v6_udp, 5011, DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 tcp 53 (open for udp only): not-allowed", b_v4_tcp, 53, SYN,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 udp 22 (open for tcp only): not-allowed", b_v4_udp, 22,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 tcp 23: not-allowed", b_v4_tcp, 23, SYN, DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv6 tcp 23: not-allowed", b_v6_tcp, 23, SYN, DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 tcp 0: not-allowed", b_v4_tcp, 0, SYN, DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 tcp 65535: not-allowed", b_v4_tcp, 65535, SYN, DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 tcp 2222 source-limited: source-not-allowed", b_v4_tcp, 2222, SYN,
+     DROPS_ON_PORT(PC_DROP_SOURCE_NOT_ALLOWED)},
+    {"ipv6 tcp 2222 source-limited ack: source-not-allowed", b_v6_tcp, 2222, ACK,
+     DROPS_ON_PORT(PC_DROP_SOURCE_NOT_ALLOWED)},
+
+    /* Step 7 before step 8: illegal flags are judged before the port. */
+    {"ipv4 fin to tcp 23: scan-fin", b_v4_tcp, 23, .flags = TCP_FIN,
+     DROPS_ON_PORT(PC_DROP_SCAN_FIN)},
+    {"ipv6 null to tcp 2222: scan-null", b_v6_tcp, 2222, .flags = 0,
+     DROPS_ON_PORT(PC_DROP_SCAN_NULL)},
+    {"ipv4 xmas to tcp 23, scan-flags pass: not-allowed", b_v4_tcp, 23,
+     .flags = TCP_FIN | TCP_PSH | TCP_URG, .cfg_flags = PC_CFG_SCAN_PASS,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ipv4 syn+ece+cwr: allowed", b_v4_tcp, 22, .flags = TCP_SYN | TCP_ECE | TCP_CWR, ALLOWED},
+    {"ipv4 ack+ece: allowed", b_v4_tcp, 22, .flags = TCP_ACK | TCP_ECE, ALLOWED},
+    {"ipv4 ece+cwr only: scan-null", b_v4_tcp, 22, .flags = TCP_ECE | TCP_CWR,
+     DROPS_ON_PORT(PC_DROP_SCAN_NULL)},
+    {"ipv4 fin+psh+urg+ece+cwr: scan-xmas", b_v4_tcp, 22,
+     .flags = TCP_FIN | TCP_PSH | TCP_URG | TCP_ECE | TCP_CWR, DROPS_ON_PORT(PC_DROP_SCAN_XMAS)},
+    {"ipv6 syn+fin: scan-synfin", b_v6_tcp, 22, .flags = TCP_SYN | TCP_FIN,
+     DROPS_ON_PORT(PC_DROP_SCAN_SYNFIN)},
+    {"ipv6 rst: allowed", b_v6_tcp, 22, .flags = TCP_RST, ALLOWED},
+
+    /* Step 9: established traffic. */
+    {"ephemeral: ipv4 tcp ack to 40000: established", b_v4_tcp, 40000, ACK, EPHEMERAL,
+     PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv6 tcp ack to 40000: established", b_v6_tcp, 40000, ACK, EPHEMERAL,
+     PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv4 tcp syn+ack to 40000: established", b_v4_tcp, 40000,
+     .flags = TCP_SYN | TCP_ACK, EPHEMERAL, PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv4 tcp fin+ack to 40000: established", b_v4_tcp, 40000,
+     .flags = TCP_FIN | TCP_ACK, EPHEMERAL, PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv4 tcp rst to 40000: established", b_v4_tcp, 40000, .flags = TCP_RST, EPHEMERAL,
+     PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv4 udp to 40000: established", b_v4_udp, 40000, EPHEMERAL,
+     PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv6 udp to 40000: established", b_v6_udp, 40000, EPHEMERAL,
+     PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv4 tcp syn to 40000: not-allowed", b_v4_tcp, 40000, SYN, EPHEMERAL,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ephemeral: ipv6 tcp syn+ece+cwr to 40000: not-allowed", b_v6_tcp, 40000,
+     .flags = TCP_SYN | TCP_ECE | TCP_CWR, EPHEMERAL, DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ephemeral: ipv4 tcp fin to 40000: scan-fin", b_v4_tcp, 40000, .flags = TCP_FIN, EPHEMERAL,
+     DROPS_ON_PORT(PC_DROP_SCAN_FIN)},
+    {"ephemeral: ipv4 tcp ack to 32767 (lo-1): not-allowed", b_v4_tcp, 32767, ACK, EPHEMERAL,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ephemeral: ipv4 tcp ack to 32768 (lo): established", b_v4_tcp, 32768, ACK, EPHEMERAL,
+     PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv4 udp to 60999 (hi): established", b_v4_udp, 60999, EPHEMERAL,
+     PASSES(PC_PASS_ESTABLISHED)},
+    {"ephemeral: ipv4 udp to 61000 (hi+1): not-allowed", b_v4_udp, 61000, EPHEMERAL,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ephemeral: tcp 22 still allowed", b_v4_tcp, 22, SYN, EPHEMERAL, ALLOWED},
+    {"ephemeral: ack to source-limited 40001: source-not-allowed", b_v4_tcp, 40001, ACK, EPHEMERAL,
+     DROPS_ON_PORT(PC_DROP_SOURCE_NOT_ALLOWED)},
+    {"established off: ipv4 tcp ack to 40000: not-allowed", b_v4_tcp, 40000, ACK, EST_OFF,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"established off: ipv6 udp to 40000: not-allowed", b_v6_udp, 40000, EST_OFF,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"established socket, no socket: ipv4 tcp ack to 40000: not-allowed", b_v4_tcp, 40000, ACK,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"established socket, no socket: ipv6 tcp ack to 40000: not-allowed", b_v6_tcp, 40000, ACK,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"established socket, no socket: ipv4 udp to 40000: not-allowed", b_v4_udp, 40000,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"established socket, no socket: ipv6 udp to 40000: not-allowed", b_v6_udp, 40000,
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+
+    /* Monitor mode: counted as in enforce, in the monitor slots, and passed. */
+    {"monitor: tcp 23 would be not-allowed", b_v4_tcp, 23, SYN,
+     MONITORED(PC_DROP_NOT_ALLOWED, PORT_DROP)},
+    {"monitor: tcp 2222 would be source-not-allowed", b_v6_tcp, 2222, SYN,
+     MONITORED(PC_DROP_SOURCE_NOT_ALLOWED, PORT_DROP)},
+    {"monitor: null scan would be scan-null", b_v4_tcp, 22, .flags = 0,
+     MONITORED(PC_DROP_SCAN_NULL, PORT_DROP)},
+    {"monitor: ihl 4 would be malformed", b_v4_tcp, 22, SYN, .patch = p_ihl, .arg = 4,
+     MONITORED(PC_DROP_MALFORMED, PORT_NONE)},
+    {"monitor: triple vlan would be malformed", b_v4_tcp, 22, SYN, .vlan = VLAN_TRIPLE,
+     MONITORED(PC_DROP_MALFORMED, PORT_NONE)},
+    {"monitor: tcp 22 allowed", b_v4_tcp, 22, SYN, MONITORED(PC_PASS_ALLOWED, PORT_PASS)},
+    {"monitor: arp not IP", b_arp, MONITORED(PC_PASS_NOT_IP, PORT_NONE)},
+    {"monitor+icmp deny: echo would be icmp", b_v4_icmp, .arg = ICMP_TC(ICMP_ECHO, 0),
+     .cfg_flags = PC_CFG_MONITOR | PC_CFG_ICMP_DENY,
+     .want = {XDP_PASS, PC_DROP_ICMP, true, PORT_NONE}},
+    {"monitor+fragments deny: fragment would be dropped", b_v6_udp, 53,
+     .exts = CHAIN(FRAG6(V6_OFF_1480)), .cfg_flags = PC_CFG_MONITOR | PC_CFG_FRAG_DENY,
+     .want = {XDP_PASS, PC_DROP_FRAGMENT, true, PORT_NONE}},
+};
+
+static void run_case(const struct verdict_case *c)
+{
+	struct pc_config cfg = make_config(c->cfg_flags, c->established);
+	struct frame f;
+	int err;
+
+	test_begin("verdict: %s", c->name);
+	build_case(&f, c);
+	err = pc_maps_write_config(&maps, 0, &cfg);
+	if (CHECK(err == 0, "writing config: %s", strerror(-err)))
+		check_frame(&f, f.len, &c->want);
+	test_end();
+}
+
+/* ---- all 64 TCP flag combinations --------------------------------------------- */
+
+enum flag_class { LEGAL, S_NULL, S_FIN, S_XMAS, S_SYNFIN, S_SYNRST, S_OTHER };
+
+/*
+ * From the contract, step 7: no flags is scan-null; SYN+FIN scan-synfin and
+ * SYN+RST scan-synrst whatever else is set; FIN+PSH+URG without ACK
+ * scan-xmas; any other FIN without ACK scan-fin; PSH or URG without ACK
+ * scan-other. With ACK anything else is legal, and without it only a bare
+ * SYN or a bare RST. Index: URG ACK PSH RST SYN FIN.
+ */
+static const enum flag_class flag_table[64] = {
+    [0x00] = S_NULL,   /* ...... */
+    [0x01] = S_FIN,    /* .....F */
+    [0x02] = LEGAL,    /* ....S. */
+    [0x03] = S_SYNFIN, /* ....SF */
+    [0x04] = LEGAL,    /* ...R.. */
+    [0x05] = S_FIN,    /* ...R.F */
+    [0x06] = S_SYNRST, /* ...RS. */
+    [0x07] = S_SYNFIN, /* ...RSF */
+    [0x08] = S_OTHER,  /* ..P... */
+    [0x09] = S_FIN,    /* ..P..F */
+    [0x0a] = S_OTHER,  /* ..P.S. */
+    [0x0b] = S_SYNFIN, /* ..P.SF */
+    [0x0c] = S_OTHER,  /* ..PR.. */
+    [0x0d] = S_FIN,    /* ..PR.F */
+    [0x0e] = S_SYNRST, /* ..PRS. */
+    [0x0f] = S_SYNFIN, /* ..PRSF */
+    [0x10] = LEGAL,    /* .A.... */
+    [0x11] = LEGAL,    /* .A...F */
+    [0x12] = LEGAL,    /* .A..S. */
+    [0x13] = S_SYNFIN, /* .A..SF */
+    [0x14] = LEGAL,    /* .A.R.. */
+    [0x15] = LEGAL,    /* .A.R.F */
+    [0x16] = S_SYNRST, /* .A.RS. */
+    [0x17] = S_SYNFIN, /* .A.RSF */
+    [0x18] = LEGAL,    /* .AP... */
+    [0x19] = LEGAL,    /* .AP..F */
+    [0x1a] = LEGAL,    /* .AP.S. */
+    [0x1b] = S_SYNFIN, /* .AP.SF */
+    [0x1c] = LEGAL,    /* .APR.. */
+    [0x1d] = LEGAL,    /* .APR.F */
+    [0x1e] = S_SYNRST, /* .APRS. */
+    [0x1f] = S_SYNFIN, /* .APRSF */
+    [0x20] = S_OTHER,  /* U..... */
+    [0x21] = S_FIN,    /* U....F */
+    [0x22] = S_OTHER,  /* U...S. */
+    [0x23] = S_SYNFIN, /* U...SF */
+    [0x24] = S_OTHER,  /* U..R.. */
+    [0x25] = S_FIN,    /* U..R.F */
+    [0x26] = S_SYNRST, /* U..RS. */
+    [0x27] = S_SYNFIN, /* U..RSF */
+    [0x28] = S_OTHER,  /* U.P... */
+    [0x29] = S_XMAS,   /* U.P..F */
+    [0x2a] = S_OTHER,  /* U.P.S. */
+    [0x2b] = S_SYNFIN, /* U.P.SF */
+    [0x2c] = S_OTHER,  /* U.PR.. */
+    [0x2d] = S_XMAS,   /* U.PR.F */
+    [0x2e] = S_SYNRST, /* U.PRS. */
+    [0x2f] = S_SYNFIN, /* U.PRSF */
+    [0x30] = LEGAL,    /* UA.... */
+    [0x31] = LEGAL,    /* UA...F */
+    [0x32] = LEGAL,    /* UA..S. */
+    [0x33] = S_SYNFIN, /* UA..SF */
+    [0x34] = LEGAL,    /* UA.R.. */
+    [0x35] = LEGAL,    /* UA.R.F */
+    [0x36] = S_SYNRST, /* UA.RS. */
+    [0x37] = S_SYNFIN, /* UA.RSF */
+    [0x38] = LEGAL,    /* UAP... */
+    [0x39] = LEGAL,    /* UAP..F */
+    [0x3a] = LEGAL,    /* UAP.S. */
+    [0x3b] = S_SYNFIN, /* UAP.SF */
+    [0x3c] = LEGAL,    /* UAPR.. */
+    [0x3d] = LEGAL,    /* UAPR.F */
+    [0x3e] = S_SYNRST, /* UAPRS. */
+    [0x3f] = S_SYNFIN, /* UAPRSF */
+};
+
+static const int flag_class_reason[] = {
+    [LEGAL] = PC_PASS_ALLOWED,	      [S_NULL] = PC_DROP_SCAN_NULL,
+    [S_FIN] = PC_DROP_SCAN_FIN,	      [S_XMAS] = PC_DROP_SCAN_XMAS,
+    [S_SYNFIN] = PC_DROP_SCAN_SYNFIN, [S_SYNRST] = PC_DROP_SCAN_SYNRST,
+    [S_OTHER] = PC_DROP_SCAN_OTHER,
+};
+
+static const char *flag_string(__u8 flags)
+{
+	static const char letters[] = "FSRPAU";
+	static char buf[8];
+
+	for (int bit = 5; bit >= 0; bit--)
+		buf[5 - bit] = flags & (1 << bit) ? letters[bit] : '.';
+	buf[6] = '\0';
+	return buf;
+}
+
+static void run_flag_cases(void)
+{
+	for (int scan_pass = 0; scan_pass <= 1; scan_pass++) {
+		for (int flags = 0; flags < 64; flags++) {
+			struct verdict_case c = {
+			    .base = b_v4_tcp,
+			    .port = 22,
+			    .flags = flags,
+			    .cfg_flags = scan_pass ? PC_CFG_SCAN_PASS : 0,
+			};
+			int reason = flag_class_reason[flag_table[flags]];
+			char name[96];
+
+			if (scan_pass)
+				reason = PC_PASS_ALLOWED;
+			c.want = (struct expect){reason == PC_PASS_ALLOWED ? XDP_PASS : XDP_DROP,
+						 reason, false,
+						 reason == PC_PASS_ALLOWED ? PORT_PASS : PORT_DROP};
+			snprintf(name, sizeof(name), "tcp flags %s (0x%02x)%s: %s",
+				 flag_string(flags), flags, scan_pass ? ", scan-flags pass" : "",
+				 pc_reason_name(reason));
+			c.name = name;
+			run_case(&c);
+		}
+	}
+}
+
+/* ---- truncation ------------------------------------------------------------------ */
+
+static const struct verdict_case truncation_packets[] = {
+    {"ipv4 tcp", b_v4_tcp, 22, .flags = TCP_PSH | TCP_ACK, .payload = 6},
+    {"ipv4 udp", b_v4_udp, 53, .payload = 6},
+    {"ipv6 tcp", b_v6_tcp, 22, .flags = TCP_PSH | TCP_ACK, .payload = 6},
+    {"ipv6 udp", b_v6_udp, 53, .payload = 6},
+    {"ipv4 tcp, options, 802.1Q", b_v4_tcp, 22, SYN, .ip_opts = 3, .vlan = VLAN_Q, .payload = 2},
+    {"ipv6 udp, hop-by-hop + fragment, 802.1ad+802.1Q", b_v6_udp, 53, .vlan = VLAN_QINQ,
+     .exts = CHAIN(HBH, FRAG6(V6_MF)), .payload = 2},
+};
+
+/*
+ * Every prefix of a valid packet whose IP lengths describe the whole packet:
+ * the full length is allowed, every shorter one from 14 bytes on is
+ * malformed, and below 14 bytes the kernel refuses to run the program.
+ */
+static void run_truncation(const struct verdict_case *c)
+{
+	const struct expect malformed = {XDP_DROP, PC_DROP_MALFORMED, false, PORT_NONE};
+	const struct expect allowed = {XDP_PASS, PC_PASS_ALLOWED, false, PORT_PASS};
+	struct frame f;
+	__u32 retval;
+
+	build_case(&f, c);
+	test_begin("truncation: %s, every length 0..%u", c->name, f.len);
+	for (__u32 len = 0; len <= f.len && !case_failed; len++) {
+		if (len < ETH_HLEN) {
+			int err = run_prog(prog_fd, f.data, len, 1, &retval, NULL);
+
+			CHECK(err == -EINVAL, "length %u: test_run returned %d, expected -EINVAL",
+			      len, err);
+			check_snapshot(-1, -1, -1, 0, false);
+			continue;
+		}
+		check_frame_ports(&f, len, len == f.len ? &allowed : &malformed, false);
+		if (case_failed)
+			printf("    (at length %u of %u)\n", len, f.len);
+	}
+	/* Of all those runs only the full packet counted on its port. */
+	if (!case_failed)
+		check_snapshot(-1, -1,
+			       ports->slot_of[frame_pc_proto(&f) * PC_PORTS + frame_dport(&f)],
+			       f.len, true);
+	else
+		read_counters(snap); /* resynchronise the port maps for later cases */
+	test_end();
+}
+
+/* ---- double-buffered rule sets ----------------------------------------------------- */
+
+static void run_rule_set_switch(void)
+{
+	struct pc_config cfg0 = make_config(0, PC_ESTABLISHED_OFF);
+	struct pc_config cfg1 = make_config(PC_CFG_ICMP_DENY, PC_ESTABLISHED_OFF);
+	struct pc_port_table *table1 = standard_ports();
+	struct verdict_case tcp9999 = {.base = b_v4_tcp, .port = 9999, .flags = TCP_SYN};
+	struct verdict_case echo = {.base = b_v4_icmp, .arg = ICMP_TC(ICMP_ECHO, 0)};
+	const struct expect not_allowed = {XDP_DROP, PC_DROP_NOT_ALLOWED, false, PORT_DROP};
+	const struct expect icmp_pass = {XDP_PASS, PC_PASS_ICMP, false, PORT_NONE};
+	const struct expect icmp_drop = {XDP_DROP, PC_DROP_ICMP, false, PORT_NONE};
+	struct expect allowed = {XDP_PASS, PC_PASS_ALLOWED, false, PORT_PASS};
+	struct frame syn, ping;
+	__u32 slot;
+	int err;
+
+	test_begin("rule sets: set 1 has no effect until activated, then replaces set 0");
+	if (!CHECK(table1 != NULL, "pc_port_table_new failed"))
+		goto out;
+	build_case(&syn, &tcp9999);
+	build_case(&ping, &echo);
+	pc_port_table_set(table1, PC_PROTO_TCP, 9999, 9999, PC_PORT_ALLOWED);
+	err = pc_maps_write_config(&maps, 0, &cfg0);
+	if (!err)
+		err = write_rules(1, &cfg1, table1);
+	if (!CHECK(err == 0, "writing rule set 1: %s", strerror(-err)))
+		goto out;
+
+	/* Set 0 in force: 9999 closed, ICMP allowed. */
+	check_frame(&syn, syn.len, &not_allowed);
+	check_frame(&ping, ping.len, &icmp_pass);
+
+	err = pc_maps_activate(&maps, 1);
+	if (!CHECK(err == 0, "activating set 1: %s", strerror(-err)))
+		goto out;
+	/* The pass slot is the one set 1's table handed out to 9999. */
+	slot = table1->slot_of[PC_PROTO_TCP * PC_PORTS + 9999];
+	ports->slot_of[PC_PROTO_TCP * PC_PORTS + 9999] = slot;
+	check_frame(&syn, syn.len, &allowed);
+	check_frame(&ping, ping.len, &icmp_drop);
+
+	err = pc_maps_activate(&maps, 0);
+	if (!CHECK(err == 0, "activating set 0: %s", strerror(-err)))
+		goto out;
+	check_frame(&syn, syn.len, &not_allowed);
+	check_frame(&ping, ping.len, &icmp_pass);
+out:
+	ports->slot_of[PC_PROTO_TCP * PC_PORTS + 9999] = 0;
+	pc_maps_activate(&maps, 0);
+	pc_port_table_free(table1);
+	test_end();
+}
+
+/* ---- real sockets for "established socket" ------------------------------------------- */
+
+static int bind_loopback(int type, __u16 *port)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(addr);
+	int fd = socket(AF_INET, type, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    getsockname(fd, (struct sockaddr *)&addr, &len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	*port = ntohs(addr.sin_port);
+	return fd;
+}
+
+static int connect_loopback(int fd, __u16 port)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_port = htons(port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+
+	return connect(fd, (struct sockaddr *)&addr, sizeof(addr)) ? -errno : 0;
+}
+
+/* A frame 127.0.0.1:SPORT -> 127.0.0.1:DPORT, as the peer of a local socket sends it. */
+static void loopback_frame(struct frame *f, int type, __u16 sport, __u16 dport, __u8 flags)
+{
+	if (type == SOCK_STREAM) {
+		struct ipv4_tcp_packet pkt = pkt_v4_tcp;
+
+		pkt.ip.saddr = pkt.ip.daddr = htonl(INADDR_LOOPBACK);
+		pkt.tcp.source = htons(sport);
+		pkt.tcp.dest = htons(dport);
+		TCP_SET_FLAGS(pkt.tcp, flags);
+		frame_from(f, &pkt, sizeof(pkt), 4);
+	} else {
+		struct ipv4_udp_packet pkt = pkt_v4_udp;
+
+		pkt.ip.saddr = pkt.ip.daddr = htonl(INADDR_LOOPBACK);
+		pkt.udp.source = htons(sport);
+		pkt.udp.dest = htons(dport);
+		frame_from(f, &pkt, sizeof(pkt), 4);
+	}
+}
+
+static void run_socket_cases(bool private_netns)
+{
+	const struct expect not_allowed = {XDP_DROP, PC_DROP_NOT_ALLOWED, false, PORT_DROP};
+	const struct expect established = {XDP_PASS, PC_PASS_ESTABLISHED, false, PORT_NONE};
+	struct pc_config cfg = make_config(0, PC_ESTABLISHED_SOCKET);
+	int listener = -1, client = -1, server = -1, udp_open = -1, udp_conn = -1;
+	__u16 lport, cport = 0, uport_open, uport_conn;
+	struct frame f;
+
+	if (!private_netns) {
+		test_skip("sockets: established socket", "no private network namespace");
+		return;
+	}
+	listener = bind_loopback(SOCK_STREAM, &lport);
+	client = socket(AF_INET, SOCK_STREAM, 0);
+	udp_open = bind_loopback(SOCK_DGRAM, &uport_open);
+	udp_conn = bind_loopback(SOCK_DGRAM, &uport_conn);
+	if (listener < 0 || client < 0 || udp_open < 0 || udp_conn < 0 || listen(listener, 1) ||
+	    connect_loopback(client, lport) || connect_loopback(udp_conn, 9)) {
+		test_begin("sockets: set up loopback sockets");
+		test_fail("socket setup: %s", strerror(errno));
+		test_end();
+		goto out;
+	}
+	server = accept(listener, NULL, NULL);
+	{
+		struct sockaddr_in addr;
+		socklen_t len = sizeof(addr);
+
+		getsockname(client, (struct sockaddr *)&addr, &len);
+		cport = ntohs(addr.sin_port);
+	}
+	pc_maps_write_config(&maps, 0, &cfg);
+
+	test_begin("sockets: ack to a listening tcp socket: not-allowed");
+	loopback_frame(&f, SOCK_STREAM, 5555, lport, TCP_ACK);
+	check_frame(&f, f.len, &not_allowed);
+	test_end();
+
+	test_begin("sockets: syn to a listening tcp socket: not-allowed");
+	loopback_frame(&f, SOCK_STREAM, 5555, lport, TCP_SYN);
+	check_frame(&f, f.len, &not_allowed);
+	test_end();
+
+	test_begin("sockets: ack on an established tcp connection (client side): established");
+	loopback_frame(&f, SOCK_STREAM, lport, cport, TCP_ACK);
+	check_frame(&f, f.len, &established);
+	test_end();
+
+	test_begin("sockets: ack on an established tcp connection (accepted side): established");
+	if (CHECK(server >= 0, "accept: %s", strerror(errno))) {
+		loopback_frame(&f, SOCK_STREAM, cport, lport, TCP_ACK);
+		check_frame(&f, f.len, &established);
+	}
+	test_end();
+
+	test_begin("sockets: udp to an unconnected socket: not-allowed");
+	loopback_frame(&f, SOCK_DGRAM, 9, uport_open, 0);
+	check_frame(&f, f.len, &not_allowed);
+	test_end();
+
+	test_begin("sockets: udp to a socket connected to the sender: established");
+	loopback_frame(&f, SOCK_DGRAM, 9, uport_conn, 0);
+	check_frame(&f, f.len, &established);
+	test_end();
+
+	test_begin("sockets: udp to a socket connected to another peer: not-allowed");
+	loopback_frame(&f, SOCK_DGRAM, 10, uport_conn, 0);
+	check_frame(&f, f.len, &not_allowed);
+	test_end();
+out : {
+	int fds[] = {listener, client, server, udp_open, udp_conn};
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+}
+
+/* ---- one counter per packet ---------------------------------------------------- */
+
+/* Every table packet once more: the reason slots together grow by one per run. */
+static void run_counter_total(void)
+{
+	struct pc_counter before[PC_REASON_SLOTS], after[PC_REASON_SLOTS];
+	__u64 packets = 0, bytes = 0, want_bytes = 0;
+	int err;
+
+	test_begin("counters: sum of all reason slots grows by exactly one per packet");
+	err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, before);
+	for (size_t i = 0; i < ARRAY_SIZE(cases) && !err; i++) {
+		struct pc_config cfg = make_config(cases[i].cfg_flags, cases[i].established);
+		struct frame f;
+		__u32 retval;
+
+		build_case(&f, &cases[i]);
+		err = pc_maps_write_config(&maps, 0, &cfg);
+		if (!err)
+			err = run_prog(prog_fd, f.data, f.len, 1, &retval, NULL);
+		want_bytes += f.len;
+	}
+	if (!err)
+		err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, after);
+	if (CHECK(err == 0, "%s", strerror(-err))) {
+		for (int slot = 0; slot < PC_REASON_SLOTS; slot++) {
+			packets += after[slot].packets - before[slot].packets;
+			bytes += after[slot].bytes - before[slot].bytes;
+		}
+		CHECK_INT(packets, ARRAY_SIZE(cases));
+		CHECK_INT(bytes, want_bytes);
+	}
+	/* Keep the snapshot current for any later case. */
+	read_counters(snap);
+	test_end();
+}
+
+/* ---- setup ------------------------------------------------------------------------------- */
+
+/* A network namespace of our own with loopback up, so socket lookups see only our sockets. */
+static bool enter_private_netns(void)
+{
+	struct ifreq ifr = {.ifr_name = "lo"};
+	int fd;
+	bool ok;
+
+	if (unshare(CLONE_NEWNET))
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return false;
+	ok = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+	ifr.ifr_flags |= IFF_UP;
+	ok = ok && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+	close(fd);
+	return ok;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static int setup(void)
+{
+	struct pc_config cfg = make_config(0, PC_ESTABLISHED_SOCKET);
+	int err;
+
+	skel = portcullis_bpf__open_and_load();
+	if (!skel)
+		return -errno;
+	prog_fd = bpf_program__fd(skel->progs.portcullis_xdp);
+	err = pc_maps_from_object(skel->obj, &maps);
+	if (err)
+		return err;
+	snap = calloc(1, sizeof(*snap));
+	fresh = calloc(1, sizeof(*fresh));
+	percpu_buf = calloc((size_t)PC_PORT_SLOTS * maps.ncpus, sizeof(*percpu_buf));
+	key_buf = calloc(PC_PORT_SLOTS, sizeof(*key_buf));
+	ports = standard_ports();
+	if (!snap || !fresh || !percpu_buf || !key_buf || !ports)
+		return -ENOMEM;
+	err = write_rules(0, &cfg, ports);
+	if (!err)
+		err = pc_maps_activate(&maps, 0);
+	if (!err)
+		err = read_counters(snap);
+	return err;
+}
+
+static void teardown(void)
+{
+	pc_port_table_free(ports);
+	free(snap);
+	free(fresh);
+	free(percpu_buf);
+	free(key_buf);
+	portcullis_bpf__destroy(skel);
+}
+
+/* ---- --bench ------------------------------------------------------------------------------ */
+
+static int load_bare_xdp_pass(void)
+{
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "bare_pass", "GPL", insns, ARRAY_SIZE(insns), NULL);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Verifier statistics from a fresh load with BPF_LOG_STATS. */
+static void print_verifier_stats(void)
+{
+	static char log[65536];
+	struct portcullis_bpf *obj = portcullis_bpf__open();
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	char *line;
+
+	if (!obj)
+		return;
+	bpf_program__set_log_buf(obj->progs.portcullis_xdp, log, sizeof(log));
+	bpf_program__set_log_level(obj->progs.portcullis_xdp, 4 /* BPF_LOG_STATS */);
+	if (portcullis_bpf__load(obj)) {
+		fprintf(stderr, "load with verifier log failed\n%s", log);
+		portcullis_bpf__destroy(obj);
+		return;
+	}
+	for (line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+		printf("verifier: %s\n", line);
+	if (!bpf_obj_get_info_by_fd(bpf_program__fd(obj->progs.portcullis_xdp), &info, &info_len))
+		printf("program: %u xlated bytes (%u insns), %u jited bytes\n",
+		       info.xlated_prog_len, info.xlated_prog_len / 8, info.jited_prog_len);
+	portcullis_bpf__destroy(obj);
+}
+
+#define BENCH_REPEAT 1000000
+#define BENCH_ROUNDS 5
+
+static int run_bench(void)
+{
+	struct verdict_case syn22 = {.base = b_v4_tcp, .port = 22, .flags = TCP_SYN};
+	struct verdict_case syn23 = {.base = b_v4_tcp, .port = 23, .flags = TCP_SYN};
+	struct verdict_case udp6 = {.base = b_v6_udp, .port = 53};
+	struct {
+		const char *name;
+		int fd;
+		struct frame f;
+		__u32 ns[BENCH_ROUNDS];
+	} rows[5] = {
+	    {.name = "bare XDP_PASS, ipv4 tcp syn"},
+	    {.name = "portcullis, ipv4 tcp syn to allowed 22"},
+	    {.name = "portcullis, ipv6 udp to allowed 53"},
+	    {.name = "portcullis, ipv4 tcp syn to 23, established off"},
+	    {.name = "portcullis, ipv4 tcp syn to 23, established socket"},
+	};
+	int bare = load_bare_xdp_pass();
+
+	if (bare < 0) {
+		fprintf(stderr, "loading the bare program: %s\n", strerror(errno));
+		return 1;
+	}
+	print_verifier_stats();
+	build_case(&rows[0].f, &syn22);
+	build_case(&rows[1].f, &syn22);
+	build_case(&rows[2].f, &udp6);
+	build_case(&rows[3].f, &syn23);
+	build_case(&rows[4].f, &syn23);
+	rows[0].fd = bare;
+	for (int r = 1; r < 5; r++)
+		rows[r].fd = prog_fd;
+
+	/* Interleaved rounds, so drift (frequency, other load) hits every row alike. */
+	for (int round = 0; round < BENCH_ROUNDS; round++) {
+		for (int r = 0; r < 5; r++) {
+			struct pc_config cfg =
+			    make_config(0, r == 4 ? PC_ESTABLISHED_SOCKET : PC_ESTABLISHED_OFF);
+			__u32 retval;
+			int err;
+
+			pc_maps_write_config(&maps, 0, &cfg);
+			err = run_prog(rows[r].fd, rows[r].f.data, rows[r].f.len, BENCH_REPEAT,
+				       &retval, &rows[r].ns[round]);
+			if (err) {
+				fprintf(stderr, "%s: test_run: %s\n", rows[r].name, strerror(-err));
+				close(bare);
+				return 1;
+			}
+		}
+	}
+	printf("ns/packet, bpf_prog_test_run repeat=%d, median of %d interleaved rounds:\n",
+	       BENCH_REPEAT, BENCH_ROUNDS);
+	for (int r = 0; r < 5; r++) {
+		__u32 sorted[BENCH_ROUNDS];
+
+		memcpy(sorted, rows[r].ns, sizeof(sorted));
+		qsort(sorted, BENCH_ROUNDS, sizeof(sorted[0]), cmp_u32);
+		printf("  %-52s %4u ns  (rounds:", rows[r].name, sorted[BENCH_ROUNDS / 2]);
+		for (int round = 0; round < BENCH_ROUNDS; round++)
+			printf(" %u", rows[r].ns[round]);
+		printf(")\n");
+	}
+	close(bare);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	bool bench = false, private_netns;
+	int err;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--bench")) {
+			bench = true;
+		} else if (!strcmp(argv[i], "-v")) {
+			verbose = true;
+		} else {
+			fprintf(stderr, "usage: %s [--bench] [-v]\n", argv[0]);
+			return 2;
+		}
+	}
+	libbpf_set_print(libbpf_print);
+	if (geteuid() != 0) {
+		test_skip("verdict", "needs root for BPF_PROG_TEST_RUN");
+		return 0;
+	}
+	private_netns = enter_private_netns();
+	err = setup();
+	if (err) {
+		test_begin("verdict: load the program and write the rules");
+		test_fail("%s", strerror(-err));
+		test_end();
+		teardown();
+		return test_exit_code();
+	}
+	if (bench) {
+		err = run_bench();
+		teardown();
+		return err;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		run_case(&cases[i]);
+	run_flag_cases();
+	for (size_t i = 0; i < ARRAY_SIZE(truncation_packets); i++)
+		run_truncation(&truncation_packets[i]);
+	run_rule_set_switch();
+	run_socket_cases(private_netns);
+	run_counter_total();
+
+	teardown();
+	return test_exit_code();
+}
