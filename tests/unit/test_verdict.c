@@ -278,7 +278,10 @@ static void check_frame_ports(const struct frame *f, __u32 len, const struct exp
 {
 	long long slot = e->reason + (e->monitor ? PC_MODE_MONITOR * PC_REASONS : 0);
 	long long drop_key = -1, pass_slot = -1;
-	__u32 retval = 0;
+	__u8 out[FRAME_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->data, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	__u32 retval;
 	int err;
 
 	if (e->port == PORT_DROP)
@@ -286,10 +289,15 @@ static void check_frame_ports(const struct frame *f, __u32 len, const struct exp
 	if (e->port == PORT_PASS)
 		pass_slot = ports->slot_of[frame_pc_proto(f) * PC_PORTS + frame_dport(f)];
 
-	err = run_prog(prog_fd, f->data, len, 1, &retval, NULL);
-	if (CHECK(err == 0, "test_run: %s", strerror(-err)))
+	err = bpf_prog_test_run_opts(prog_fd, &opts) ? -errno : 0;
+	retval = opts.retval;
+	if (CHECK(err == 0, "test_run: %s", strerror(-err))) {
 		CHECK(retval == (__u32)e->ret, "verdict %s, expected %s (%s)", xdp_name(retval),
 		      xdp_name(e->ret), slot_name(slot));
+		/* A filter never rewrites the frame. */
+		CHECK(opts.data_size_out == len && memcmp(out, f->data, len) == 0,
+		      "frame changed by the program (%u bytes out)", opts.data_size_out);
+	}
 	check_snapshot(slot, drop_key, pass_slot, len, port_maps);
 	if (case_failed)
 		dump_frame(f->data, len);
@@ -1078,124 +1086,165 @@ out:
 
 /* ---- real sockets for "established socket" ------------------------------------------- */
 
-static int bind_loopback(int type, __u16 *port)
+static socklen_t loopback_addr(int family, __u16 port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, type, 0);
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	sin6->sin6_addr = in6addr_loopback;
+	return sizeof(*sin6);
+}
+
+/* Port of a bound socket, host order; the port field sits alike in both families. */
+static __u16 local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* A socket of TYPE bound to the loopback address on a port the kernel picks. */
+static int bind_loopback(int family, int type, __u16 *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback_addr(family, 0, &ss);
+	int fd = socket(family, type, 0);
 
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    getsockname(fd, (struct sockaddr *)&addr, &len)) {
+	if (bind(fd, (struct sockaddr *)&ss, len)) {
 		int err = -errno;
 
 		close(fd);
 		return err;
 	}
-	*port = ntohs(addr.sin_port);
+	*port = local_port(fd);
 	return fd;
 }
 
-static int connect_loopback(int fd, __u16 port)
+static int connect_loopback(int family, int fd, __u16 port)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_port = htons(port),
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_storage ss;
+	socklen_t len = loopback_addr(family, port, &ss);
 
-	return connect(fd, (struct sockaddr *)&addr, sizeof(addr)) ? -errno : 0;
+	return connect(fd, (struct sockaddr *)&ss, len) ? -errno : 0;
 }
 
-/* A frame 127.0.0.1:SPORT -> 127.0.0.1:DPORT, as the peer of a local socket sends it. */
-static void loopback_frame(struct frame *f, int type, __u16 sport, __u16 dport, __u8 flags)
+/* A frame loopback:SPORT -> loopback:DPORT, as the peer of a local socket sends it. */
+static void loopback_frame(struct frame *f, int family, int type, __u16 sport, __u16 dport,
+			   __u8 flags)
 {
-	if (type == SOCK_STREAM) {
-		struct ipv4_tcp_packet pkt = pkt_v4_tcp;
+	struct verdict_case c = {.port = dport, .flags = flags};
 
-		pkt.ip.saddr = pkt.ip.daddr = htonl(INADDR_LOOPBACK);
-		pkt.tcp.source = htons(sport);
-		pkt.tcp.dest = htons(dport);
-		TCP_SET_FLAGS(pkt.tcp, flags);
-		frame_from(f, &pkt, sizeof(pkt), 4);
+	if (family == AF_INET)
+		c.base = type == SOCK_STREAM ? b_v4_tcp : b_v4_udp;
+	else
+		c.base = type == SOCK_STREAM ? b_v6_tcp : b_v6_udp;
+	build_case(f, &c);
+	if (family == AF_INET) {
+		__be32 lo = htonl(INADDR_LOOPBACK);
+
+		memcpy(f->data + f->l3 + offsetof(struct iphdr, saddr), &lo, sizeof(lo));
+		memcpy(f->data + f->l3 + offsetof(struct iphdr, daddr), &lo, sizeof(lo));
 	} else {
-		struct ipv4_udp_packet pkt = pkt_v4_udp;
-
-		pkt.ip.saddr = pkt.ip.daddr = htonl(INADDR_LOOPBACK);
-		pkt.udp.source = htons(sport);
-		pkt.udp.dest = htons(dport);
-		frame_from(f, &pkt, sizeof(pkt), 4);
+		memcpy(f->data + f->l3 + offsetof(struct ipv6hdr, saddr), &in6addr_loopback,
+		       sizeof(in6addr_loopback));
+		memcpy(f->data + f->l3 + offsetof(struct ipv6hdr, daddr), &in6addr_loopback,
+		       sizeof(in6addr_loopback));
 	}
+	frame_put16(f, f->l4, sport); /* source port: same offset in TCP and UDP */
 }
 
-static void run_socket_cases(bool private_netns)
+/*
+ * Sockets on the loopback address of our private namespace; the frames
+ * claim to come from their peers. Listening and unconnected sockets must
+ * not count as established, connections and connected UDP sockets must.
+ */
+static void run_socket_cases(int family)
 {
 	const struct expect not_allowed = {XDP_DROP, PC_DROP_NOT_ALLOWED, false, PORT_DROP};
 	const struct expect established = {XDP_PASS, PC_PASS_ESTABLISHED, false, PORT_NONE};
+	const char *fam = family == AF_INET ? "ipv4" : "ipv6";
 	struct pc_config cfg = make_config(0, PC_ESTABLISHED_SOCKET);
-	int listener = -1, client = -1, server = -1, udp_open = -1, udp_conn = -1;
-	__u16 lport, cport = 0, uport_open, uport_conn;
+	int listener, client = -1, server = -1, udp_open, udp_conn;
+	__u16 lport = 0, cport, uport_open = 0, uport_conn = 0;
 	struct frame f;
+	int err = 0;
 
-	if (!private_netns) {
-		test_skip("sockets: established socket", "no private network namespace");
-		return;
-	}
-	listener = bind_loopback(SOCK_STREAM, &lport);
-	client = socket(AF_INET, SOCK_STREAM, 0);
-	udp_open = bind_loopback(SOCK_DGRAM, &uport_open);
-	udp_conn = bind_loopback(SOCK_DGRAM, &uport_conn);
-	if (listener < 0 || client < 0 || udp_open < 0 || udp_conn < 0 || listen(listener, 1) ||
-	    connect_loopback(client, lport) || connect_loopback(udp_conn, 9)) {
-		test_begin("sockets: set up loopback sockets");
-		test_fail("socket setup: %s", strerror(errno));
+	listener = bind_loopback(family, SOCK_STREAM, &lport);
+	udp_open = bind_loopback(family, SOCK_DGRAM, &uport_open);
+	udp_conn = bind_loopback(family, SOCK_DGRAM, &uport_conn);
+	if (listener < 0 || udp_open < 0 || udp_conn < 0)
+		err = listener < 0 ? listener : udp_open < 0 ? udp_open : udp_conn;
+	if (!err && listen(listener, 1))
+		err = -errno;
+	if (!err && (client = socket(family, SOCK_STREAM, 0)) < 0)
+		err = -errno;
+	if (!err)
+		err = connect_loopback(family, client, lport);
+	if (!err && (server = accept(listener, NULL, NULL)) < 0)
+		err = -errno;
+	if (!err)
+		err = connect_loopback(family, udp_conn, 9);
+	if (err) {
+		test_begin("sockets: %s loopback sockets", fam);
+		test_fail("socket setup: %s", strerror(-err));
 		test_end();
 		goto out;
 	}
-	server = accept(listener, NULL, NULL);
-	{
-		struct sockaddr_in addr;
-		socklen_t len = sizeof(addr);
-
-		getsockname(client, (struct sockaddr *)&addr, &len);
-		cport = ntohs(addr.sin_port);
-	}
+	cport = local_port(client);
 	pc_maps_write_config(&maps, 0, &cfg);
 
-	test_begin("sockets: ack to a listening tcp socket: not-allowed");
-	loopback_frame(&f, SOCK_STREAM, 5555, lport, TCP_ACK);
+	test_begin("sockets: %s ack to a listening tcp socket: not-allowed", fam);
+	loopback_frame(&f, family, SOCK_STREAM, 5555, lport, TCP_ACK);
 	check_frame(&f, f.len, &not_allowed);
 	test_end();
 
-	test_begin("sockets: syn to a listening tcp socket: not-allowed");
-	loopback_frame(&f, SOCK_STREAM, 5555, lport, TCP_SYN);
+	test_begin("sockets: %s syn to a listening tcp socket: not-allowed", fam);
+	loopback_frame(&f, family, SOCK_STREAM, 5555, lport, TCP_SYN);
 	check_frame(&f, f.len, &not_allowed);
 	test_end();
 
-	test_begin("sockets: ack on an established tcp connection (client side): established");
-	loopback_frame(&f, SOCK_STREAM, lport, cport, TCP_ACK);
+	test_begin("sockets: %s ack on a tcp connection, connecting side: established", fam);
+	loopback_frame(&f, family, SOCK_STREAM, lport, cport, TCP_ACK);
 	check_frame(&f, f.len, &established);
 	test_end();
 
-	test_begin("sockets: ack on an established tcp connection (accepted side): established");
-	if (CHECK(server >= 0, "accept: %s", strerror(errno))) {
-		loopback_frame(&f, SOCK_STREAM, cport, lport, TCP_ACK);
-		check_frame(&f, f.len, &established);
-	}
-	test_end();
-
-	test_begin("sockets: udp to an unconnected socket: not-allowed");
-	loopback_frame(&f, SOCK_DGRAM, 9, uport_open, 0);
-	check_frame(&f, f.len, &not_allowed);
-	test_end();
-
-	test_begin("sockets: udp to a socket connected to the sender: established");
-	loopback_frame(&f, SOCK_DGRAM, 9, uport_conn, 0);
+	test_begin("sockets: %s ack on a tcp connection, accepted side: established", fam);
+	loopback_frame(&f, family, SOCK_STREAM, cport, lport, TCP_ACK);
 	check_frame(&f, f.len, &established);
 	test_end();
 
-	test_begin("sockets: udp to a socket connected to another peer: not-allowed");
-	loopback_frame(&f, SOCK_DGRAM, 10, uport_conn, 0);
+	test_begin("sockets: %s ack from another peer port: not-allowed", fam);
+	loopback_frame(&f, family, SOCK_STREAM, lport + 1, cport, TCP_ACK);
+	check_frame(&f, f.len, &not_allowed);
+	test_end();
+
+	test_begin("sockets: %s udp to an unconnected socket: not-allowed", fam);
+	loopback_frame(&f, family, SOCK_DGRAM, 9, uport_open, 0);
+	check_frame(&f, f.len, &not_allowed);
+	test_end();
+
+	test_begin("sockets: %s udp to a socket connected to the sender: established", fam);
+	loopback_frame(&f, family, SOCK_DGRAM, 9, uport_conn, 0);
+	check_frame(&f, f.len, &established);
+	test_end();
+
+	test_begin("sockets: %s udp to a socket connected to another peer: not-allowed", fam);
+	loopback_frame(&f, family, SOCK_DGRAM, 10, uport_conn, 0);
 	check_frame(&f, f.len, &not_allowed);
 	test_end();
 out : {
@@ -1465,7 +1514,12 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(truncation_packets); i++)
 		run_truncation(&truncation_packets[i]);
 	run_rule_set_switch();
-	run_socket_cases(private_netns);
+	if (private_netns) {
+		run_socket_cases(AF_INET);
+		run_socket_cases(AF_INET6);
+	} else {
+		test_skip("sockets: established socket", "no private network namespace");
+	}
 	run_counter_total();
 
 	teardown();
