@@ -69,6 +69,66 @@ struct {
 	__type(value, struct pc_meta);
 } pc_meta SEC(".maps");
 
+/* One trie per rule set holds every source list (see maps/portcullis.h). */
+struct pc_sources_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PC_MAX_SOURCES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pc_source_key);
+	__type(value, __u32);
+} pc_sources_in0 SEC(".maps"), pc_sources_in1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, PC_RULE_SETS);
+	__type(key, __u32);
+	__array(values, struct pc_sources_trie);
+} pc_sources SEC(".maps") = {
+	.values = { &pc_sources_in0, &pc_sources_in1 },
+};
+
+/*
+ * Is the packet's source in list (KIND, LIST) of rule set SET? Only called
+ * when the set has such a list, so packets pay nothing for empty ones. An
+ * IPv4-mapped IPv6 source is looked up as the IPv4 address it carries, or
+ * ::ffff:a.b.c.d would walk past every IPv4 entry.
+ */
+static __always_inline int source_listed(const struct packet *pkt, __u32 set, __u8 kind,
+					 __u16 list)
+{
+	struct pc_source_key key = { .kind = kind, .list = list };
+	void *trie = bpf_map_lookup_elem(&pc_sources, &set);
+
+	if (!trie)
+		return 0;
+	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
+		const struct iphdr *ip = pkt->l3;
+
+		if ((void *)(ip + 1) > pkt->data_end)
+			return 0;
+		key.family = PC_SRC_FAMILY_V4;
+		key.prefixlen = PC_SRC_KEY_HDR_BITS + 32;
+		__builtin_memcpy(key.addr, &ip->saddr, 4);
+	} else {
+		const struct ipv6hdr *ip6 = pkt->l3;
+		const __u32 *words;
+
+		if ((void *)(ip6 + 1) > pkt->data_end)
+			return 0;
+		words = ip6->saddr.in6_u.u6_addr32;
+		if (words[0] == 0 && words[1] == 0 && words[2] == bpf_htonl(0xffff)) {
+			key.family = PC_SRC_FAMILY_V4;
+			key.prefixlen = PC_SRC_KEY_HDR_BITS + 32;
+			__builtin_memcpy(key.addr, &words[3], 4);
+		} else {
+			key.family = PC_SRC_FAMILY_V6;
+			key.prefixlen = PC_SRC_KEY_HDR_BITS + 128;
+			__builtin_memcpy(key.addr, &ip6->saddr, 16);
+		}
+	}
+	return bpf_map_lookup_elem(trie, &key) != NULL;
+}
+
 /* The decision plus what the counters need to attribute it to a port. */
 struct verdict {
 	int reason;             /* enum pc_reason */
@@ -192,12 +252,16 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 		v->pass_slot = rule->pass_slot;
 		return;
 	}
-	/* Per-port source lists land with the source-control work; until then
-	 * a source-limited port admits nobody. This is still step 8: a port
-	 * closed to this source stays closed, established or not. */
+	/* Step 8 for a port open to some sources only: this decides, established
+	 * or not, so a port closed to a source stays closed to it. */
 	if (rule && (rule->flags & PC_PORT_SOURCE_LIMITED)) {
-		v->reason = PC_DROP_SOURCE_NOT_ALLOWED;
 		v->port_counted = 1;
+		if (source_listed(pkt, set, PC_SRC_PORT, rule->source_list)) {
+			v->reason = PC_PASS_ALLOWED;
+			v->pass_slot = rule->pass_slot;
+		} else {
+			v->reason = PC_DROP_SOURCE_NOT_ALLOWED;
+		}
 		return;
 	}
 
@@ -242,8 +306,17 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 		return;
 	}
 
-	/* Steps 2-4 (deny list, trusted sources, bans) go here, once the
-	 * source-control and scan-blocker maps exist. */
+	/* Step 2 */
+	if ((cfg->flags & PC_CFG_HAVE_DENY) && source_listed(pkt, set, PC_SRC_DENY, 0)) {
+		v->reason = PC_DROP_DENIED_SOURCE;
+		return;
+	}
+	/* Step 3 */
+	if ((cfg->flags & PC_CFG_HAVE_TRUST) && source_listed(pkt, set, PC_SRC_TRUST, 0)) {
+		v->reason = PC_PASS_TRUSTED;
+		return;
+	}
+	/* Step 4 (bans) goes here with the scan blocker. */
 
 	/* Step 5: non-first fragments carry no ports to judge. */
 	if (pkt->non_first_frag) {

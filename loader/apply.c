@@ -1,28 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "apply.h"
-
-int pc_ruleset_check_supported(const struct pc_ruleset *rs, const char *file,
-			       struct pc_error *err)
-{
-	for (size_t i = 0; i < rs->n_allows; i++) {
-		if (rs->allows[i].sources.count) {
-			snprintf(err->msg, sizeof(err->msg),
-				 "%s:%d: per-port source lists are not supported by this build yet",
-				 file, rs->allows[i].line);
-			return -EOPNOTSUPP;
-		}
-	}
-	if (rs->trusted.count || rs->denied.count) {
-		snprintf(err->msg, sizeof(err->msg),
-			 "%s: 'allow from' and 'deny from' are not supported by this build yet",
-			 file);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
+#include "../maps/sources.h"
 
 /* The kernel's ephemeral range; replies to our own connections land there. */
 static void local_port_range(__u16 *lo, __u16 *hi)
@@ -63,12 +48,159 @@ void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg)
 	local_port_range(&cfg->ephemeral_lo, &cfg->ephemeral_hi);
 }
 
+/*
+ * Per-port source lists. Every "allow ... from" line gets a list id; a port
+ * named by several such lines gets a list that is the union of theirs, so
+ * the data path still does one lookup per packet.
+ */
+struct list_members {
+	size_t *allows; /* indices into rs->allows */
+	size_t n;
+};
+
+struct list_builder {
+	const struct pc_ruleset *rs;
+	__u16 *list_of;               /* by table index; 0 = none */
+	struct list_members *members; /* by list id */
+	__u32 n_lists;                /* ids 1 .. n_lists are in use */
+	__u16 last_prev, last_list;   /* the union made for the previous port */
+	size_t last_allow;
+};
+
+static int new_list(struct list_builder *b, const struct list_members *base, size_t allow)
+{
+	struct list_members *grown, *m;
+
+	if (b->n_lists + 1 >= PC_MAX_SOURCE_LISTS)
+		return -E2BIG;
+	grown = realloc(b->members, (b->n_lists + 2) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	b->members = grown;
+	m = &b->members[++b->n_lists];
+	m->n = base ? base->n + 1 : 1;
+	m->allows = malloc(m->n * sizeof(*m->allows));
+	if (!m->allows)
+		return -ENOMEM;
+	if (base)
+		memcpy(m->allows, base->allows, base->n * sizeof(*m->allows));
+	m->allows[m->n - 1] = allow;
+	return b->n_lists;
+}
+
+/* Give every port of allow line I its list: the line's own, or a union. */
+static int assign_lists(struct list_builder *b, size_t i, __u16 *own)
+{
+	const struct pc_allow *allow = &b->rs->allows[i];
+
+	for (__u32 port = allow->lo; port <= allow->hi; port++) {
+		__u16 *slot = &b->list_of[allow->proto * PC_PORTS + port];
+		int id;
+
+		if (!*slot) {
+			if (!*own) {
+				id = new_list(b, NULL, i);
+				if (id < 0)
+					return id;
+				*own = id;
+			}
+			*slot = *own;
+			continue;
+		}
+		/* Neighbouring ports usually share their history: reuse the union. */
+		if (b->last_list && b->last_prev == *slot && b->last_allow == i) {
+			*slot = b->last_list;
+			continue;
+		}
+		id = new_list(b, &b->members[*slot], i);
+		if (id < 0)
+			return id;
+		b->last_prev = *slot;
+		b->last_allow = i;
+		b->last_list = id;
+		*slot = id;
+	}
+	return 0;
+}
+
+static int add_keys(struct pc_source_key **keys, size_t *n, size_t *cap,
+		    const struct pc_prefix_list *list, __u8 kind, __u16 id)
+{
+	if (*n + list->count > *cap) {
+		size_t want = (*n + list->count) * 2;
+		struct pc_source_key *grown = realloc(*keys, want * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		*keys = grown;
+		*cap = want;
+	}
+	for (size_t i = 0; i < list->count; i++) {
+		const struct pc_prefix *p = &list->items[i];
+
+		pc_source_key_make(&(*keys)[(*n)++], kind, id, p->family, p->addr, p->len);
+	}
+	return 0;
+}
+
+/* Fill a fresh trie with every source list of RS; ports get their list ids. */
+static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *table, int trie_fd,
+			 __u32 *next_list)
+{
+	struct list_builder b = { .rs = rs };
+	struct pc_source_key *keys = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	b.list_of = calloc(PC_PORT_SLOTS, sizeof(*b.list_of));
+	if (!b.list_of)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->n_allows && !err; i++) {
+		__u16 own = 0;
+
+		if (rs->allows[i].sources.count)
+			err = assign_lists(&b, i, &own);
+	}
+	for (__u32 index = 0; index < PC_PORT_SLOTS && !err; index++)
+		table->rules[index].source_list = b.list_of[index];
+
+	if (!err)
+		err = add_keys(&keys, &n, &cap, &rs->denied, PC_SRC_DENY, 0);
+	if (!err)
+		err = add_keys(&keys, &n, &cap, &rs->trusted, PC_SRC_TRUST, 0);
+	for (__u32 id = 1; id <= b.n_lists && !err; id++)
+		for (size_t m = 0; m < b.members[id].n && !err; m++)
+			err = add_keys(&keys, &n, &cap, &rs->allows[b.members[id].allows[m]].sources,
+				       PC_SRC_PORT, id);
+	if (!err)
+		err = pc_sources_add(trie_fd, keys, n);
+	*next_list = b.n_lists + 1;
+
+	for (__u32 id = 1; id <= b.n_lists; id++)
+		free(b.members[id].allows);
+	free(b.members);
+	free(b.list_of);
+	free(keys);
+	return err;
+}
+
+static int set_next_list(const struct pc_maps *maps, __u32 next_list)
+{
+	struct pc_meta meta;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(maps->meta, &zero, &meta))
+		return -errno;
+	meta.next_source_list = next_list;
+	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
+}
+
 int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 generation)
 {
 	struct pc_port_table *table;
 	struct pc_config cfg;
-	__u32 active, next;
-	int err;
+	__u32 active, next, next_list = 1;
+	int trie_fd, err;
 
 	err = pc_maps_active_set(maps, &active);
 	if (err)
@@ -78,6 +210,11 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 	table = pc_port_table_new(maps);
 	if (!table)
 		return -ENOMEM;
+	trie_fd = pc_sources_create();
+	if (trie_fd < 0) {
+		pc_port_table_free(table);
+		return trie_fd;
+	}
 	/* Ranges first, so a port also named on its own is listed as a single port. */
 	for (int singles = 0; singles <= 1; singles++) {
 		for (size_t i = 0; i < rs->n_allows; i++) {
@@ -94,13 +231,24 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 	}
 	pc_ruleset_to_config(rs, &cfg);
 	cfg.generation = generation;
+	if (rs->denied.count)
+		cfg.flags |= PC_CFG_HAVE_DENY;
+	if (rs->trusted.count)
+		cfg.flags |= PC_CFG_HAVE_TRUST;
 
 	/* Everything goes into the inactive half first; the switch is last. */
-	err = pc_maps_write_ports(maps, next, table);
+	err = build_sources(rs, table, trie_fd, &next_list);
+	if (!err)
+		err = pc_sources_install(maps, next, trie_fd);
+	if (!err)
+		err = pc_maps_write_ports(maps, next, table);
 	if (!err)
 		err = pc_maps_write_config(maps, next, &cfg);
 	if (!err)
 		err = pc_maps_activate(maps, next);
+	if (!err)
+		err = set_next_list(maps, next_list);
+	close(trie_fd); /* the outer map holds it now */
 	pc_port_table_free(table);
 	return err;
 }

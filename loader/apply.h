@@ -9,13 +9,6 @@
 
 #include "config.h"
 
-/*
- * Refuse what this build cannot enforce yet, so nothing is silently
- * ignored. Fills ERR as "FILE:LINE: message".
- */
-int pc_ruleset_check_supported(const struct pc_ruleset *rs, const char *file,
-			       struct pc_error *err);
-
 /* The scalar settings of a rule set; reads the local port range. */
 void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg);
 

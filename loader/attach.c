@@ -26,7 +26,7 @@ static int load_config(const char *path, struct pc_ruleset *rs)
 {
 	struct pc_error err = {};
 
-	if (pc_config_load(path, rs, &err) || pc_ruleset_check_supported(rs, path, &err)) {
+	if (pc_config_load(path, rs, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		pc_ruleset_free(rs);
 		return PC_EXIT_USAGE;
@@ -192,14 +192,13 @@ static int attach_link(const char *ifname, int ifindex, int prog_fd, int want_mo
 
 static void remove_pins(const char *ifname)
 {
-	static const char *const names[] = {
-		PC_LINK_NAME,	   PC_MAP_ACTIVE,     PC_MAP_CONFIG,	 PC_MAP_PORTS,
-		PC_MAP_REASONS,	   PC_MAP_PORT_DROPS, PC_MAP_PORT_PASS, PC_MAP_PASS_OWNER,
-		PC_MAP_META,
-	};
+	size_t n;
+	const char *const *names = pc_map_names(&n);
 	char path[4096];
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	if (pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path)) == 0)
+		unlink(path);
+	for (size_t i = 0; i < n; i++) {
 		if (pc_pin_path(ifname, names[i], path, sizeof(path)) == 0)
 			unlink(path);
 	}
@@ -209,34 +208,35 @@ static void remove_pins(const char *ifname)
 
 static int pin_maps(struct bpf_object *obj, const char *ifname)
 {
-	struct bpf_map *map;
+	size_t n;
+	const char *const *names = pc_map_names(&n);
 	char path[4096];
 	int err;
 
-	bpf_object__for_each_map(map, obj) {
-		/* Internal maps (.rodata, ...) are rebuilt with every load. */
-		if (strncmp(bpf_map__name(map), "pc_", 3) != 0)
-			continue;
-		err = pc_pin_path(ifname, bpf_map__name(map), path, sizeof(path));
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, names[i]);
+
+		err = map ? pc_pin_path(ifname, names[i], path, sizeof(path)) : -ENOENT;
 		if (!err)
 			err = bpf_map__pin(map, path);
 		if (err) {
-			pc_warn("%s: couldn't pin map %s at %s: %s", ifname, bpf_map__name(map),
-				path, pc_strerr(err));
+			pc_warn("%s: couldn't pin map %s at %s: %s", ifname, names[i], path,
+				pc_strerr(err));
 			return err;
 		}
 	}
 	return 0;
 }
 
+/* Record how and from what the interface was attached; other fields stay. */
 static int write_meta(const struct pc_maps *maps, const char *config_path, int xdp_mode)
 {
-	struct pc_meta meta = {
-		.xdp_mode = xdp_mode,
-		.attached_at = time(NULL),
-	};
+	struct pc_meta meta = {};
 	__u32 zero = 0;
 
+	bpf_map_lookup_elem(maps->meta, &zero, &meta);
+	meta.xdp_mode = xdp_mode;
+	meta.attached_at = time(NULL);
 	if (config_path && !realpath(config_path, meta.config_path))
 		snprintf(meta.config_path, sizeof(meta.config_path), "%s", config_path);
 	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;

@@ -23,9 +23,20 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_PORT_PASS, offsetof(struct pc_maps, port_pass) },
 	{ PC_MAP_PASS_OWNER, offsetof(struct pc_maps, pass_owner) },
 	{ PC_MAP_META, offsetof(struct pc_maps, meta) },
+	{ PC_MAP_SOURCES, offsetof(struct pc_maps, sources) },
 };
 
 #define N_MAPS (sizeof(map_slots) / sizeof(map_slots[0]))
+
+const char *const *pc_map_names(size_t *n)
+{
+	static const char *names[N_MAPS];
+
+	for (size_t i = 0; i < N_MAPS; i++)
+		names[i] = map_slots[i].name;
+	*n = N_MAPS;
+	return names;
+}
 
 static int *map_fd(struct pc_maps *maps, size_t i)
 {
@@ -269,7 +280,8 @@ int pc_maps_write_ports(const struct pc_maps *maps, __u32 set, const struct pc_p
 }
 
 int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
-			      const struct pc_port_range *ranges, size_t n, __u16 flags)
+			      const struct pc_port_range *ranges, size_t n, __u16 flags,
+			      __u16 source_list)
 {
 	struct pc_port_table *table = pc_port_table_new(maps);
 	__u32 set;
@@ -285,6 +297,8 @@ int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
 		if (flags && ranges[i].lo != ranges[i].hi)
 			range_flags |= PC_PORT_IN_RANGE;
 		pc_port_table_set(table, proto, ranges[i].lo, ranges[i].hi, range_flags);
+		for (__u32 port = ranges[i].lo; port <= ranges[i].hi; port++)
+			table->rules[table_index(proto, port)].source_list = source_list;
 	}
 	if (!err)
 		err = write_owners(maps, table);

@@ -25,6 +25,7 @@ struct pc_maps {
 	int port_pass;
 	int pass_owner;
 	int meta;
+	int sources; /* ARRAY_OF_MAPS: one source trie per rule set */
 	int ncpus; /* possible CPUs: the stride of per-CPU values */
 };
 
@@ -39,6 +40,8 @@ int pc_maps_from_object(struct bpf_object *obj, struct pc_maps *maps);
 /* Map fds from PIN_DIR/<map name> (owned: close with pc_maps_close). */
 int pc_maps_open_pinned(const char *pin_dir, struct pc_maps *maps);
 void pc_maps_close(struct pc_maps *maps);
+/* Names of the maps that make up an attachment, as pinned; N gets the count. */
+const char *const *pc_map_names(size_t *n);
 
 int pc_maps_active_set(const struct pc_maps *maps, __u32 *set);
 /* Make SET the rule set every following packet sees: one 4-byte store. */
@@ -79,9 +82,11 @@ int pc_maps_write_ports(const struct pc_maps *maps, __u32 set, const struct pc_p
  * disallow: each entry update is atomic, so a packet sees a port either
  * before or after the change, and the other ports are not touched. FLAGS 0
  * closes the ports; open multi-port ranges are marked PC_PORT_IN_RANGE.
+ * SOURCE_LIST goes with PC_PORT_SOURCE_LIMITED, else 0.
  */
 int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
-			      const struct pc_port_range *ranges, size_t n, __u16 flags);
+			      const struct pc_port_range *ranges, size_t n, __u16 flags,
+			      __u16 source_list);
 
 /* Sum of a per-CPU counter array of N entries into OUT[N]. */
 int pc_maps_sum_counters(const struct pc_maps *maps, int map_fd, __u32 n, struct pc_counter *out);

@@ -84,6 +84,8 @@ enum pc_established {
 #define PC_CFG_ICMP_DENY (1U << 2) /* drop ICMP except the essential types */
 #define PC_CFG_FRAG_DENY (1U << 3) /* drop non-first fragments */
 #define PC_CFG_SCAN_DETECT (1U << 4) /* feed the scan detector */
+#define PC_CFG_HAVE_DENY (1U << 5)   /* the set has "deny from" entries */
+#define PC_CFG_HAVE_TRUST (1U << 6)  /* the set has "allow from" entries */
 
 /*
  * One rule set's scalar settings. Map "pc_config", ARRAY, key = rule set
@@ -179,11 +181,48 @@ struct pc_meta {
 	__u32 xdp_mode;                      /* enum pc_xdp_mode */
 	__u32 reloads_ok;                    /* successful reloads since attach */
 	__u32 reloads_failed;                /* refused reloads since attach */
-	__u32 pad;
+	__u32 next_source_list;              /* first unused per-port list id of the active set */
 	__u64 attached_at;                   /* CLOCK_REALTIME seconds */
 	char config_path[PC_META_PATH_LEN];  /* NUL-terminated, "" if none */
 };
 _Static_assert(sizeof(struct pc_meta) == 280, "pc_meta layout changed");
+
+/*
+ * Source lists: "deny from", "allow from" (trusted) and per-port "from"
+ * lists, all in one longest-prefix-match trie per rule set. The first four
+ * bytes of the key say which list an entry belongs to, so a lookup for one
+ * list never matches another's prefixes; the prefix length counts them too.
+ *
+ * Map "pc_sources", ARRAY_OF_MAPS, key = rule set, value = the set's trie
+ * (inner template "pc_sources_in"). A reload builds a fresh trie and swaps
+ * it in with the rest of the rule set, so there is nothing to delete on the
+ * way and no moment with a half-filled list.
+ */
+enum pc_source_kind {
+	PC_SRC_DENY = 1,    /* deny from */
+	PC_SRC_TRUST = 2,   /* allow from */
+	PC_SRC_PORT = 3,    /* allow PROTO PORTS from: list = pc_port_rule.source_list */
+};
+
+#define PC_SRC_FAMILY_V4 4
+#define PC_SRC_FAMILY_V6 6
+/* Bits of the key before the address: kind, family and list. */
+#define PC_SRC_KEY_HDR_BITS 32
+
+struct pc_source_key {
+	__u32 prefixlen; /* host order; PC_SRC_KEY_HDR_BITS + address prefix length */
+	__u8 kind;       /* enum pc_source_kind */
+	__u8 family;     /* PC_SRC_FAMILY_V4 or _V6 */
+	__u16 list;      /* host order; per-port list id, 0 for deny and trust */
+	__u8 addr[16];   /* network order; IPv4 in the first 4 bytes, rest zero */
+};
+_Static_assert(sizeof(struct pc_source_key) == 24, "pc_source_key layout changed");
+
+/* Tries allocate per entry; this only caps a runaway list. Both rule sets
+ * exist at once during a reload, each in its own trie. */
+#define PC_MAX_SOURCES (4 * 1024 * 1024)
+/* Per-port source list ids: 1 .. PC_MAX_SOURCE_LISTS - 1. */
+#define PC_MAX_SOURCE_LISTS 65536
 
 /* Map names, as pinned under PIN_ROOT/IFACE/. */
 #define PC_MAP_CONFIG     "pc_config"
@@ -194,6 +233,7 @@ _Static_assert(sizeof(struct pc_meta) == 280, "pc_meta layout changed");
 #define PC_MAP_PORT_PASS  "pc_port_pass"
 #define PC_MAP_PASS_OWNER "pc_pass_owner"
 #define PC_MAP_META       "pc_meta"
+#define PC_MAP_SOURCES    "pc_sources"
 #define PC_LINK_NAME      "link"
 
 /* Bound of the IPv6 extension header walk; longer chains are malformed. */

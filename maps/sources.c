@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+
+#include "sources.h"
+
+int pc_sources_create(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "pc_sources_in", sizeof(struct pc_source_key),
+				sizeof(__u32), PC_MAX_SOURCES, &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd)
+{
+	return bpf_map_update_elem(maps->sources, &set, &trie_fd, BPF_ANY) ? -errno : 0;
+}
+
+int pc_sources_open(const struct pc_maps *maps, __u32 set)
+{
+	__u32 id;
+	int fd;
+
+	/* From user space an array-of-maps holds map ids, not fds. */
+	if (bpf_map_lookup_elem(maps->sources, &set, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+static const __u8 v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int family,
+			const __u8 *addr, __u8 prefix_len)
+{
+	memset(key, 0, sizeof(*key));
+	key->kind = kind;
+	key->list = list;
+	if (family == AF_INET6 && prefix_len >= 96 && memcmp(addr, v4_mapped_prefix, 12) == 0) {
+		addr += 12;
+		prefix_len -= 96;
+		family = AF_INET;
+	}
+	if (family == AF_INET) {
+		key->family = PC_SRC_FAMILY_V4;
+		memcpy(key->addr, addr, 4);
+	} else {
+		key->family = PC_SRC_FAMILY_V6;
+		memcpy(key->addr, addr, 16);
+	}
+	key->prefixlen = PC_SRC_KEY_HDR_BITS + prefix_len;
+}
+
+/* The kernel's "operation not supported" for map ops; not in uapi headers. */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524
+#endif
+
+#define ADD_CHUNK 65536
+
+int pc_sources_add(int trie_fd, const struct pc_source_key *keys, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *values = malloc(ADD_CHUNK * sizeof(*values));
+	int err = 0;
+
+	if (!values)
+		return -ENOMEM;
+	for (size_t i = 0; i < ADD_CHUNK; i++)
+		values[i] = 1;
+	for (size_t done = 0; done < n && !err;) {
+		__u32 count = n - done < ADD_CHUNK ? n - done : ADD_CHUNK;
+
+		if (bpf_map_update_batch(trie_fd, keys + done, values, &count, &opts)) {
+			if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP) {
+				err = -errno;
+				break;
+			}
+			/* Kernels without batch ops for tries: one at a time. */
+			count = 0;
+			if (bpf_map_update_elem(trie_fd, keys + done, values, BPF_ANY))
+				err = -errno;
+			else
+				count = 1;
+		}
+		done += count;
+	}
+	free(values);
+	return err;
+}
+
+int pc_sources_copy_list(int trie_fd, __u16 from, __u16 to)
+{
+	struct pc_source_key key, next, *copies = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	while (bpf_map_get_next_key(trie_fd, prev, &next) == 0) {
+		if (next.kind == PC_SRC_PORT && next.list == from) {
+			if (n == cap) {
+				struct pc_source_key *grown;
+
+				cap = cap ? 2 * cap : 256;
+				grown = realloc(copies, cap * sizeof(*copies));
+				if (!grown) {
+					err = -ENOMEM;
+					break;
+				}
+				copies = grown;
+			}
+			copies[n] = next;
+			copies[n++].list = to;
+		}
+		key = next;
+		prev = &key;
+	}
+	if (!err)
+		err = pc_sources_add(trie_fd, copies, n);
+	free(copies);
+	return err;
+}

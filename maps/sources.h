@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The source tries behind "deny from", "allow from" and per-port "from"
+ * lists: one LPM trie per rule set, reached through the pc_sources
+ * array-of-maps (layout in portcullis.h).
+ */
+#ifndef PORTCULLIS_SOURCES_H
+#define PORTCULLIS_SOURCES_H
+
+#include "pcmaps.h"
+
+/* A new, empty trie for a rule set being built; returns its fd. */
+int pc_sources_create(void);
+/* Make TRIE_FD the trie of SET (the old one is freed when unused). */
+int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd);
+/* fd of SET's current trie, to close after use. */
+int pc_sources_open(const struct pc_maps *maps, __u32 set);
+
+/*
+ * A key for one prefix. FAMILY is AF_INET or AF_INET6; an IPv4-mapped IPv6
+ * prefix (::ffff:0:0/96 and longer) becomes the IPv4 prefix it means, which
+ * is how the data path looks such sources up.
+ */
+void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int family,
+			const __u8 *addr, __u8 prefix_len);
+
+/* Insert N keys (value 1) in batches. */
+int pc_sources_add(int trie_fd, const struct pc_source_key *keys, size_t n);
+
+/* Copy every entry of per-port list FROM into list TO of the same trie. */
+int pc_sources_copy_list(int trie_fd, __u16 from, __u16 to);
+
+#endif /* PORTCULLIS_SOURCES_H */
