@@ -858,6 +858,27 @@ static void run_case(const struct verdict_case *c)
 	test_end();
 }
 
+/*
+ * Every drop of the table once more in monitor mode: the same reason and
+ * port counter, in the monitor slots, and the packet passes.
+ */
+static void run_monitor_replay(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct verdict_case c = cases[i];
+		char name[160];
+
+		if (c.want.ret != XDP_DROP)
+			continue;
+		snprintf(name, sizeof(name), "monitor replay: %s", c.name);
+		c.name = name;
+		c.cfg_flags |= PC_CFG_MONITOR;
+		c.want.ret = XDP_PASS;
+		c.want.monitor = true;
+		run_case(&c);
+	}
+}
+
 /* ---- all 64 TCP flag combinations --------------------------------------------- */
 
 enum flag_class { LEGAL, S_NULL, S_FIN, S_XMAS, S_SYNFIN, S_SYNRST, S_OTHER };
@@ -1510,6 +1531,7 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		run_case(&cases[i]);
+	run_monitor_replay();
 	run_flag_cases();
 	for (size_t i = 0; i < ARRAY_SIZE(truncation_packets); i++)
 		run_truncation(&truncation_packets[i]);
