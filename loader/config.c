@@ -100,7 +100,7 @@ static int parse_uint(const char *s, size_t n, __u64 max, __u64 *out)
 
 		if (digit > 9)
 			return -EINVAL;
-		if (too_big || value > (max - digit) / 10)
+		if (too_big || digit > max || value > (max - digit) / 10)
 			too_big = true;
 		else
 			value = value * 10 + digit;
@@ -257,8 +257,10 @@ int pc_parse_ports(const char *word, struct pc_port_range **ranges, size_t *n, c
 	for (const char *c = word; *c; c++)
 		items += *c == ',';
 	out = calloc(items, sizeof(*out));
-	if (!out)
-		return fail(why, why_len, "out of memory"), -ENOMEM;
+	if (!out) {
+		fail(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
 	for (;;) {
 		size_t len = strcspn(item, ",");
 
@@ -410,6 +412,8 @@ static int lines_init(struct lines *lines, const char *name, const char *text, s
 	lines->len = text ? len : 0;
 	lines->pos = 0;
 	lines->number = 0;
+	if (lines->len > MAX_FILE_SIZE) /* also keeps line numbers in an int */
+		return error_file(err, name, EFBIG);
 	if (lines->len >= 3 && memcmp(lines->text, "\xef\xbb\xbf", 3) == 0)
 		lines->pos = 3; /* UTF-8 byte order mark */
 	for (size_t i = lines->pos; i < lines->len; i++) {
@@ -486,17 +490,20 @@ static int read_file(const char *path, char **text, size_t *len, struct pc_error
 		ret = error_file(err, path, EISDIR);
 		goto out;
 	}
+	/* Read at most MAX_FILE_SIZE + 1 bytes: enough to know the file is too large. */
 	for (;;) {
 		ssize_t got;
 
-		if (cap - size < 2) {
+		if (size + 1 >= cap) {
 			size_t grow = cap ? cap * 2 : 16384;
 			char *bigger;
 
-			if (size > MAX_FILE_SIZE) {
+			if (cap >= MAX_FILE_SIZE + 2) {
 				ret = error_file(err, path, EFBIG);
 				goto out;
 			}
+			if (grow > MAX_FILE_SIZE + 2)
+				grow = MAX_FILE_SIZE + 2;
 			bigger = realloc(buf, grow);
 			if (!bigger) {
 				ret = error_file(err, path, ENOMEM);
