@@ -589,6 +589,7 @@ static const struct load_case load_cases[] = {
     LOAD_BAD("load gzip file", "{TMP}/gzip.conf", "{TMP}/gzip.conf:1: binary file (byte 0x1f)",
 	     -EINVAL),
     LOAD_GOOD("load line of 4096 characters", "{TMP}/max-line.conf", "tcp:22-22@3"),
+    LOAD_GOOD("load line of 4096 characters and crlf", "{TMP}/max-line-crlf.conf", "tcp:22-22@3"),
     LOAD_BAD("load line of 4097 characters", "{TMP}/long-line.conf",
 	     "{TMP}/long-line.conf:2: line too long (over 4096 characters)", -EINVAL),
     LOAD_BAD("load long line after crlf", "{TMP}/long-crlf.conf",
@@ -637,6 +638,8 @@ static bool make_tmp_files(void)
 	line[PC_CONFIG_MAX_LINE] = '\0';
 	n = snprintf(text, sizeof(text), "mode enforce\n%s\nallow tcp 22\n", line);
 	ok &= write_file("max-line.conf", text, n);
+	n = snprintf(text, sizeof(text), "mode enforce\r\n%s\r\nallow tcp 22\r\n", line);
+	ok &= write_file("max-line-crlf.conf", text, n);
 	line[PC_CONFIG_MAX_LINE] = 'x';
 	line[PC_CONFIG_MAX_LINE + 1] = '\0';
 	n = snprintf(text, sizeof(text), "mode enforce\n%s\nallow tcp 22\n", line);
@@ -657,8 +660,9 @@ static bool make_tmp_files(void)
 static void remove_tmp_files(void)
 {
 	static const char *const names[] = {
-	    "binary.conf",    "gzip.conf", "empty.conf", "max-line.conf",    "long-line.conf",
-	    "long-crlf.conf", "long.txt",  "binary.txt", "binary-list.conf", "long-list.conf",
+	    "binary.conf",    "gzip.conf",	  "empty.conf",		"max-line.conf",
+	    "long-line.conf", "long-crlf.conf",	  "max-line-crlf.conf", "long.txt",
+	    "binary.txt",     "binary-list.conf", "long-list.conf",
 	};
 	char path[4096];
 
@@ -1180,6 +1184,12 @@ static void test_api_edges(void)
 	CHECK_STR(describe(&rs, true), "");
 	pc_ruleset_free(&rs);
 	pc_ruleset_free(&rs); /* a freed ruleset is an empty one */
+	test_end();
+
+	test_begin("api: text over 64 MiB is refused before it is read");
+	CHECK_INT(pc_config_parse("t.conf", "", (64U << 20) + 1, &rs, &err), -EFBIG);
+	CHECK_STR(err.msg, "t.conf: File too large");
+	check_empty(&rs);
 	test_end();
 
 	test_begin("api: text without a terminating NUL");
