@@ -5,7 +5,8 @@
  * (Ethernet + IPv4 + TCP/UDP, no VLAN); each copy gets its own source
  * address (the low 16 bits of 198.18.0.0/16 cycle) and source port, with the
  * IPv4 checksum fixed up so the IP stack takes the frame, and goes out of
- * the sending veth (XDP_TX) to the filter on the peer.
+ * the sending veth (XDP_TX) to the filter on the peer. gen_only does the
+ * same and drops the frame, so the generator's share can be subtracted.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -29,8 +30,8 @@ static __always_inline __u16 csum_replace(__u16 check, __u16 old, __u16 new)
 	return ~sum;
 }
 
-SEC("xdp")
-int gen_flood(struct xdp_md *ctx)
+/* Give the frame its own source address and port; 0, or -1 if it is not ours. */
+static __always_inline int rewrite(struct xdp_md *ctx)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
@@ -42,7 +43,7 @@ int gen_flood(struct xdp_md *ctx)
 	__u64 seq;
 
 	if ((void *)(ports + 2) > data_end || ip->ihl != 5)
-		return XDP_ABORTED;
+		return -1;
 	seq = sequence++;
 
 	saddr_low = (__u16 *)&ip->saddr + 1;
@@ -51,5 +52,18 @@ int gen_flood(struct xdp_md *ctx)
 	*saddr_low = new;
 	ip->check = csum_replace(ip->check, old, new);
 	ports[0] = bpf_htons(1024 + (__u16)(seq >> 4) % 60000);
-	return XDP_TX;
+	return 0;
+}
+
+SEC("xdp")
+int gen_flood(struct xdp_md *ctx)
+{
+	return rewrite(ctx) ? XDP_ABORTED : XDP_TX;
+}
+
+/* The generator's own cost: the same work, then the frame is dropped unsent. */
+SEC("xdp")
+int gen_only(struct xdp_md *ctx)
+{
+	return rewrite(ctx) ? XDP_ABORTED : XDP_DROP;
 }
