@@ -587,12 +587,14 @@ int pc_parse_list_file(const char *path, struct pc_prefix_list *list, struct pc_
 
 	if (!err)
 		err = &unused;
-	*err_has_location = false;
+	if (err_has_location)
+		*err_has_location = false;
 	ret = read_file(path, &text, &len, err);
 	if (ret)
 		return ret;
 	ret = pc_parse_list_text(path, text, len, list, err);
-	*err_has_location = ret != 0;
+	if (err_has_location)
+		*err_has_location = ret != 0;
 	free(text);
 	return ret;
 }

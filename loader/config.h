@@ -118,7 +118,8 @@ int pc_parse_sources_at(const char *word, const char *base_dir, struct pc_prefix
  * A list file (FireHOL/Spamhaus DROP format): one address or prefix per line,
  * '#' and ';' start comments, blank lines ignored. Appends to LIST; on error
  * appends nothing. Errors in the text are "FILE:LINE: message" and set
- * *ERR_HAS_LOCATION; a file that cannot be read is "FILE: strerror".
+ * *ERR_HAS_LOCATION; a file that cannot be read is "FILE: strerror". ERR and
+ * ERR_HAS_LOCATION may be NULL.
  */
 int pc_parse_list_file(const char *path, struct pc_prefix_list *list, struct pc_error *err,
 		       bool *err_has_location);

@@ -1114,6 +1114,19 @@ static void test_sources(void)
 	CHECK_INT(list.count, 0);
 	test_end();
 
+	test_begin("sources: list file read directly, NULL pointers allowed");
+	snprintf(list_path, sizeof(list_path), "%s/configs/lists/admins.txt", tests_dir);
+	CHECK_INT(pc_parse_list_file(list_path, &list, NULL, NULL), 0);
+	CHECK_INT(list.count, 2);
+	snprintf(list_path, sizeof(list_path), "%s/configs/lists/bad.txt", tests_dir);
+	CHECK_INT(pc_parse_list_file(list_path, &list, NULL, NULL), -EINVAL);
+	CHECK_INT(pc_parse_list_file("/nonexistent/list.txt", &list, &err, &located), -ENOENT);
+	CHECK_STR(err.msg, "/nonexistent/list.txt: No such file or directory");
+	CHECK_INT(located, false);
+	CHECK_INT(list.count, 2);
+	pc_prefix_list_free(&list);
+	test_end();
+
 	test_begin("sources: file name too long");
 	memset(word, 'a', sizeof(word));
 	word[0] = '@';
