@@ -196,6 +196,11 @@ int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow)
 			pc_warn("allow: %s", perr.msg);
 			goto out;
 		}
+		/* An empty list must not fall through to "open to every source". */
+		if (!sources.count) {
+			pc_warn("allow: '%s' names no sources", argv[3]);
+			goto out;
+		}
 	}
 
 	ret = PC_EXIT_FAILURE;

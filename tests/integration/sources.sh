@@ -77,6 +77,11 @@ out=$(pc allow "$IF_SRV" tcp 9001 from 198.18.0.0/33 2>&1)
 rc=$?
 check "allow from with a bad prefix is a usage error ($rc)" test "$rc" -eq 2
 check_not "and opened nothing" from $PLAIN tcp 9001
+: >"$TEST_TMP/empty.txt"
+out=$(pc allow "$IF_SRV" tcp 9001 from "@$TEST_TMP/empty.txt" 2>&1)
+rc=$?
+check "allow from an empty list file is a usage error ($rc: $out)" test "$rc" -eq 2
+check_not "and did not open the port to everyone" from $PLAIN tcp 9001
 
 # Reload swaps every list at once.
 moved=$(write_config moved.conf "allow tcp 22 from $PLAIN" "allow tcp 80")
