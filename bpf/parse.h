@@ -102,7 +102,26 @@ static __always_inline int parse_l2(struct xdp_md *ctx, struct packet *pkt)
 	return PARSE_OK;
 }
 
-/* Fixed IPv4 header: enough to know the source, and its lengths sane. */
+/*
+ * The fixed IPv4 or IPv6 header is in the frame: enough to read the source
+ * for steps 2-4, which come before the header's lengths are judged (step 5).
+ */
+static __always_inline int parse_l3_fixed(struct packet *pkt)
+{
+	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
+		if (pkt->l3 + sizeof(struct iphdr) > pkt->data_end)
+			return PC_DROP_MALFORMED;
+		return PARSE_OK;
+	}
+	if (pkt->eth_proto == bpf_htons(ETH_P_IPV6)) {
+		if (pkt->l3 + sizeof(struct ipv6hdr) > pkt->data_end)
+			return PC_DROP_MALFORMED;
+		return PARSE_OK;
+	}
+	return PC_PASS_NOT_IP;
+}
+
+/* Fixed IPv4 header: its version and lengths sane. */
 static __always_inline int parse_ipv4(struct packet *pkt)
 {
 	struct iphdr *ip = pkt->l3;

@@ -289,18 +289,10 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 {
 	int ret;
 
-	/* Step 1: only IP is ours to judge. */
+	/* Step 1: only IP is ours to judge, and only once its source is in the frame. */
 	ret = parse_l2(ctx, pkt);
-	if (ret != PARSE_OK) {
-		v->reason = ret;
-		return;
-	}
-	if (pkt->eth_proto == bpf_htons(ETH_P_IP))
-		ret = parse_ipv4(pkt);
-	else if (pkt->eth_proto == bpf_htons(ETH_P_IPV6))
-		ret = parse_ipv6(pkt);
-	else
-		ret = PC_PASS_NOT_IP;
+	if (ret == PARSE_OK)
+		ret = parse_l3_fixed(pkt);
 	if (ret != PARSE_OK) {
 		v->reason = ret;
 		return;
@@ -318,7 +310,18 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 	}
 	/* Step 4 (bans) goes here with the scan blocker. */
 
-	/* Step 5: non-first fragments carry no ports to judge. */
+	/* Step 5: the IP header's lengths and extension chain, after the source
+	 * checks so that a denied or trusted source is judged as such even when
+	 * its packet is malformed. */
+	if (pkt->eth_proto == bpf_htons(ETH_P_IP))
+		ret = parse_ipv4(pkt);
+	else
+		ret = parse_ipv6(pkt);
+	if (ret != PARSE_OK) {
+		v->reason = ret;
+		return;
+	}
+	/* Non-first fragments carry no ports to judge. */
 	if (pkt->non_first_frag) {
 		v->reason = cfg->flags & PC_CFG_FRAG_DENY ? PC_DROP_FRAGMENT : PC_PASS_FRAGMENT;
 		return;
