@@ -30,6 +30,7 @@
 
 #include "portcullis.skel.h"
 #include "maps/pcmaps.h"
+#include "maps/sources.h"
 #include "packets.h"
 #include "testing.h"
 
@@ -47,10 +48,57 @@ static bool verbose;
 
 /*
  * Rule set 0 of every table case:
- *   tcp 22, 80, 443, 8000-8100 open; tcp 2222 and 40001 source-limited
- *   udp 53, 5000-5010 open
- * 40001 sits inside the ephemeral range on purpose.
+ *   tcp 22, 80, 443, 8000-8100 open; udp 53, 5000-5010 open
+ *   tcp 2222 open to list 1 only: 198.51.100.0/24, 2001:db8:1::/48
+ *   tcp 40001 source-limited with no list, inside the ephemeral range
+ *   deny from 203.0.113.0/24, 2001:db8:bad::/48
+ *   allow from 192.0.2.99, 2001:db8:7::/48, and 203.0.113.77 (denied too)
+ * The templates' own sources (192.0.2.10, 2001:db8::10) are in no list.
  */
+#define PORT_LIST_2222 1
+
+struct test_source {
+	__u8 kind;	    /* enum pc_source_kind */
+	__u16 list;	    /* per-port list id */
+	const char *prefix; /* address */
+	int len;	    /* prefix length */
+};
+
+static const struct test_source test_sources[] = {
+    {PC_SRC_DENY, 0, "203.0.113.0", 24},
+    {PC_SRC_DENY, 0, "2001:db8:bad::", 48},
+    {PC_SRC_TRUST, 0, "192.0.2.99", 32},
+    {PC_SRC_TRUST, 0, "2001:db8:7::", 48},
+    {PC_SRC_TRUST, 0, "203.0.113.77", 32},
+    {PC_SRC_PORT, PORT_LIST_2222, "198.51.100.0", 24},
+    {PC_SRC_PORT, PORT_LIST_2222, "2001:db8:1::", 48},
+};
+
+/* A trie with test_sources for rule set SET. */
+static int write_sources(__u32 set)
+{
+	struct pc_source_key keys[ARRAY_SIZE(test_sources)];
+	int fd = pc_sources_create(), err;
+
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < ARRAY_SIZE(test_sources); i++) {
+		int family = strchr(test_sources[i].prefix, ':') ? AF_INET6 : AF_INET;
+		__u8 addr[16] = {};
+
+		if (inet_pton(family, test_sources[i].prefix, addr) != 1) {
+			close(fd);
+			return -EINVAL;
+		}
+		pc_source_key_make(&keys[i], test_sources[i].kind, test_sources[i].list, family,
+				   addr, test_sources[i].len);
+	}
+	err = pc_sources_add(fd, keys, ARRAY_SIZE(keys));
+	if (!err)
+		err = pc_sources_install(&maps, set, fd);
+	close(fd); /* the outer map holds the trie now */
+	return err;
+}
 static int write_rules(__u32 set, const struct pc_config *cfg, struct pc_port_table *table)
 {
 	int err = pc_maps_write_config(&maps, set, cfg);
@@ -69,6 +117,7 @@ static struct pc_port_table *standard_ports(void)
 	pc_port_table_set(table, PC_PROTO_TCP, 443, 443, PC_PORT_ALLOWED);
 	pc_port_table_set(table, PC_PROTO_TCP, 8000, 8100, PC_PORT_ALLOWED);
 	pc_port_table_set(table, PC_PROTO_TCP, 2222, 2222, PC_PORT_SOURCE_LIMITED);
+	table->rules[PC_PROTO_TCP * PC_PORTS + 2222].source_list = PORT_LIST_2222;
 	pc_port_table_set(table, PC_PROTO_TCP, 40001, 40001, PC_PORT_SOURCE_LIMITED);
 	pc_port_table_set(table, PC_PROTO_UDP, 53, 53, PC_PORT_ALLOWED);
 	pc_port_table_set(table, PC_PROTO_UDP, 5000, 5010, PC_PORT_ALLOWED);
@@ -77,12 +126,14 @@ static struct pc_port_table *standard_ports(void)
 
 static struct pc_config make_config(__u32 flags, __u32 established)
 {
-	return (struct pc_config){
-	    .flags = flags,
-	    .established = established,
-	    .ephemeral_lo = EPHEMERAL_LO,
-	    .ephemeral_hi = EPHEMERAL_HI,
-	};
+	struct pc_config cfg = {};
+
+	/* The loader sets HAVE_DENY/HAVE_TRUST when the set has such entries: ours has. */
+	cfg.flags = flags | PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST;
+	cfg.established = established;
+	cfg.ephemeral_lo = EPHEMERAL_LO;
+	cfg.ephemeral_hi = EPHEMERAL_HI;
+	return cfg;
 }
 
 /* ---- counters ---------------------------------------------------------- */
@@ -324,6 +375,7 @@ struct verdict_case {
 	build_fn base;		     /* the template */
 	__u16 port;		     /* destination port, host order */
 	__u8 flags;		     /* TCP flags */
+	const char *src;	     /* source address instead of the template's */
 	__u16 vlan;		     /* VLAN_* tags in front */
 	__u8 ip_opts;		     /* IPv4 option words */
 	__u16 frag;		     /* IPv4 frag_off, host order */
@@ -471,9 +523,20 @@ static void p_ext_hdrlen(struct frame *f, const struct verdict_case *c)
 	f->data[f->l3 + sizeof(struct ipv6hdr) + 1] = c->arg;
 }
 
+/* Replace the template's source address with SRC, an address of the frame's family. */
+static void set_source(struct frame *f, const char *src)
+{
+	if (f->family == 4)
+		inet_pton(AF_INET, src, f->data + f->l3 + offsetof(struct iphdr, saddr));
+	else
+		inet_pton(AF_INET6, src, f->data + f->l3 + offsetof(struct ipv6hdr, saddr));
+}
+
 static void build_case(struct frame *f, const struct verdict_case *c)
 {
 	c->base(f, c);
+	if (c->src)
+		set_source(f, c->src);
 	if (c->ip_opts)
 		frame_ipv4_options(f, c->ip_opts);
 	if (c->frag)
@@ -560,6 +623,74 @@ static const struct verdict_case cases[] = {
      .arg = 16, DROPS(PC_DROP_MALFORMED)},
     {"vlan 802.1Q ipv4 ihl 4: malformed", b_v4_tcp, 22, SYN, .vlan = VLAN_Q, .patch = p_ihl,
      .arg = 4, DROPS(PC_DROP_MALFORMED)},
+
+    /* Steps 2 and 3: denied sources drop, trusted sources pass, before anything else. */
+    {"deny: ipv4 203.0.113.5 to allowed tcp 22: denied-source", b_v4_tcp, 22, SYN,
+     .src = "203.0.113.5", DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: ipv4 203.0.112.255 (outside the /24): allowed", b_v4_tcp, 22, SYN,
+     .src = "203.0.112.255", ALLOWED},
+    {"deny: ipv6 2001:db8:bad:ffff::1 to udp 53: denied-source", b_v6_udp, 53,
+     .src = "2001:db8:bad:ffff::1", DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: ipv6 2001:db8:bae::1 (outside the /48): allowed", b_v6_udp, 53,
+     .src = "2001:db8:bae::1", ALLOWED},
+    {"deny: ipv4-mapped ::ffff:203.0.113.5: denied-source", b_v6_tcp, 22, SYN,
+     .src = "::ffff:203.0.113.5", DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: in 802.1ad+802.1Q: denied-source", b_v4_udp, 53, .src = "203.0.113.5",
+     .vlan = VLAN_QINQ, DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: icmp frag-needed from a denied source: denied-source", b_v4_icmp,
+     .arg = ICMP_TC(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED), .src = "203.0.113.5",
+     DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: non-first fragment from a denied source: denied-source", b_v6_udp, 53,
+     .src = "2001:db8:bad::1", .exts = CHAIN(FRAG6(V6_OFF_1480)), DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: gre from a denied source: denied-source", b_v4_gre, .src = "203.0.113.5",
+     DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: ipv4 tot_len past the frame from a denied source: denied-source", b_v4_tcp, 22, SYN,
+     .src = "203.0.113.5", .patch = p_ip_len_add, .arg = 1, DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: ipv6 7 extension headers from a denied source: denied-source", b_v6_udp, 53,
+     .src = "2001:db8:bad::1", .exts = CHAIN(DOH, DOH, DOH, DOH, DOH, DOH, DOH),
+     DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: ipv4 header cut before the source: malformed", b_v4_tcp, 22, SYN, .src = "203.0.113.5",
+     .patch = p_truncate, .arg = ETH_HLEN + 19, DROPS(PC_DROP_MALFORMED)},
+    {"deny and trust: 203.0.113.77 is denied first", b_v4_tcp, 22, SYN, .src = "203.0.113.77",
+     DROPS(PC_DROP_DENIED_SOURCE)},
+    {"trust: ipv4 192.0.2.99 to closed tcp 23: trusted", b_v4_tcp, 23, SYN, .src = "192.0.2.99",
+     PASSES(PC_PASS_TRUSTED)},
+    {"trust: ipv4 192.0.2.98 to closed tcp 23: not-allowed", b_v4_tcp, 23, SYN, .src = "192.0.2.98",
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"trust: ipv6 2001:db8:7:1::5 to closed udp 54: trusted", b_v6_udp, 54,
+     .src = "2001:db8:7:1::5", PASSES(PC_PASS_TRUSTED)},
+    {"trust: ipv4-mapped ::ffff:192.0.2.99: trusted", b_v6_tcp, 23, SYN, .src = "::ffff:192.0.2.99",
+     PASSES(PC_PASS_TRUSTED)},
+    {"trust: null scan from a trusted source: trusted", b_v4_tcp, 22, .flags = 0,
+     .src = "192.0.2.99", PASSES(PC_PASS_TRUSTED)},
+    {"trust: source-limited tcp 2222: trusted", b_v4_tcp, 2222, SYN, .src = "192.0.2.99",
+     PASSES(PC_PASS_TRUSTED)},
+    {"trust: icmp echo, icmp deny: trusted", b_v4_icmp, .arg = ICMP_TC(ICMP_ECHO, 0),
+     .src = "192.0.2.99", ICMP_DENY, PASSES(PC_PASS_TRUSTED)},
+    {"trust: non-first fragment, fragments deny: trusted", b_v4_udp, 53, .src = "192.0.2.99",
+     .frag = V4_OFF_1480, FRAG_DENY, PASSES(PC_PASS_TRUSTED)},
+    {"trust: ipv4 tot_len past the frame from a trusted source: trusted", b_v4_tcp, 23, SYN,
+     .src = "192.0.2.99", .patch = p_ip_len_add, .arg = 1, PASSES(PC_PASS_TRUSTED)},
+
+    /* Step 8 with a port's own source list. */
+    {"port list: ipv4 198.51.100.7 to tcp 2222: allowed", b_v4_tcp, 2222, SYN,
+     .src = "198.51.100.7", ALLOWED},
+    {"port list: ipv4 198.51.101.7 to tcp 2222: source-not-allowed", b_v4_tcp, 2222, SYN,
+     .src = "198.51.101.7", DROPS_ON_PORT(PC_DROP_SOURCE_NOT_ALLOWED)},
+    {"port list: ipv6 2001:db8:1:ff::9 to tcp 2222: allowed", b_v6_tcp, 2222, ACK,
+     .src = "2001:db8:1:ff::9", ALLOWED},
+    {"port list: ipv6 2001:db8:2::9 to tcp 2222: source-not-allowed", b_v6_tcp, 2222, ACK,
+     .src = "2001:db8:2::9", DROPS_ON_PORT(PC_DROP_SOURCE_NOT_ALLOWED)},
+    {"port list: ipv4-mapped ::ffff:198.51.100.7 to tcp 2222: allowed", b_v6_tcp, 2222, SYN,
+     .src = "::ffff:198.51.100.7", ALLOWED},
+    {"port list: 198.51.100.7 to udp 2222 (list is tcp only): not-allowed", b_v4_udp, 2222,
+     .src = "198.51.100.7", DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"port list: 198.51.100.7 to tcp 2223: not-allowed", b_v4_tcp, 2223, SYN, .src = "198.51.100.7",
+     DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"port list: fin from a listed source: scan-fin", b_v4_tcp, 2222, .flags = TCP_FIN,
+     .src = "198.51.100.7", DROPS_ON_PORT(PC_DROP_SCAN_FIN)},
+    {"port list: 198.51.100.7 to tcp 40001 (no list), ephemeral: source-not-allowed", b_v4_tcp,
+     40001, ACK, .src = "198.51.100.7", EPHEMERAL, DROPS_ON_PORT(PC_DROP_SOURCE_NOT_ALLOWED)},
 
     /* Step 5: headers truncated or inconsistent. */
     {"ipv4 ihl 4: malformed", b_v4_tcp, 22, SYN, .patch = p_ihl, .arg = 4,
@@ -1362,6 +1493,8 @@ static int setup(void)
 	if (!snap || !fresh || !percpu_buf || !key_buf || !ports)
 		return -ENOMEM;
 	err = write_rules(0, &cfg, ports);
+	if (!err)
+		err = write_sources(0);
 	if (!err)
 		err = pc_maps_activate(&maps, 0);
 	if (!err)
