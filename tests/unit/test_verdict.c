@@ -1560,22 +1560,37 @@ static void print_verifier_stats(void)
 #define BENCH_REPEAT 1000000
 #define BENCH_ROUNDS 5
 
+/* A row of the benchmark: one frame against one program and configuration. */
+struct bench_row {
+	const char *name;
+	const struct verdict_case *packet;
+	bool bare;	   /* the bare XDP_PASS program instead of portcullis */
+	__u32 established; /* enum pc_established */
+	bool source_lists; /* deny and trust lists consulted (two trie lookups) */
+	__u32 ns[BENCH_ROUNDS];
+};
+
 static int run_bench(void)
 {
-	struct verdict_case syn22 = {.base = b_v4_tcp, .port = 22, .flags = TCP_SYN};
-	struct verdict_case syn23 = {.base = b_v4_tcp, .port = 23, .flags = TCP_SYN};
-	struct verdict_case udp6 = {.base = b_v6_udp, .port = 53};
-	struct {
-		const char *name;
-		int fd;
-		struct frame f;
-		__u32 ns[BENCH_ROUNDS];
-	} rows[5] = {
-	    {.name = "bare XDP_PASS, ipv4 tcp syn"},
-	    {.name = "portcullis, ipv4 tcp syn to allowed 22"},
-	    {.name = "portcullis, ipv6 udp to allowed 53"},
-	    {.name = "portcullis, ipv4 tcp syn to 23, established off"},
-	    {.name = "portcullis, ipv4 tcp syn to 23, established socket"},
+	static const struct verdict_case syn22 = {.base = b_v4_tcp, .port = 22, .flags = TCP_SYN};
+	static const struct verdict_case syn23 = {.base = b_v4_tcp, .port = 23, .flags = TCP_SYN};
+	static const struct verdict_case udp6 = {.base = b_v6_udp, .port = 53};
+	struct bench_row rows[] = {
+	    {.name = "bare XDP_PASS, ipv4 tcp syn", .packet = &syn22, .bare = true},
+	    {.name = "ipv4 tcp syn to allowed 22",
+	     .packet = &syn22,
+	     .established = PC_ESTABLISHED_OFF},
+	    {.name = "ipv6 udp to allowed 53", .packet = &udp6, .established = PC_ESTABLISHED_OFF},
+	    {.name = "ipv4 tcp syn to 23, established off",
+	     .packet = &syn23,
+	     .established = PC_ESTABLISHED_OFF},
+	    {.name = "ipv4 tcp syn to 23, established socket",
+	     .packet = &syn23,
+	     .established = PC_ESTABLISHED_SOCKET},
+	    {.name = "ipv4 tcp syn to allowed 22, deny+trust lists",
+	     .packet = &syn22,
+	     .established = PC_ESTABLISHED_OFF,
+	     .source_lists = true},
 	};
 	int bare = load_bare_xdp_pass();
 
@@ -1584,25 +1599,20 @@ static int run_bench(void)
 		return 1;
 	}
 	print_verifier_stats();
-	build_case(&rows[0].f, &syn22);
-	build_case(&rows[1].f, &syn22);
-	build_case(&rows[2].f, &udp6);
-	build_case(&rows[3].f, &syn23);
-	build_case(&rows[4].f, &syn23);
-	rows[0].fd = bare;
-	for (int r = 1; r < 5; r++)
-		rows[r].fd = prog_fd;
 
 	/* Interleaved rounds, so drift (frequency, other load) hits every row alike. */
 	for (int round = 0; round < BENCH_ROUNDS; round++) {
-		for (int r = 0; r < 5; r++) {
-			struct pc_config cfg =
-			    make_config(0, r == 4 ? PC_ESTABLISHED_SOCKET : PC_ESTABLISHED_OFF);
+		for (size_t r = 0; r < ARRAY_SIZE(rows); r++) {
+			struct pc_config cfg = make_config(0, rows[r].established);
+			struct frame f;
 			__u32 retval;
 			int err;
 
+			if (!rows[r].source_lists)
+				cfg.flags &= ~(PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST);
 			pc_maps_write_config(&maps, 0, &cfg);
-			err = run_prog(rows[r].fd, rows[r].f.data, rows[r].f.len, BENCH_REPEAT,
+			build_case(&f, rows[r].packet);
+			err = run_prog(rows[r].bare ? bare : prog_fd, f.data, f.len, BENCH_REPEAT,
 				       &retval, &rows[r].ns[round]);
 			if (err) {
 				fprintf(stderr, "%s: test_run: %s\n", rows[r].name, strerror(-err));
@@ -1613,12 +1623,12 @@ static int run_bench(void)
 	}
 	printf("ns/packet, bpf_prog_test_run repeat=%d, median of %d interleaved rounds:\n",
 	       BENCH_REPEAT, BENCH_ROUNDS);
-	for (int r = 0; r < 5; r++) {
+	for (size_t r = 0; r < ARRAY_SIZE(rows); r++) {
 		__u32 sorted[BENCH_ROUNDS];
 
 		memcpy(sorted, rows[r].ns, sizeof(sorted));
 		qsort(sorted, BENCH_ROUNDS, sizeof(sorted[0]), cmp_u32);
-		printf("  %-52s %4u ns  (rounds:", rows[r].name, sorted[BENCH_ROUNDS / 2]);
+		printf("  %-48s %4u ns  (rounds:", rows[r].name, sorted[BENCH_ROUNDS / 2]);
 		for (int round = 0; round < BENCH_ROUNDS; round++)
 			printf(" %u", rows[r].ns[round]);
 		printf(")\n");
