@@ -99,6 +99,7 @@ static int write_sources(__u32 set)
 	close(fd); /* the outer map holds the trie now */
 	return err;
 }
+
 static int write_rules(__u32 set, const struct pc_config *cfg, struct pc_port_table *table)
 {
 	int err = pc_maps_write_config(&maps, set, cfg);
