@@ -43,10 +43,10 @@ static const struct bench_class classes[] = {
 
 #define N_CLASSES (int)(sizeof(classes) / sizeof(classes[0]))
 
-enum config { CFG_BARE, CFG_PC, CFG_PC_SOCK, CFG_XF, N_CONFIGS };
+enum config { CFG_BARE, CFG_PC, CFG_PC_SOCK, CFG_XF, CFG_CAND, N_CONFIGS };
 
 static const char *const config_names[N_CONFIGS] = {"bare", "portcullis", "portcullis-sock",
-						    "xdp-filter"};
+						    "xdp-filter", "candidate"};
 
 struct run {
 	double ns[MAX_ROUNDS];
@@ -119,6 +119,30 @@ static double geomean(const double *values, int n)
 	return n ? exp(log_sum / n) : 0;
 }
 
+/* Another build of the data path, configured like the built-in one. */
+static int load_candidate(const char *path, struct bpf_object **obj)
+{
+	struct bpf_program *prog;
+	int err;
+
+	*obj = bpf_object__open_file(path, NULL);
+	if (!*obj) {
+		err = -errno;
+		fprintf(stderr, "pcbench: %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	err = bpf_object__load(*obj);
+	if (!err)
+		err = portcullis_configure(*obj, PC_ESTABLISHED_OFF, 0);
+	prog = bpf_object__find_program_by_name(*obj, "portcullis_xdp");
+	if (err || !prog) {
+		fprintf(stderr, "pcbench: %s: cannot load and configure portcullis_xdp: %s\n", path,
+			strerror(err ? -err : ENOENT));
+		return err ? err : -ENOENT;
+	}
+	return bpf_program__fd(prog);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -136,6 +160,7 @@ struct class_bench {
 	struct frame frames[N_CLASSES];
 	struct run runs[N_CLASSES][N_CONFIGS];
 	bool have_xf;
+	bool have_cand;
 };
 
 static int measure(struct class_bench *b, FILE *raw)
@@ -158,7 +183,8 @@ static int measure(struct class_bench *b, FILE *raw)
 				int fd = b->prog_fd[cfg];
 				double ns;
 
-				if (cfg == CFG_XF && !b->have_xf)
+				if ((cfg == CFG_XF && !b->have_xf) ||
+				    (cfg == CFG_CAND && !b->have_cand))
 					continue;
 				if (cfg == CFG_BARE)
 					fd = b->bare_fd[run->retval == XDP_DROP];
@@ -187,6 +213,28 @@ static void ratio_series(const struct class_bench *b, int c, int num, int den, d
 {
 	for (int r = 0; r < b->rounds; r++)
 		out[r] = b->runs[c][num].ns[r] / b->runs[c][den].ns[r];
+}
+
+/* A/B table: another build of the data path against this one, same policy. */
+static void report_candidate(const struct class_bench *b)
+{
+	double ratio[MAX_ROUNDS];
+	char s1[64], s2[64], s3[64];
+
+	printf("Candidate object against the built-in portcullis (same policy, `established "
+	       "off`):\n\n| class | verdict pc / cand | portcullis ns | candidate ns | "
+	       "candidate / portcullis |\n|---|---|---:|---:|---:|\n");
+	for (int c = 0; c < N_CLASSES; c++) {
+		const struct run *run = b->runs[c];
+
+		ratio_series(b, c, CFG_CAND, CFG_PC, ratio);
+		printf("| %s | %s / %s | %s | %s | %s |\n", classes[c].name,
+		       verdict_name(run[CFG_PC].retval), verdict_name(run[CFG_CAND].retval),
+		       fmt_summary(s1, sizeof(s1), summarize(run[CFG_PC].ns, b->rounds), 1),
+		       fmt_summary(s2, sizeof(s2), summarize(run[CFG_CAND].ns, b->rounds), 1),
+		       fmt_summary(s3, sizeof(s3), summarize(ratio, b->rounds), 3));
+	}
+	printf("\n");
 }
 
 static void report(const struct class_bench *b, const char *xf_name, const char *xf_why)
@@ -257,6 +305,9 @@ static void report(const struct class_bench *b, const char *xf_name, const char 
 		       xf_why);
 	}
 
+	if (b->have_cand)
+		report_candidate(b);
+
 	ratio_series(b, 0, CFG_PC, CFG_BARE, ratio);
 	struct summary fast = summarize(ratio, b->rounds);
 	double net[MAX_ROUNDS];
@@ -274,7 +325,8 @@ int bench_classes(int argc, char **argv)
 {
 	static struct class_bench b;
 	struct portcullis_bpf *pc = NULL, *pc_sock = NULL;
-	const char *xf_mode = "auto", *xf_why = "not loaded", *raw_path = NULL;
+	const char *xf_mode = "auto", *xf_why = "not loaded", *raw_path = NULL, *cand_path = NULL;
+	struct bpf_object *cand = NULL;
 	struct bare_bpf *bare = NULL;
 	char xf_name[128] = "";
 	FILE *raw = NULL;
@@ -283,7 +335,7 @@ int bench_classes(int argc, char **argv)
 	b.rounds = 5;
 	b.repeat = 1000000;
 	b.calls = 3;
-	while ((opt = getopt(argc, argv, "r:n:k:x:X:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:k:x:X:B:o:")) != -1) {
 		switch (opt) {
 		case 'r':
 			b.rounds = atoi(optarg);
@@ -299,6 +351,9 @@ int bench_classes(int argc, char **argv)
 			break;
 		case 'X':
 			xf_why = optarg;
+			break;
+		case 'B':
+			cand_path = optarg;
 			break;
 		case 'o':
 			raw_path = optarg;
@@ -340,6 +395,12 @@ int bench_classes(int argc, char **argv)
 			xf_why = "the given xdp-filter program id is not loaded";
 	}
 	b.have_xf = b.prog_fd[CFG_XF] >= 0;
+	if (cand_path) {
+		b.prog_fd[CFG_CAND] = load_candidate(cand_path, &cand);
+		if (b.prog_fd[CFG_CAND] < 0)
+			goto cleanup;
+		b.have_cand = true;
+	}
 	for (int c = 0; c < N_CLASSES; c++)
 		packet_build(&b.frames[c], &classes[c].spec);
 
@@ -360,6 +421,7 @@ cleanup:
 		fclose(raw);
 	if (b.have_xf)
 		close(b.prog_fd[CFG_XF]);
+	bpf_object__close(cand);
 	bare_bpf__destroy(bare);
 	portcullis_bpf__destroy(pc_sock);
 	portcullis_bpf__destroy(pc);
