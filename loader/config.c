@@ -885,9 +885,11 @@ static int parse_scan_option(struct parser *p, int key, const char *value, struc
 
 	switch (key) {
 	case 0:
-		if (parse_uint(value, strlen(value), 65535, &number) || !number)
-			return parse_error(p, "bad scan-detect ports " QW ": must be 1..65535",
-					   SHOW(value));
+		/* The detector's exact port sets hold PC_SCAN_MAX_PORTS, and a scan
+		 * is a second port at the least. */
+		if (parse_uint(value, strlen(value), PC_SCAN_MAX_PORTS, &number) || number < 2)
+			return parse_error(p, "bad scan-detect ports " QW ": must be 2..%d",
+					   SHOW(value), PC_SCAN_MAX_PORTS);
 		want->scan_ports = number;
 		return 0;
 	case 1:
