@@ -8,6 +8,7 @@
  * the parse, one lookup in pc_ports and two per-CPU counters.
  */
 #include "parse.h"
+#include "scan.h"
 #include "tcp_flags.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -308,7 +309,11 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 		v->reason = PC_PASS_TRUSTED;
 		return;
 	}
-	/* Step 4 (bans) goes here with the scan blocker. */
+	/* Step 4 */
+	if (source_banned(pkt, cfg)) {
+		v->reason = PC_DROP_BANNED;
+		return;
+	}
 
 	/* Step 5: the IP header's lengths and extension chain, after the source
 	 * checks so that a denied or trusted source is judged as such even when
@@ -384,6 +389,12 @@ int portcullis_xdp(struct xdp_md *ctx)
 		return XDP_ABORTED;
 
 	decide(ctx, &pkt, cfg, set, &v);
+
+	/* Step 10's and step 7's drops are what a scanner leaves behind. */
+	if ((v.reason == PC_DROP_NOT_ALLOWED ||
+	     (v.reason >= PC_DROP_SCAN_NULL && v.reason <= PC_DROP_SCAN_OTHER)) &&
+	    (cfg->flags & PC_CFG_SCAN_DETECT))
+		scan_feed(&pkt, cfg);
 
 	monitor = (cfg->flags & PC_CFG_MONITOR) != 0;
 	count(&pc_reasons, monitor * PC_REASONS + v.reason, pkt.len);

@@ -20,6 +20,11 @@ int pc_cmd_reload(const char *ifname, const char *config_path);
 /* allow IFACE PROTO PORTS [from SOURCES] / disallow IFACE PROTO PORTS */
 int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow);
 
+int pc_cmd_ban(const char *ifname, const char *address, const char *for_duration);
+int pc_cmd_unban(const char *ifname, const char *address);
+int pc_cmd_bans(const char *ifname, bool json);
+int pc_cmd_events(const char *ifname);
+
 int pc_cmd_stats(const char *ifname, bool json, double watch_seconds);
 int pc_cmd_status(const char *ifname, bool json);
 

@@ -13,8 +13,10 @@
 
 #include "commands.h"
 #include "config.h"
+#include "exporter.h"
 #include "log.h"
 #include "pins.h"
+#include "run.h"
 
 enum opt_bit {
 	OPT_CONFIG = 1 << 0,
@@ -25,6 +27,7 @@ enum opt_bit {
 	OPT_FOR = 1 << 5,
 	OPT_LISTEN = 1 << 6,
 	OPT_KEEP = 1 << 7,
+	OPT_PORT_SERIES = 1 << 8,
 };
 
 struct cli {
@@ -34,6 +37,9 @@ struct cli {
 	bool json;
 	double watch;
 	const char *listen;
+	const char *for_duration; /* ban --for */
+	bool keep;
+	unsigned int port_series; /* denied ports in the per-port metrics */
 	unsigned int given; /* OPT_* seen on the command line */
 	int argc;           /* positional arguments after the command */
 	char **argv;
@@ -95,10 +101,52 @@ static int run_status(struct cli *cli)
 	return pc_cmd_status(cli->argc ? cli->argv[0] : NULL, cli->json);
 }
 
-static int run_later(struct cli *cli)
+static int run_metrics(struct cli *cli)
 {
-	pc_warn("this command is not available in this build yet");
-	return PC_EXIT_FAILURE;
+	struct pc_metrics_opts opts = { .port_series = cli->port_series };
+
+	return pc_cmd_metrics(cli->argv, cli->argc, &opts);
+}
+
+static int run_exporter(struct cli *cli)
+{
+	struct pc_metrics_opts opts = { .port_series = cli->port_series };
+
+	return pc_cmd_exporter(cli->listen, cli->argv, cli->argc, &opts);
+}
+
+static int run_run(struct cli *cli)
+{
+	struct pc_run_opts opts = {
+		.ifname = cli->argv[0],
+		.config_path = cli->config_path,
+		.listen = cli->listen,
+		.xdp_mode = cli->xdp_mode,
+		.keep = cli->keep,
+		.metrics = { .port_series = cli->port_series },
+	};
+
+	return pc_cmd_run(&opts);
+}
+
+static int run_ban(struct cli *cli)
+{
+	return pc_cmd_ban(cli->argv[0], cli->argv[1], cli->for_duration);
+}
+
+static int run_unban(struct cli *cli)
+{
+	return pc_cmd_unban(cli->argv[0], cli->argv[1]);
+}
+
+static int run_bans(struct cli *cli)
+{
+	return pc_cmd_bans(cli->argv[0], cli->json);
+}
+
+static int run_events(struct cli *cli)
+{
+	return pc_cmd_events(cli->argv[0]);
 }
 
 static const struct command commands[] = {
@@ -114,23 +162,27 @@ static const struct command commands[] = {
 	  3, 5, run_allow },
 	{ "disallow", "IFACE tcp|udp PORTS", "close ports now, without a reload", 0, 3, 3,
 	  run_disallow },
-	{ "ban", "IFACE ADDRESS [--for DURATION]", "ban a source", OPT_FOR, 2, 2, run_later },
-	{ "unban", "IFACE ADDRESS", "lift a ban", 0, 2, 2, run_later },
+	{ "ban", "IFACE ADDRESS [--for DURATION]",
+	  "ban a source (IPv6: its scan-detect prefix); default: the config's ban time",
+	  OPT_FOR, 2, 2, run_ban },
+	{ "unban", "IFACE ADDRESS", "lift a ban", 0, 2, 2, run_unban },
 	{ "bans", "IFACE [--json]", "list bans with reason and time left", OPT_JSON, 1, 1,
-	  run_later },
+	  run_bans },
 	{ "events", "IFACE", "follow bans, unbans and expiries, one line each", 0, 1, 1,
-	  run_later },
+	  run_events },
 	{ "stats", "IFACE [--json] [--watch SECONDS]",
 	  "counters: totals, drops by reason, per-port traffic", OPT_JSON | OPT_WATCH, 1, 1,
 	  run_stats },
 	{ "status", "[IFACE] [--json]", "attached interfaces, XDP mode, config, map memory",
 	  OPT_JSON, 0, 1, run_status },
-	{ "metrics", "[IFACE...]", "one-shot Prometheus text on stdout", 0, 0, 64, run_later },
-	{ "exporter", "[--listen ADDR:PORT] [IFACE...]", "serve /metrics (default 127.0.0.1:9433)",
-	  OPT_LISTEN, 0, 64, run_later },
-	{ "run", "IFACE [-c FILE] [--listen ADDR:PORT] [--keep]",
-	  "foreground service: attach, serve /metrics, reload on SIGHUP",
-	  OPT_CONFIG | OPT_LISTEN | OPT_KEEP, 1, 1, run_later },
+	{ "metrics", "[IFACE...] [--port-series N]", "one-shot Prometheus text on stdout",
+	  OPT_PORT_SERIES, 0, 64, run_metrics },
+	{ "exporter", "[--listen ADDR:PORT] [--port-series N] [IFACE...]",
+	  "serve /metrics (default 127.0.0.1:9433)", OPT_LISTEN | OPT_PORT_SERIES, 0, 64,
+	  run_exporter },
+	{ "run", "IFACE [-c FILE] [--listen ADDR:PORT] [--keep] [--xdp-mode MODE] [--port-series N]",
+	  "foreground service: attach, serve /metrics, reload on SIGHUP, detach on SIGTERM",
+	  OPT_CONFIG | OPT_LISTEN | OPT_KEEP | OPT_XDP_MODE | OPT_PORT_SERIES, 1, 1, run_run },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -178,6 +230,7 @@ static const char *option_name(unsigned int bit)
 	case OPT_FOR: return "--for";
 	case OPT_LISTEN: return "--listen";
 	case OPT_KEEP: return "--keep";
+	case OPT_PORT_SERIES: return "--port-series";
 	}
 	return "?";
 }
@@ -192,6 +245,19 @@ static int parse_xdp_mode(const char *word, int *mode)
 		*mode = PC_XDP_GENERIC;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+static int parse_port_series(const char *word, unsigned int *count)
+{
+	char *end;
+	unsigned long value;
+
+	errno = 0;
+	value = strtoul(word, &end, 10);
+	if (errno || end == word || *end || word[0] == '-' || value > PC_PORT_SERIES_MAX)
+		return -EINVAL;
+	*count = value;
 	return 0;
 }
 
@@ -217,13 +283,17 @@ int main(int argc, char **argv)
 		{ "for", required_argument, NULL, 'F' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "port-series", required_argument, NULL, 'P' },
 		{ "pin-root", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
-	struct cli cli = { .config_path = PC_CONFIG_DEFAULT_PATH };
+	struct cli cli = {
+		.config_path = PC_CONFIG_DEFAULT_PATH,
+		.port_series = PC_PORT_SERIES_DEFAULT,
+	};
 	const struct command *cmd;
 	int verbosity = PC_LOG_INFO, opt;
 	const char *env_root = getenv("PORTCULLIS_PIN_ROOT");
@@ -262,6 +332,7 @@ int main(int argc, char **argv)
 			cli.given |= OPT_WATCH;
 			break;
 		case 'F':
+			cli.for_duration = optarg;
 			cli.given |= OPT_FOR;
 			break;
 		case 'l':
@@ -269,7 +340,16 @@ int main(int argc, char **argv)
 			cli.given |= OPT_LISTEN;
 			break;
 		case 'k':
+			cli.keep = true;
 			cli.given |= OPT_KEEP;
+			break;
+		case 'P':
+			if (parse_port_series(optarg, &cli.port_series)) {
+				pc_warn("--port-series: '%s' is not a number from 0 to %d", optarg,
+					PC_PORT_SERIES_MAX);
+				return PC_EXIT_USAGE;
+			}
+			cli.given |= OPT_PORT_SERIES;
 			break;
 		case 'p':
 			pc_pin_root = optarg;
@@ -284,7 +364,7 @@ int main(int argc, char **argv)
 			printf("portcullis %s\n", PORTCULLIS_VERSION);
 			return PC_EXIT_OK;
 		default:
-			if (optopt && strchr("cwmFlp", optopt))
+			if (optopt && strchr("cwmFlpP", optopt))
 				pc_warn("option %s needs an argument", argv[optind - 1]);
 			else
 				pc_warn("unknown option '%s' (see portcullis --help)",
@@ -310,7 +390,7 @@ int main(int argc, char **argv)
 	cli.argc = argc - optind - 1;
 	cli.argv = argv + optind + 1;
 
-	for (unsigned int bit = 1; bit <= OPT_KEEP; bit <<= 1) {
+	for (unsigned int bit = 1; bit <= OPT_PORT_SERIES; bit <<= 1) {
 		if ((cli.given & bit) && !(cmd->options & bit)) {
 			pc_warn("%s: option %s does not apply (usage: portcullis %s %s)", cmd->name,
 				option_name(bit), cmd->name, cmd->synopsis);

@@ -60,6 +60,11 @@ static void print_stats_json(const char *ifname, const struct pc_snapshot *snap)
 	for (int reason = PC_DROP_REASONS; reason < PC_REASONS; reason++)
 		printf("%s\"%s\": %llu", reason > PC_DROP_REASONS ? ", " : "",
 		       pc_reason_name(reason), snap->by_reason[reason].packets);
+	printf("},\n \"bans\": {\"active\": %llu, \"total\": %llu, \"expired\": %llu, "
+	       "\"promoted\": %llu, \"table_full\": %llu, \"events_suppressed\": %llu",
+	       snap->bans_active, snap->scan[PC_STAT_BANS], snap->scan[PC_STAT_EXPIRED],
+	       snap->scan[PC_STAT_PROMOTED], snap->scan[PC_STAT_BAN_TABLE_FULL],
+	       snap->scan[PC_STAT_EVENTS_SUPPRESSED]);
 	printf("},\n \"ports\": [");
 	for (size_t i = 0; i < snap->n_ports; i++) {
 		const struct pc_port_row *row = &snap->ports[i];
@@ -135,6 +140,12 @@ static void print_stats_table(const char *ifname, const struct pc_snapshot *snap
 			      interval);
 		printf("\n");
 	}
+
+	printf("\nbans: %llu in force, %llu made, %llu sources tracked as possible scanners\n",
+	       snap->bans_active, snap->scan[PC_STAT_BANS], snap->scan[PC_STAT_PROMOTED]);
+	if (snap->scan[PC_STAT_BAN_TABLE_FULL])
+		printf("warning: %llu bans did not fit in the ban table (%d)\n",
+		       snap->scan[PC_STAT_BAN_TABLE_FULL], PC_BANS_MAX);
 
 	printf("\n%-5s %5s %-7s  %11s %11s  %11s %11s\n", "proto", "port", "allowed", "pass pkts",
 	       "pass bytes", "drop pkts", "drop bytes");
@@ -232,21 +243,6 @@ int pc_cmd_stats(const char *ifname, bool json, double watch_seconds)
 	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
 }
 
-/* Kernel memory of one map: what it was created with, per CPU where it is. */
-static unsigned long long map_memory(int fd, int ncpus)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	unsigned long long value;
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	value = (info.value_size + 7) & ~7ULL;
-	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH)
-		value *= ncpus;
-	return value * info.max_entries;
-}
-
 struct iface_status {
 	char ifname[IF_NAMESIZE];
 	bool present;     /* the interface still exists */
@@ -278,10 +274,7 @@ static int read_status(const char *ifname, struct iface_status *st)
 	if (!pc_maps_active_set(&maps, &active))
 		pc_maps_read_config(&maps, active, &st->config);
 	bpf_map_lookup_elem(maps.meta, &zero, &st->meta);
-	int *all[] = { &maps.active,	 &maps.config,	  &maps.ports, &maps.reasons,
-		       &maps.port_drops, &maps.port_pass, &maps.pass_owner, &maps.meta };
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		st->memory += map_memory(*all[i], maps.ncpus);
+	st->memory = pc_maps_memory(&maps);
 	pc_maps_close(&maps);
 	return 0;
 }

@@ -24,6 +24,12 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_PASS_OWNER, offsetof(struct pc_maps, pass_owner) },
 	{ PC_MAP_META, offsetof(struct pc_maps, meta) },
 	{ PC_MAP_SOURCES, offsetof(struct pc_maps, sources) },
+	{ PC_MAP_SCAN_SEEN, offsetof(struct pc_maps, scan_seen) },
+	{ PC_MAP_SCAN_TRACK, offsetof(struct pc_maps, scan_track) },
+	{ PC_MAP_BANS, offsetof(struct pc_maps, bans) },
+	{ PC_MAP_BAN_STATE, offsetof(struct pc_maps, ban_state) },
+	{ PC_MAP_SCAN_STATS, offsetof(struct pc_maps, scan_stats) },
+	{ PC_MAP_EVENTS, offsetof(struct pc_maps, events) },
 };
 
 #define N_MAPS (sizeof(map_slots) / sizeof(map_slots[0]))
@@ -41,6 +47,36 @@ const char *const *pc_map_names(size_t *n)
 static int *map_fd(struct pc_maps *maps, size_t i)
 {
 	return (int *)((char *)maps + map_slots[i].offset);
+}
+
+/* Kernel memory of one map as created (tries and hashes may use less). */
+static unsigned long long map_memory(int fd, int ncpus)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	unsigned long long value;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	if (info.type == BPF_MAP_TYPE_RINGBUF)
+		return info.max_entries;
+	if (info.type == BPF_MAP_TYPE_LPM_TRIE || info.type == BPF_MAP_TYPE_ARRAY_OF_MAPS)
+		return 0; /* allocated per entry; not knowable from here */
+	value = (info.value_size + 7) & ~7ULL;
+	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH)
+		value *= ncpus;
+	if (info.type == BPF_MAP_TYPE_HASH || info.type == BPF_MAP_TYPE_LRU_HASH)
+		value += (info.key_size + 7) & ~7ULL;
+	return value * info.max_entries;
+}
+
+unsigned long long pc_maps_memory(const struct pc_maps *maps)
+{
+	unsigned long long total = 0;
+
+	for (size_t i = 0; i < N_MAPS; i++)
+		total += map_memory(*map_fd((struct pc_maps *)maps, i), maps->ncpus);
+	return total;
 }
 
 static int init_cpus(struct pc_maps *maps)

@@ -26,6 +26,12 @@ struct pc_maps {
 	int pass_owner;
 	int meta;
 	int sources; /* ARRAY_OF_MAPS: one source trie per rule set */
+	int scan_seen;
+	int scan_track;
+	int bans;
+	int ban_state;
+	int scan_stats;
+	int events;
 	int ncpus; /* possible CPUs: the stride of per-CPU values */
 };
 
@@ -40,6 +46,8 @@ int pc_maps_from_object(struct bpf_object *obj, struct pc_maps *maps);
 /* Map fds from PIN_DIR/<map name> (owned: close with pc_maps_close). */
 int pc_maps_open_pinned(const char *pin_dir, struct pc_maps *maps);
 void pc_maps_close(struct pc_maps *maps);
+/* Bytes the maps were created with: fixed-size maps only, tries excluded. */
+unsigned long long pc_maps_memory(const struct pc_maps *maps);
 /* Names of the maps that make up an attachment, as pinned; N gets the count. */
 const char *const *pc_map_names(size_t *n);
 

@@ -224,6 +224,119 @@ _Static_assert(sizeof(struct pc_source_key) == 24, "pc_source_key layout changed
 /* Per-port source list ids: 1 .. PC_MAX_SOURCE_LISTS - 1. */
 #define PC_MAX_SOURCE_LISTS 65536
 
+/*
+ * Scan detection and bans. A source that sends denied probes (not-allowed
+ * ports, scan-flag packets) to scan_ports distinct ports within
+ * scan_window_ns of its first probe is banned for ban_ns. IPv6 sources are
+ * grouped by scan_ipv6_prefix. Three maps, each of fixed size, so a flood
+ * from millions of spoofed sources can neither grow memory nor evict a ban:
+ *
+ * pc_scan_seen   ARRAY, the pre-filter: one 8-byte slot per source hash
+ *                remembering the last denied port. Only a source seen again
+ *                on another port is worth exact tracking, which a spoofed
+ *                random-source flood (one packet per source) never is.
+ * pc_scan_track  LRU_HASH, exact distinct-port sets of promoted sources.
+ * pc_bans        HASH, never LRU: bans are only removed by expiry or unban.
+ */
+#define PC_SCAN_SEEN_SLOTS 65536        /* 512 KiB */
+#define PC_SCAN_TRACK_MAX 16384          /* sources tracked exactly at once */
+#define PC_BANS_MAX 65536                /* bans in force at once */
+#define PC_SCAN_MAX_PORTS 64             /* largest "scan-detect ports N" */
+#define PC_EVENTS_PER_SEC 200            /* ring buffer events, then suppressed */
+
+/* A source as scan tracking and bans see it. Key of pc_scan_track, pc_bans. */
+struct pc_addr_key {
+	__u8 family;   /* PC_SRC_FAMILY_V4 or _V6 */
+	__u8 pad[3];
+	__u8 addr[16]; /* network order; IPv6 masked to scan_ipv6_prefix; IPv4 in addr[0..3] */
+};
+_Static_assert(sizeof(struct pc_addr_key) == 20, "pc_addr_key layout changed");
+
+/* Value of pc_scan_seen: the pre-filter's memory of one source hash. */
+struct pc_scan_seen {
+	__u32 fingerprint; /* host order; second hash of the source, 0 = empty */
+	__u16 port;        /* network order; last denied destination port */
+	__u16 stamp;       /* host order; coarse time (2^30 ns units, 15 bits), proto in bit 15 */
+};
+_Static_assert(sizeof(struct pc_scan_seen) == 8, "pc_scan_seen layout changed");
+
+/*
+ * Value of pc_scan_track. Ports are a small open-addressing set filled with
+ * atomic compare-and-swap, so probes landing on different CPUs at once are
+ * all counted exactly, without a lock.
+ */
+struct pc_scan_track {
+	__u64 first_ns;                   /* bpf_ktime_get_ns() of the first probe */
+	__u32 count;                      /* distinct ports in the set */
+	__u32 pad;
+	__u32 ports[PC_SCAN_MAX_PORTS];   /* host order port + 1 + (proto << 16); 0 = empty */
+};
+
+enum pc_ban_reason {
+	PC_BAN_SCAN = 1,
+	PC_BAN_MANUAL = 2,
+};
+
+#define PC_BAN_FOREVER (~0ULL)
+
+/* Value of pc_bans. Times are bpf_ktime_get_ns(), i.e. CLOCK_MONOTONIC. */
+struct pc_ban {
+	__u64 expires_ns;  /* PC_BAN_FOREVER for a manual ban without --for */
+	__u64 created_ns;
+	__u64 first_ns;    /* first probe of the scan, for "20 ports in 3.1s" */
+	__u32 reason;      /* enum pc_ban_reason */
+	__u32 ports;       /* distinct ports probed */
+	__u16 last_port;   /* host order */
+	__u8 last_proto;   /* enum pc_proto */
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct pc_ban) == 40, "pc_ban layout changed");
+
+/*
+ * Map "pc_ban_state", ARRAY of one, shared by all CPUs and updated with
+ * atomics: active is the number of entries in pc_bans, the gate that lets
+ * packets skip the ban lookup while nobody is banned. Whoever inserts a ban
+ * (BPF_NOEXIST) increments it, whoever deletes one decrements it.
+ */
+struct pc_ban_state {
+	__u64 active;
+	__u64 event_window;  /* second (ktime >> 30) the event budget is for */
+	__u64 event_count;   /* events sent in that second */
+};
+
+/* Map "pc_scan_stats", PERCPU_ARRAY, key = enum pc_scan_stat, value __u64. */
+enum pc_scan_stat {
+	PC_STAT_BANS = 0,          /* bans made by the detector */
+	PC_STAT_PROMOTED,          /* sources promoted to exact tracking */
+	PC_STAT_BAN_TABLE_FULL,    /* bans that did not fit in pc_bans */
+	PC_STAT_EVENTS_SUPPRESSED, /* events over PC_EVENTS_PER_SEC */
+	PC_STAT_EXPIRED,           /* bans the data path found expired and removed */
+	PC_SCAN_STATS,
+};
+
+/* Ring buffer "pc_events": one record per ban, unban and expiry. */
+enum pc_event_type {
+	PC_EVENT_BAN = 1,
+	PC_EVENT_EXPIRE = 2,
+};
+
+struct pc_event {
+	__u64 time_ns;          /* bpf_ktime_get_ns() */
+	__u64 duration_ns;      /* of the ban */
+	__u64 first_ns;         /* first probe of the scan */
+	__u32 type;             /* enum pc_event_type */
+	__u32 reason;           /* enum pc_ban_reason */
+	__u32 ports;            /* distinct ports probed */
+	__u16 last_port;        /* host order */
+	__u8 last_proto;        /* enum pc_proto */
+	__u8 pad;
+	struct pc_addr_key source;
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
+
+#define PC_EVENTS_RING_BYTES (256 * 1024)
+
 /* Map names, as pinned under PIN_ROOT/IFACE/. */
 #define PC_MAP_CONFIG     "pc_config"
 #define PC_MAP_ACTIVE     "pc_active"
@@ -234,6 +347,12 @@ _Static_assert(sizeof(struct pc_source_key) == 24, "pc_source_key layout changed
 #define PC_MAP_PASS_OWNER "pc_pass_owner"
 #define PC_MAP_META       "pc_meta"
 #define PC_MAP_SOURCES    "pc_sources"
+#define PC_MAP_SCAN_SEEN  "pc_scan_seen"
+#define PC_MAP_SCAN_TRACK "pc_scan_track"
+#define PC_MAP_BANS       "pc_bans"
+#define PC_MAP_BAN_STATE  "pc_ban_state"
+#define PC_MAP_SCAN_STATS "pc_scan_stats"
+#define PC_MAP_EVENTS     "pc_events"
 #define PC_LINK_NAME      "link"
 
 /* Bound of the IPv6 extension header walk; longer chains are malformed. */

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
+#include "bans.h"
 #include "snapshot.h"
 
 static void add(struct pc_counter *sum, const struct pc_counter *c)
@@ -113,6 +114,8 @@ int pc_snapshot_read(const struct pc_maps *maps, struct pc_snapshot *snap)
 		err = pc_maps_read_pass_owners(maps, owner);
 	if (!err)
 		err = pc_maps_read_ports(maps, snap->active_set, table);
+	if (!err)
+		err = pc_bans_stats(maps, snap->scan, &snap->bans_active);
 	if (err)
 		goto out;
 	derive_totals(snap);

@@ -31,6 +31,8 @@ struct pc_snapshot {
 	struct pc_port_row *ports;                  /* sorted by proto, port */
 	size_t n_ports;
 	__u32 allowed_ports;                        /* open (proto, port) pairs */
+	__u64 bans_active;                          /* bans in force (pc_ban_state) */
+	__u64 scan[PC_SCAN_STATS];                  /* detector counters, summed */
 };
 
 /* Read everything; free with pc_snapshot_free. */

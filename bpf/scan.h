@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Scan detection and bans (verdict step 4 and the feed from steps 7 and 10).
+ * The design and the maps are described in maps/portcullis.h; in short: a
+ * fixed-size pre-filter lets only sources that come back on a second port
+ * into exact tracking, exact tracking counts distinct ports with atomics so
+ * probes spread over CPUs add up, and bans live in a map nothing evicts.
+ */
+#ifndef PORTCULLIS_SCAN_H
+#define PORTCULLIS_SCAN_H
+
+#include "parse.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PC_SCAN_SEEN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pc_scan_seen);
+} pc_scan_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PC_SCAN_TRACK_MAX);
+	__type(key, struct pc_addr_key);
+	__type(value, struct pc_scan_track);
+} pc_scan_track SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PC_BANS_MAX);
+	__type(key, struct pc_addr_key);
+	__type(value, struct pc_ban);
+} pc_bans SEC(".maps");
+
+/* Mappable, so user space can count its bans with real atomics too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct pc_ban_state);
+} pc_ban_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PC_SCAN_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} pc_scan_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PC_EVENTS_RING_BYTES);
+} pc_events SEC(".maps");
+
+/* pc_scan_seen.stamp: coarse time in the low 15 bits, protocol in the top one. */
+#define SEEN_STAMP_MASK 0x7fff
+
+/* A fresh tracking entry; lives in .rodata so it need not fit on the stack. */
+static const struct pc_scan_track empty_track;
+
+static __always_inline void scan_stat(__u32 stat)
+{
+	__u64 *value = bpf_map_lookup_elem(&pc_scan_stats, &stat);
+
+	if (value)
+		(*value)++;
+}
+
+static __always_inline __u32 prefix_mask(__u32 prefix, __u32 word)
+{
+	__u32 bits = prefix > word * 32 ? prefix - word * 32 : 0;
+
+	if (bits >= 32)
+		return ~0U;
+	return bits ? bpf_htonl(~0U << (32 - bits)) : 0;
+}
+
+/* The packet's source as tracking and bans key it: IPv6 cut to the prefix. */
+static __always_inline int source_addr_key(const struct packet *pkt, const struct pc_config *cfg,
+					   struct pc_addr_key *key)
+{
+	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
+		const struct iphdr *ip = pkt->l3;
+
+		if ((void *)(ip + 1) > pkt->data_end)
+			return -1;
+		key->family = PC_SRC_FAMILY_V4;
+		__builtin_memcpy(key->addr, &ip->saddr, 4);
+	} else {
+		const struct ipv6hdr *ip6 = pkt->l3;
+		__u32 *out = (__u32 *)key->addr;
+		const __u32 *in;
+
+		if ((void *)(ip6 + 1) > pkt->data_end)
+			return -1;
+		in = ip6->saddr.in6_u.u6_addr32;
+		if (in[0] == 0 && in[1] == 0 && in[2] == bpf_htonl(0xffff)) {
+			key->family = PC_SRC_FAMILY_V4;
+			out[0] = in[3];
+			return 0;
+		}
+		key->family = PC_SRC_FAMILY_V6;
+		out[0] = in[0] & prefix_mask(cfg->scan_ipv6_prefix, 0);
+		out[1] = in[1] & prefix_mask(cfg->scan_ipv6_prefix, 1);
+		out[2] = in[2] & prefix_mask(cfg->scan_ipv6_prefix, 2);
+		out[3] = in[3] & prefix_mask(cfg->scan_ipv6_prefix, 3);
+	}
+	return 0;
+}
+
+/* Two independent mixes of the key: a slot index and a fingerprint. */
+static __always_inline __u32 mix(const struct pc_addr_key *key, __u32 seed)
+{
+	const __u32 *w = (const __u32 *)key;
+	__u32 h = seed;
+
+#pragma unroll
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0x9e3779b1;
+		h ^= h >> 15;
+	}
+	return h;
+}
+
+static __always_inline void send_event(struct pc_ban_state *state, __u32 type,
+				       const struct pc_addr_key *source, const struct pc_ban *ban,
+				       __u64 now)
+{
+	struct pc_event *event;
+	__u64 second = now >> 30;
+
+	/* A budget per second, so a storm of bans cannot flood the log. */
+	if (state->event_window != second) {
+		state->event_window = second;
+		state->event_count = 0;
+	}
+	if (__sync_fetch_and_add(&state->event_count, 1) >= PC_EVENTS_PER_SEC) {
+		scan_stat(PC_STAT_EVENTS_SUPPRESSED);
+		return;
+	}
+	event = bpf_ringbuf_reserve(&pc_events, sizeof(*event), 0);
+	if (!event) {
+		scan_stat(PC_STAT_EVENTS_SUPPRESSED);
+		return;
+	}
+	event->time_ns = now;
+	event->type = type;
+	event->reason = ban->reason;
+	event->duration_ns = ban->expires_ns - ban->created_ns;
+	event->first_ns = ban->first_ns;
+	event->ports = ban->ports;
+	event->last_port = ban->last_port;
+	event->last_proto = ban->last_proto;
+	event->pad = 0;
+	event->pad2 = 0;
+	event->source = *source;
+	bpf_ringbuf_submit(event, 0);
+}
+
+/* Step 4: is the source banned? An expired ban is removed on the way. */
+static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg)
+{
+	struct pc_addr_key key = {};
+	struct pc_ban_state *state;
+	struct pc_ban *ban, copy;
+	__u32 zero = 0;
+	__u64 now;
+
+	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
+	if (!state || !state->active)
+		return 0;
+	if (source_addr_key(pkt, cfg, &key))
+		return 0;
+	ban = bpf_map_lookup_elem(&pc_bans, &key);
+	if (!ban)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now < ban->expires_ns)
+		return 1;
+	copy = *ban;
+	/* Only the one delete that succeeds accounts for the expiry. */
+	if (bpf_map_delete_elem(&pc_bans, &key) == 0) {
+		__sync_fetch_and_add(&state->active, -1);
+		scan_stat(PC_STAT_EXPIRED);
+		send_event(state, PC_EVENT_EXPIRE, &key, &copy, now);
+	}
+	return 0;
+}
+
+/* Add PORT to the set; returns the new count, or 0 if it was there already. */
+static __always_inline __u32 track_port(struct pc_scan_track *track, __u32 port)
+{
+	__u32 start = (port * 0x9e3779b1) >> 26; /* 0..63 */
+
+	for (__u32 i = 0; i < PC_SCAN_MAX_PORTS; i++) {
+		__u32 *slot = &track->ports[(start + i) & (PC_SCAN_MAX_PORTS - 1)];
+		__u32 old = __sync_val_compare_and_swap(slot, 0, port);
+
+		if (old == 0)
+			return __sync_add_and_fetch(&track->count, 1);
+		if (old == port)
+			return 0;
+	}
+	return 0;
+}
+
+static __always_inline void ban_scanner(const struct pc_addr_key *source,
+					const struct pc_config *cfg,
+					const struct pc_scan_track *track, __u32 ports,
+					const struct packet *pkt, __u64 now)
+{
+	struct pc_ban_state *state;
+	__u32 zero = 0;
+	struct pc_ban ban = {
+		.expires_ns = now + cfg->ban_ns,
+		.created_ns = now,
+		.first_ns = track->first_ns,
+		.reason = PC_BAN_SCAN,
+		.ports = ports,
+		.last_port = bpf_ntohs(pkt->dport),
+		.last_proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP,
+	};
+	long err;
+
+	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
+	if (!state)
+		return;
+	err = bpf_map_update_elem(&pc_bans, source, &ban, BPF_NOEXIST);
+	if (err == 0) {
+		__sync_fetch_and_add(&state->active, 1);
+		scan_stat(PC_STAT_BANS);
+		send_event(state, PC_EVENT_BAN, source, &ban, now);
+	} else if (err != -17 /* EEXIST: banned already */) {
+		scan_stat(PC_STAT_BAN_TABLE_FULL);
+	}
+}
+
+/*
+ * Feed a denied probe to the detector. The common case under a spoofed
+ * flood costs one hash, one read and one 8-byte store of the pre-filter
+ * slot; only a source seen again on another port within the window reaches
+ * the exact tracker.
+ */
+static __always_inline void scan_feed(const struct packet *pkt, const struct pc_config *cfg)
+{
+	struct pc_scan_seen *seen, before, after;
+	struct pc_scan_track *track;
+	struct pc_addr_key key = {};
+	__u32 slot, fingerprint, port, seen_port, count, proto;
+	__u64 now, raw;
+	__u16 window_units;
+
+	if (source_addr_key(pkt, cfg, &key))
+		return;
+	slot = mix(&key, 0x5bd1e995) & (PC_SCAN_SEEN_SLOTS - 1);
+	fingerprint = mix(&key, 0x1b873593) | 1;
+	seen = bpf_map_lookup_elem(&pc_scan_seen, &slot);
+	if (!seen)
+		return;
+
+	/* The slot is read and written as one 8-byte word, so a CPU never sees
+	 * half of another CPU's record. */
+	raw = *(volatile __u64 *)seen;
+	__builtin_memcpy(&before, &raw, sizeof(before));
+
+	now = bpf_ktime_get_ns();
+	proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP;
+	after.fingerprint = fingerprint;
+	after.port = pkt->dport;
+	after.stamp = ((now >> 30) & SEEN_STAMP_MASK) | (proto << 15);
+	__builtin_memcpy(&raw, &after, sizeof(raw));
+	*(volatile __u64 *)seen = raw;
+
+	window_units = (cfg->scan_window_ns >> 30) + 1;
+	if (before.fingerprint != fingerprint ||
+	    ((after.stamp - before.stamp) & SEEN_STAMP_MASK) > window_units)
+		return; /* new here, or a colliding source: remembered, nothing more */
+
+	port = bpf_ntohs(pkt->dport) + 1 + (proto << 16);
+	seen_port = bpf_ntohs(before.port) + 1 + ((before.stamp >> 15) << 16);
+
+	track = bpf_map_lookup_elem(&pc_scan_track, &key);
+	if (!track || now - track->first_ns > cfg->scan_window_ns) {
+		/* Promote only a source that came back on another port. */
+		if (!track && seen_port == port)
+			return;
+		if (bpf_map_update_elem(&pc_scan_track, &key, &empty_track, BPF_ANY))
+			return;
+		track = bpf_map_lookup_elem(&pc_scan_track, &key);
+		if (!track)
+			return;
+		track->first_ns = now;
+		scan_stat(PC_STAT_PROMOTED);
+		if (seen_port != port)
+			track_port(track, seen_port);
+	}
+	count = track_port(track, port);
+	if (count != cfg->scan_ports)
+		return;
+	/* Exactly one probe makes the count reach the threshold: it bans. */
+	ban_scanner(&key, cfg, track, count, pkt, now);
+	bpf_map_delete_elem(&pc_scan_track, &key);
+}
+
+#endif /* PORTCULLIS_SCAN_H */

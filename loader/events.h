@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Following bans as they happen: the data path's ring buffer (scan bans and
+ * expiries it noticed) plus a once-a-second look at the ban table (bans and
+ * unbans made by hand, expiries nobody noticed). Each change becomes one
+ * line, e.g.
+ *   ban 198.51.100.7 scan: 20 ports in 3.1s, last tcp/3306, for 10m
+ * Used by "events" and by "run".
+ */
+#ifndef PORTCULLIS_EVENTS_H
+#define PORTCULLIS_EVENTS_H
+
+#include "../maps/pcmaps.h"
+
+struct pc_events;
+
+/* LINE is called once per event, without a trailing newline. */
+typedef void (*pc_event_line_fn)(const char *line, void *ctx);
+
+struct pc_events *pc_events_open(const struct pc_maps *maps, pc_event_line_fn line, void *ctx);
+/* Wait up to TIMEOUT_MS for events; returns <0 on error (e.g. detached). */
+int pc_events_poll(struct pc_events *events, int timeout_ms);
+void pc_events_close(struct pc_events *events);
+
+/* "10m", "1h30m", "45s", "3.1s" (for sub-minute values with FRACTION). */
+const char *pc_format_duration(__u64 ns, int fraction, char *buf, size_t len);
+
+#endif /* PORTCULLIS_EVENTS_H */

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+
+#include "bans.h"
+
+__u64 pc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void pc_addr_key_make(struct pc_addr_key *key, int family, const __u8 *addr, __u32 ipv6_prefix)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(key, 0, sizeof(*key));
+	if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		family = AF_INET;
+		addr += 12;
+	}
+	if (family == AF_INET) {
+		key->family = PC_SRC_FAMILY_V4;
+		memcpy(key->addr, addr, 4);
+		return;
+	}
+	key->family = PC_SRC_FAMILY_V6;
+	for (__u32 bit = 0; bit < 128 && bit < ipv6_prefix; bit += 8) {
+		__u32 take = ipv6_prefix - bit < 8 ? ipv6_prefix - bit : 8;
+
+		key->addr[bit / 8] = addr[bit / 8] & (__u8)(0xff << (8 - take));
+	}
+}
+
+const char *pc_addr_key_format(const struct pc_addr_key *key, __u32 ipv6_prefix, char *buf,
+			       size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (key->family == PC_SRC_FAMILY_V4) {
+		inet_ntop(AF_INET, key->addr, buf, len);
+		return buf;
+	}
+	inet_ntop(AF_INET6, key->addr, text, sizeof(text));
+	if (ipv6_prefix >= 128)
+		snprintf(buf, len, "%s", text);
+	else
+		snprintf(buf, len, "%s/%u", text, ipv6_prefix);
+	return buf;
+}
+
+/*
+ * The gate count is shared with the data path, which changes it with atomic
+ * adds; user space maps the page and does the same, so neither side can
+ * lose the other's update. An error leaves it high, never low: a high count
+ * only costs lookups, a low one would let banned sources through.
+ */
+static int adjust_active(const struct pc_maps *maps, int delta)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct pc_ban_state *state;
+
+	state = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, maps->ban_state, 0);
+	if (state == MAP_FAILED)
+		return -errno;
+	__atomic_add_fetch(&state->active, (__u64)(__s64)delta, __ATOMIC_SEQ_CST);
+	munmap(state, page);
+	return 0;
+}
+
+int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,
+		const struct pc_ban *ban, bool *replaced)
+{
+	if (bpf_map_update_elem(maps->bans, key, ban, BPF_NOEXIST) == 0) {
+		*replaced = false;
+		return adjust_active(maps, 1);
+	}
+	if (errno != EEXIST)
+		return -errno;
+	*replaced = true;
+	return bpf_map_update_elem(maps->bans, key, ban, BPF_EXIST) ? -errno : 0;
+}
+
+int pc_bans_remove(const struct pc_maps *maps, const struct pc_addr_key *key)
+{
+	if (bpf_map_delete_elem(maps->bans, key))
+		return -errno;
+	return adjust_active(maps, -1);
+}
+
+static int by_expiry(const void *a, const void *b)
+{
+	const struct pc_ban_entry *x = a, *y = b;
+
+	return x->ban.expires_ns < y->ban.expires_ns ? -1 : x->ban.expires_ns > y->ban.expires_ns;
+}
+
+static int push(struct pc_ban_entry **list, size_t *n, size_t *cap,
+		const struct pc_ban_entry *entry)
+{
+	if (*n == *cap) {
+		size_t want = *cap ? *cap * 2 : 64;
+		struct pc_ban_entry *grown = realloc(*list, want * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		*list = grown;
+		*cap = want;
+	}
+	(*list)[(*n)++] = *entry;
+	return 0;
+}
+
+int pc_bans_list(const struct pc_maps *maps, bool sweep, struct pc_ban_entry **list, size_t *n,
+		 struct pc_ban_entry **expired, size_t *n_expired)
+{
+	struct pc_addr_key key, next;
+	size_t cap = 0, cap_expired = 0, dummy_n = 0;
+	struct pc_ban_entry entry, *dummy = NULL;
+	__u64 now = pc_now_ns();
+	void *prev = NULL;
+	int err = 0;
+
+	*list = NULL;
+	*n = 0;
+	if (!expired) {
+		expired = &dummy;
+		n_expired = &dummy_n;
+	}
+	*expired = NULL;
+	*n_expired = 0;
+	while (!err && bpf_map_get_next_key(maps->bans, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		entry.key = key;
+		if (bpf_map_lookup_elem(maps->bans, &key, &entry.ban))
+			continue; /* expired and removed under us */
+		if (entry.ban.expires_ns > now) {
+			err = push(list, n, &cap, &entry);
+		} else if (sweep && pc_bans_remove(maps, &key) == 0) {
+			err = push(expired, n_expired, &cap_expired, &entry);
+		}
+	}
+	free(dummy);
+	if (*list)
+		qsort(*list, *n, sizeof(**list), by_expiry);
+	return err;
+}
+
+int pc_bans_stats(const struct pc_maps *maps, __u64 stats[PC_SCAN_STATS], __u64 *active)
+{
+	__u64 *percpu = calloc(maps->ncpus, sizeof(*percpu));
+	struct pc_ban_state state;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 stat = 0; stat < PC_SCAN_STATS && !err; stat++) {
+		stats[stat] = 0;
+		if (bpf_map_lookup_elem(maps->scan_stats, &stat, percpu))
+			err = -errno;
+		for (int cpu = 0; cpu < maps->ncpus && !err; cpu++)
+			stats[stat] += percpu[cpu];
+	}
+	if (!err && bpf_map_lookup_elem(maps->ban_state, &zero, &state))
+		err = -errno;
+	*active = err ? 0 : state.active;
+	free(percpu);
+	return err;
+}
+
+int pc_bans_count_manual(const struct pc_maps *maps)
+{
+	__u64 *percpu = calloc(maps->ncpus, sizeof(*percpu));
+	__u32 stat = PC_STAT_BANS;
+	int err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(maps->scan_stats, &stat, percpu) == 0) {
+		percpu[0]++;
+		if (bpf_map_update_elem(maps->scan_stats, &stat, percpu, BPF_ANY))
+			err = -errno;
+	} else {
+		err = -errno;
+	}
+	free(percpu);
+	return err;
+}
