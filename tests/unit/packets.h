@@ -99,19 +99,29 @@ struct arp_packet {
 
 #define TEST_ETH .h_dest = {0x02, 0, 0, 0, 0, 0x01}, .h_source = {0x02, 0, 0, 0, 0, 0x02}
 
+#define TEST_IPV4_SADDR 0xc000020a /* 192.0.2.10 */
+#define TEST_IPV4_DADDR 0xc6336401 /* 198.51.100.1 */
+/* 2001:db8::10 and 2001:db8::1 */
+#define TEST_IPV6_SADDR                                                                            \
+	{                                                                                          \
+		.s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x10 }                                 \
+	}
+#define TEST_IPV6_DADDR                                                                            \
+	{                                                                                          \
+		.s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 }                                 \
+	}
+
 #define TEST_IPV4(proto, l4_len)                                                                   \
 	{                                                                                          \
 		.ihl = 5, .version = 4, .tot_len = __bpf_constant_htons(20 + (l4_len)), .ttl = 64, \
-		.protocol = (proto), .saddr = __bpf_constant_htonl(0xc000020a), /* 192.0.2.10 */   \
-		    .daddr = __bpf_constant_htonl(0xc6336401),			/* 198.51.100.1 */ \
+		.protocol = (proto), .saddr = __bpf_constant_htonl(TEST_IPV4_SADDR),               \
+		.daddr = __bpf_constant_htonl(TEST_IPV4_DADDR),                                    \
 	}
 
 #define TEST_IPV6(next, l4_len)                                                                    \
 	{                                                                                          \
 		.version = 6, .payload_len = __bpf_constant_htons(l4_len), .nexthdr = (next),      \
-		.hop_limit = 64,                                                                   \
-		.saddr = {.s6_addr = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10}}, /* 2001:db8::10 */    \
-		    .daddr = {.s6_addr = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x01}}, /* 2001:db8::1 */ \
+		.hop_limit = 64, .saddr = TEST_IPV6_SADDR, .daddr = TEST_IPV6_DADDR,               \
 	}
 
 #define TEST_TCP                                                                                   \
