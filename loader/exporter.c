@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The HTTP side of the metrics: libmicrohttpd with its own polling thread,
+ * bounded in every direction a client can push (connections overall and per
+ * address, header memory, idle time, no request bodies), so a scraper that
+ * misbehaves costs a refused connection, never the filter's service.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+
+#include "exporter.h"
+#include "log.h"
+
+/* Limits on what one client can take. */
+#define HTTP_CONNECTIONS	128   /* open connections overall */
+#define HTTP_CONNECTIONS_PER_IP 64    /* from one address (a loopback listener: all of them) */
+#define HTTP_TIMEOUT_SECONDS	10    /* idle or slow connections are closed */
+#define HTTP_MEMORY		16384 /* request line and headers; more is refused (431) */
+#define HTTP_BACKLOG		64
+
+struct pc_exporter {
+	struct MHD_Daemon *daemon;
+	char *const *ifnames;
+	int n_ifnames;
+	struct pc_metrics_opts opts;
+	char url[128];
+};
+
+static const char landing[] =
+    "<!DOCTYPE html>\n<html><head><title>portcullis exporter</title></head>\n"
+    "<body><h1>portcullis exporter</h1>\n"
+    "<p>XDP port filter counters for Prometheus: <a href=\"/metrics\">/metrics</a></p>\n"
+    "</body></html>\n";
+
+/* "host:port": split at the last colon, brackets around an IPv6 address. */
+static int split_listen(const char *spec, char *host, size_t host_len, char *port, size_t port_len)
+{
+	const char *colon, *h = spec;
+	size_t len;
+
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = spec + 1;
+		len = close - h;
+		colon = close + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (!colon || memchr(spec, ':', colon - spec))
+			return -EINVAL; /* no port, or a bare IPv6 address without brackets */
+		len = colon - spec;
+	}
+	if (len >= host_len || strlen(colon + 1) >= port_len)
+		return -EINVAL;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+static int parse_port(const char *word)
+{
+	char *end;
+	long port;
+
+	if (!*word || strspn(word, "0123456789") != strlen(word))
+		return -1;
+	port = strtol(word, &end, 10);
+	return port >= 1 && port <= 65535 ? (int)port : -1;
+}
+
+/* Resolve SPEC into ADDR; prints why not. Returns an exit status. */
+static int resolve_listen(const char *spec, struct sockaddr_storage *addr, socklen_t *addr_len)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	char host[256], port[16];
+	struct addrinfo *res;
+	int rc;
+
+	if (split_listen(spec, host, sizeof(host), port, sizeof(port))) {
+		pc_warn("--listen: '%s' is not ADDR:PORT, [IPV6]:PORT or :PORT", spec);
+		return PC_EXIT_USAGE;
+	}
+	if (parse_port(port) < 0) {
+		pc_warn("--listen: '%s': port '%s' is not a number from 1 to 65535", spec, port);
+		return PC_EXIT_USAGE;
+	}
+	if (!host[0]) {
+		hints.ai_flags |= AI_PASSIVE; /* ":PORT": every address */
+		hints.ai_family = AF_INET6;
+	}
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc) {
+		pc_warn("--listen: '%s': can't resolve '%s': %s", spec, host,
+			rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return PC_EXIT_USAGE;
+	}
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return PC_EXIT_OK;
+}
+
+/* A listening socket on SPEC, or -1 with *status set and the reason printed. */
+static int open_listener(const char *spec, int *status)
+{
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	int fd, one = 1, zero = 0, err;
+
+	*status = resolve_listen(spec, &addr, &addr_len);
+	if (*status != PC_EXIT_OK)
+		return -1;
+	*status = PC_EXIT_FAILURE;
+	fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		pc_warn("--listen %s: couldn't create a socket: %s", spec, pc_strerr(-errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&addr, addr_len) || listen(fd, HTTP_BACKLOG)) {
+		err = -errno;
+		pc_warn("--listen %s: couldn't listen: %s%s", spec, pc_strerr(err),
+			err == -EADDRINUSE ? " (another exporter on this port?)" : "");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
+			     const char *content_type, void *body, size_t len,
+			     enum MHD_ResponseMemoryMode memory)
+{
+	struct MHD_Response *response = MHD_create_response_from_buffer(len, body, memory);
+	enum MHD_Result ret;
+
+	if (!response) {
+		if (memory == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned int status,
+				  const char *text)
+{
+	return reply(conn, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
+		     MHD_RESPMEM_PERSISTENT);
+}
+
+static bool has_body(struct MHD_Connection *conn)
+{
+	const char *length =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return true;
+	return length && strspn(length, "0") != strlen(length);
+}
+
+static enum MHD_Result serve_metrics(struct pc_exporter *exporter, struct MHD_Connection *conn)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int err =
+	    pc_metrics_render(&text, &len, exporter->ifnames, exporter->n_ifnames, &exporter->opts);
+
+	/* An interface that went away is in the text (interface_up 0), not an error. */
+	if (err && err != -ENOENT) {
+		free(text);
+		pc_warn("/metrics: couldn't render: %s", pc_strerr(err));
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "couldn't read counters\n");
+	}
+	return reply(conn, MHD_HTTP_OK, PC_METRICS_CONTENT_TYPE, text, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/*
+ * Every request is answered on the first call, before any body is read: a
+ * body is refused, never buffered.
+ */
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size,
+				      void **request_state)
+{
+	struct pc_exporter *exporter = cls;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	if (has_body(conn) || *upload_data_size)
+		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request bodies are refused\n");
+	if (strcmp(url, "/metrics") == 0)
+		return serve_metrics(exporter, conn);
+	if (strcmp(url, "/") == 0)
+		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", (void *)landing,
+			     sizeof(landing) - 1, MHD_RESPMEM_PERSISTENT);
+	return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
+}
+
+/* libmicrohttpd's own complaints (oversize headers, timeouts) are detail: -v. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	if (pc_verbosity < PC_LOG_DEBUG)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	pc_debug("http: %s", line);
+}
+
+static void describe_url(struct pc_exporter *exporter, int fd)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) == 0) {
+		if (addr.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&addr;
+
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		} else {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
+
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+		}
+	}
+	snprintf(exporter->url, sizeof(exporter->url),
+		 addr.ss_family == AF_INET6 ? "http://[%s]:%d/metrics" : "http://%s:%d/metrics",
+		 host, port);
+}
+
+/* Say now, not at the first scrape, which named interfaces cannot be read. */
+static void report_interfaces(struct pc_exporter *exporter)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	pc_metrics_render(&text, &len, exporter->ifnames, exporter->n_ifnames, &exporter->opts);
+	free(text);
+}
+
+struct pc_exporter *pc_exporter_start(const char *listen, char *const *ifnames, int n,
+				      const struct pc_metrics_opts *opts, int *status)
+{
+	struct pc_exporter *exporter = calloc(1, sizeof(*exporter));
+	int fd;
+
+	*status = PC_EXIT_FAILURE;
+	if (!exporter)
+		return NULL;
+	fd = open_listener(listen ? listen : PC_LISTEN_DEFAULT, status);
+	if (fd < 0) {
+		free(exporter);
+		return NULL;
+	}
+	exporter->ifnames = ifnames;
+	exporter->n_ifnames = n;
+	exporter->opts = *opts;
+	exporter->opts.quiet_errors = true;
+	describe_url(exporter, fd);
+	report_interfaces(exporter);
+
+	exporter->daemon = MHD_start_daemon(
+	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle_request,
+	    exporter, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTIONS_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_SECONDS,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY, MHD_OPTION_END);
+	if (!exporter->daemon) {
+		pc_warn("--listen %s: couldn't start the HTTP server", listen);
+		close(fd);
+		free(exporter);
+		*status = PC_EXIT_FAILURE;
+		return NULL;
+	}
+	*status = PC_EXIT_OK;
+	return exporter;
+}
+
+void pc_exporter_stop(struct pc_exporter *exporter)
+{
+	if (!exporter)
+		return;
+	MHD_stop_daemon(exporter->daemon); /* closes the listening socket too */
+	free(exporter);
+}
+
+const char *pc_exporter_url(const struct pc_exporter *exporter)
+{
+	return exporter->url;
+}
+
+int pc_service_signalfd(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	fd = signalfd(-1, &set, SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int pc_cmd_metrics(char *const *ifnames, int n, const struct pc_metrics_opts *opts)
+{
+	int err = pc_metrics_write(stdout, ifnames, n, opts);
+
+	if (err && err != -ENOENT)
+		pc_warn("metrics: couldn't write: %s", pc_strerr(err));
+	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
+}
+
+int pc_cmd_exporter(const char *listen, char *const *ifnames, int n,
+		    const struct pc_metrics_opts *opts)
+{
+	struct signalfd_siginfo info;
+	struct pc_exporter *exporter;
+	int sig_fd, status;
+
+	sig_fd = pc_service_signalfd();
+	if (sig_fd < 0) {
+		pc_warn("exporter: couldn't set up signals: %s", pc_strerr(sig_fd));
+		return PC_EXIT_FAILURE;
+	}
+	exporter = pc_exporter_start(listen, ifnames, n, opts, &status);
+	if (!exporter) {
+		close(sig_fd);
+		return status;
+	}
+	pc_info("serving %s for %s", pc_exporter_url(exporter),
+		n ? "the named interfaces" : "every attached interface");
+	/* SIGHUP has nothing to reload here; SIGTERM and SIGINT stop. */
+	for (;;) {
+		ssize_t got = read(sig_fd, &info, sizeof(info));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got != sizeof(info) || info.ssi_signo != SIGHUP)
+			break;
+	}
+	pc_exporter_stop(exporter);
+	close(sig_fd);
+	pc_info("exporter stopped");
+	return PC_EXIT_OK;
+}

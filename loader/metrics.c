@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Prometheus text format 0.0.4. Every family is written once with its HELP
+ * and TYPE, then one sample per interface (and per reason or port), so the
+ * output of several interfaces stays a valid exposition. Values come from
+ * pc_snapshot_read(), exactly as stats --json reads them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "pins.h"
+#include "../maps/snapshot.h"
+
+#define MAX_IFACES 64
+
+/* What the scan blocker knows about one interface. */
+struct ban_counts {
+	unsigned long long banned_now; /* sources banned at this moment */
+	unsigned long long bans_total; /* bans since attach */
+};
+
+struct iface_sample {
+	char name[IF_NAMESIZE];
+	bool readable; /* pins opened and counters read */
+	bool present;  /* the network interface exists */
+	struct pc_snapshot snap;
+	struct ban_counts bans;
+	const struct pc_port_row **rows; /* exported per-port rows, by proto and port */
+	size_t n_rows;
+	size_t omitted; /* denied ports left out by the cap */
+};
+
+/*
+ * The scan blocker's numbers. It has no map yet: until it has, no source is
+ * ever banned and both are 0. This is the one place to fill them in.
+ */
+static void read_bans(const struct pc_maps *maps, struct ban_counts *bans)
+{
+	(void)maps;
+	bans->banned_now = 0;
+	bans->bans_total = 0;
+}
+
+static const char *mode_name(const struct pc_config *cfg)
+{
+	return cfg->flags & PC_CFG_MONITOR ? "monitor" : "enforce";
+}
+
+static const char *xdp_mode_name(__u32 mode)
+{
+	return mode == PC_XDP_NATIVE ? "native" : mode == PC_XDP_GENERIC ? "generic" : "unknown";
+}
+
+/* Label values escape backslash, double quote and newline. */
+static void label_value(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(out, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* "NAME{interface="IFACE"" : the caller adds more labels, then "} VALUE". */
+static void sample_start(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	fprintf(out, "%s{interface=", name);
+	label_value(out, iface->name);
+}
+
+/* Busiest denied ports first; ties in port order, so output is stable. */
+static int by_drops_desc(const void *a, const void *b)
+{
+	const struct pc_port_row *x = *(const struct pc_port_row *const *)a;
+	const struct pc_port_row *y = *(const struct pc_port_row *const *)b;
+
+	if (x->drop.packets != y->drop.packets)
+		return x->drop.packets < y->drop.packets ? 1 : -1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+static int by_proto_port(const void *a, const void *b)
+{
+	const struct pc_port_row *x = *(const struct pc_port_row *const *)a;
+	const struct pc_port_row *y = *(const struct pc_port_row *const *)b;
+
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/*
+ * The per-port rows to export: every allowed port, plus the CAP denied
+ * ports with the most drops. Bounded cardinality whatever a scan touches.
+ */
+static int pick_port_rows(struct iface_sample *iface, unsigned int cap)
+{
+	const struct pc_snapshot *snap = &iface->snap;
+	size_t n_denied = 0, n_allowed = 0;
+	const struct pc_port_row **denied;
+
+	iface->rows = calloc(snap->n_ports + 1, sizeof(*iface->rows));
+	denied = calloc(snap->n_ports + 1, sizeof(*denied));
+	if (!iface->rows || !denied) {
+		free(denied);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < snap->n_ports; i++) {
+		if (snap->ports[i].allowed)
+			iface->rows[n_allowed++] = &snap->ports[i];
+		else
+			denied[n_denied++] = &snap->ports[i];
+	}
+	qsort(denied, n_denied, sizeof(*denied), by_drops_desc);
+	if (n_denied > cap) {
+		iface->omitted = n_denied - cap;
+		n_denied = cap;
+	}
+	memcpy(iface->rows + n_allowed, denied, n_denied * sizeof(*denied));
+	iface->n_rows = n_allowed + n_denied;
+	qsort(iface->rows, iface->n_rows, sizeof(*iface->rows), by_proto_port);
+	free(denied);
+	return 0;
+}
+
+/*
+ * Remember what was last said about each interface, so the exporter warns
+ * once when an interface goes away or comes back, not on every scrape.
+ */
+enum iface_state { STATE_UNKNOWN, STATE_FINE, STATE_DETACHED, STATE_UNREADABLE, STATE_GONE };
+
+static struct {
+	char name[IF_NAMESIZE];
+	int state; /* enum iface_state */
+} reported[MAX_IFACES];
+
+/* The state last reported for NAME if STATE differs from it, else -1. */
+static int state_changed(const char *name, enum iface_state state)
+{
+	enum iface_state before;
+	size_t i;
+
+	for (i = 0; i < MAX_IFACES && reported[i].name[0]; i++)
+		if (strcmp(reported[i].name, name) == 0)
+			break;
+	if (i == MAX_IFACES)
+		return STATE_UNKNOWN;
+	if (!reported[i].name[0])
+		snprintf(reported[i].name, sizeof(reported[i].name), "%s", name);
+	before = reported[i].state;
+	if (before == state)
+		return -1;
+	reported[i].state = state;
+	return before;
+}
+
+static void read_iface(struct iface_sample *iface, const struct pc_metrics_opts *opts)
+{
+	char dir[4096];
+	struct pc_maps maps;
+	int err, before;
+
+	iface->present = if_nametoindex(iface->name) != 0;
+	pc_pin_dir(iface->name, dir, sizeof(dir));
+	if (!pc_is_attached(iface->name)) {
+		if (!opts->quiet_errors || state_changed(iface->name, STATE_DETACHED) >= 0)
+			pc_warn("%s: not attached (no pins under %s)", iface->name, dir);
+		return;
+	}
+	err = pc_maps_open_pinned(dir, &maps);
+	if (!err) {
+		err = pc_snapshot_read(&maps, &iface->snap);
+		if (!err)
+			read_bans(&maps, &iface->bans);
+		pc_maps_close(&maps);
+	}
+	if (!err)
+		err = pick_port_rows(iface, opts->port_series);
+	if (err) {
+		if (!opts->quiet_errors || state_changed(iface->name, STATE_UNREADABLE) >= 0)
+			pc_warn("%s: couldn't read counters under %s: %s", iface->name, dir,
+				pc_strerr(err));
+		return;
+	}
+	iface->readable = true;
+	if (!opts->quiet_errors) {
+		if (!iface->present)
+			pc_warn("%s: the interface no longer exists; these are its last counters",
+				iface->name);
+		return;
+	}
+	before = state_changed(iface->name, iface->present ? STATE_FINE : STATE_GONE);
+	if (before >= 0 && !iface->present)
+		pc_warn("%s: the interface no longer exists; reporting its last counters",
+			iface->name);
+	else if (before > STATE_FINE)
+		pc_info("%s: attached and readable again", iface->name);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(((const struct iface_sample *)a)->name,
+		      ((const struct iface_sample *)b)->name);
+}
+
+/* Every interface with pins under the pin root, sorted by name. */
+static int list_attached(struct iface_sample *ifaces)
+{
+	struct dirent *entry;
+	int n = 0;
+	DIR *dir = opendir(pc_pin_root);
+
+	while (dir && n < MAX_IFACES && (entry = readdir(dir))) {
+		if (entry->d_name[0] == '.' || strlen(entry->d_name) >= IF_NAMESIZE ||
+		    !pc_is_attached(entry->d_name))
+			continue;
+		snprintf(ifaces[n++].name, IF_NAMESIZE, "%s", entry->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	qsort(ifaces, n, sizeof(*ifaces), cmp_names);
+	return n;
+}
+
+static void write_totals(FILE *out, const struct iface_sample *ifaces, int n)
+{
+	family(out, "portcullis_packets_total", "counter",
+	       "Packets seen by the XDP filter, by verdict.");
+	for (int i = 0; i < n; i++) {
+		if (!ifaces[i].readable)
+			continue;
+		sample_start(out, "portcullis_packets_total", &ifaces[i]);
+		fprintf(out, ",verdict=\"pass\"} %llu\n", ifaces[i].snap.pass_total.packets);
+		sample_start(out, "portcullis_packets_total", &ifaces[i]);
+		fprintf(out, ",verdict=\"drop\"} %llu\n", ifaces[i].snap.drop_total.packets);
+	}
+	family(out, "portcullis_bytes_total", "counter",
+	       "Bytes (whole frames) seen by the XDP filter, by verdict.");
+	for (int i = 0; i < n; i++) {
+		if (!ifaces[i].readable)
+			continue;
+		sample_start(out, "portcullis_bytes_total", &ifaces[i]);
+		fprintf(out, ",verdict=\"pass\"} %llu\n", ifaces[i].snap.pass_total.bytes);
+		sample_start(out, "portcullis_bytes_total", &ifaces[i]);
+		fprintf(out, ",verdict=\"drop\"} %llu\n", ifaces[i].snap.drop_total.bytes);
+	}
+	family(out, "portcullis_drops_total", "counter",
+	       "Dropped packets by reason (in monitor mode: would have been dropped).");
+	for (int i = 0; i < n; i++) {
+		if (!ifaces[i].readable)
+			continue;
+		for (int reason = 0; reason < PC_DROP_REASONS; reason++) {
+			sample_start(out, "portcullis_drops_total", &ifaces[i]);
+			fprintf(out, ",reason=\"%s\"} %llu\n", pc_reason_name(reason),
+				ifaces[i].snap.by_reason[reason].packets);
+		}
+	}
+}
+
+static void write_ports(FILE *out, const struct iface_sample *ifaces, int n, const char *name,
+			const char *help, bool bytes)
+{
+	family(out, name, "counter", help);
+	for (int i = 0; i < n; i++) {
+		for (size_t r = 0; ifaces[i].readable && r < ifaces[i].n_rows; r++) {
+			const struct pc_port_row *row = ifaces[i].rows[r];
+
+			sample_start(out, name, &ifaces[i]);
+			fprintf(out, ",proto=\"%s\",port=\"%u\",verdict=\"pass\"} %llu\n",
+				pc_proto_name(row->proto), row->port,
+				bytes ? row->pass.bytes : row->pass.packets);
+			sample_start(out, name, &ifaces[i]);
+			fprintf(out, ",proto=\"%s\",port=\"%u\",verdict=\"drop\"} %llu\n",
+				pc_proto_name(row->proto), row->port,
+				bytes ? row->drop.bytes : row->drop.packets);
+		}
+	}
+}
+
+static void write_state(FILE *out, const struct iface_sample *ifaces, int n)
+{
+	family(out, "portcullis_banned_sources", "gauge", "Sources banned at this moment.");
+	for (int i = 0; i < n; i++) {
+		if (!ifaces[i].readable)
+			continue;
+		sample_start(out, "portcullis_banned_sources", &ifaces[i]);
+		fprintf(out, "} %llu\n", ifaces[i].bans.banned_now);
+	}
+	family(out, "portcullis_bans_total", "counter", "Sources banned since attach.");
+	for (int i = 0; i < n; i++) {
+		if (!ifaces[i].readable)
+			continue;
+		sample_start(out, "portcullis_bans_total", &ifaces[i]);
+		fprintf(out, "} %llu\n", ifaces[i].bans.bans_total);
+	}
+	family(out, "portcullis_config_reloads_total", "counter",
+	       "Config reloads since attach, by result.");
+	for (int i = 0; i < n; i++) {
+		if (!ifaces[i].readable)
+			continue;
+		sample_start(out, "portcullis_config_reloads_total", &ifaces[i]);
+		fprintf(out, ",result=\"success\"} %u\n", ifaces[i].snap.meta.reloads_ok);
+		sample_start(out, "portcullis_config_reloads_total", &ifaces[i]);
+		fprintf(out, ",result=\"failure\"} %u\n", ifaces[i].snap.meta.reloads_failed);
+	}
+	family(out, "portcullis_info", "gauge",
+	       "Always 1: the filter's mode, XDP attach mode and version.");
+	for (int i = 0; i < n; i++) {
+		if (!ifaces[i].readable)
+			continue;
+		sample_start(out, "portcullis_info", &ifaces[i]);
+		fprintf(out,
+			",mode=\"%s\",xdp_mode=\"%s\",version=", mode_name(&ifaces[i].snap.config),
+			xdp_mode_name(ifaces[i].snap.meta.xdp_mode));
+		label_value(out, PORTCULLIS_VERSION);
+		fputs("} 1\n", out);
+	}
+	family(out, "portcullis_interface_up", "gauge",
+	       "1 when the interface exists and its counters were read, else 0.");
+	for (int i = 0; i < n; i++) {
+		sample_start(out, "portcullis_interface_up", &ifaces[i]);
+		fprintf(out, "} %d\n", ifaces[i].readable && ifaces[i].present);
+	}
+	family(out, "portcullis_port_series_omitted", "gauge",
+	       "Denied ports with drops left out of the per-port series by the cap.");
+	for (int i = 0; i < n; i++) {
+		if (!ifaces[i].readable)
+			continue;
+		sample_start(out, "portcullis_port_series_omitted", &ifaces[i]);
+		fprintf(out, "} %zu\n", ifaces[i].omitted);
+	}
+}
+
+int pc_metrics_write(FILE *out, char *const *ifnames, int n, const struct pc_metrics_opts *opts)
+{
+	struct iface_sample *ifaces = calloc(MAX_IFACES, sizeof(*ifaces));
+	int unreadable = 0, err = 0;
+
+	if (!ifaces)
+		return -ENOMEM;
+	if (n > MAX_IFACES)
+		n = MAX_IFACES;
+	if (n == 0)
+		n = list_attached(ifaces);
+	else
+		for (int i = 0; i < n; i++)
+			snprintf(ifaces[i].name, IF_NAMESIZE, "%s", ifnames[i]);
+
+	for (int i = 0; i < n; i++) {
+		read_iface(&ifaces[i], opts);
+		unreadable += !ifaces[i].readable;
+	}
+	write_totals(out, ifaces, n);
+	write_ports(out, ifaces, n, "portcullis_port_packets_total",
+		    "Packets per destination port and verdict: allowed ports and the busiest "
+		    "denied ones.",
+		    false);
+	write_ports(out, ifaces, n, "portcullis_port_bytes_total",
+		    "Bytes per destination port and verdict: allowed ports and the busiest "
+		    "denied ones.",
+		    true);
+	write_state(out, ifaces, n);
+
+	for (int i = 0; i < n; i++) {
+		free(ifaces[i].rows);
+		pc_snapshot_free(&ifaces[i].snap);
+	}
+	free(ifaces);
+	if (fflush(out) || ferror(out))
+		err = -EIO;
+	return err ? err : unreadable ? -ENOENT : 0;
+}
+
+int pc_metrics_render(char **text, size_t *len, char *const *ifnames, int n,
+		      const struct pc_metrics_opts *opts)
+{
+	FILE *out = open_memstream(text, len);
+	int err;
+
+	if (!out)
+		return -errno;
+	err = pc_metrics_write(out, ifnames, n, opts);
+	if (fclose(out) && !err)
+		err = -EIO;
+	return err;
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The service mode. The main thread only waits on a signalfd (nothing runs
+ * in a signal handler) and does what a signal asks; the HTTP server has its
+ * own thread. Everything an operator must know about (start, reloads, bans,
+ * stop) is one line on stderr and in syslog, and systemd hears READY,
+ * RELOADING and STOPPING through sd_notify.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+
+#include "commands.h"
+#include "config.h"
+#include "exporter.h"
+#include "log.h"
+#include "pins.h"
+#include "run.h"
+
+/* How often the loop looks at the interface and the ban events. */
+#define TICK_MS 1000
+
+/* One line to stderr (as every message) and the same line to syslog. */
+static void __attribute__((format(printf, 2, 3))) note(int priority, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pc_log(priority <= LOG_WARNING ? PC_LOG_WARN : PC_LOG_INFO, "%s", line);
+	syslog(priority, "%s", line);
+}
+
+static unsigned int current_generation(const char *ifname)
+{
+	struct pc_config cfg = {};
+	struct pc_maps maps;
+	__u32 active;
+
+	if (pc_open_iface(ifname, &maps))
+		return 0;
+	if (!pc_maps_active_set(&maps, &active))
+		pc_maps_read_config(&maps, active, &cfg);
+	pc_maps_close(&maps);
+	return cfg.generation;
+}
+
+/* Why CONFIG_PATH is refused, for the one-line log: the parser's FILE:LINE message. */
+static void config_problem(const char *config_path, char *why, size_t len)
+{
+	struct pc_error err = {};
+	struct pc_ruleset rs;
+
+	if (pc_config_load(config_path, &rs, &err) == 0) {
+		snprintf(err.msg, sizeof(err.msg), "the maps could not be written");
+		pc_ruleset_free(&rs);
+	}
+	snprintf(why, len, "%s", err.msg);
+}
+
+static void notify_reloading(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)now.tv_sec * 1000000ULL + now.tv_nsec / 1000);
+}
+
+/* SIGHUP: the config file again, atomically; a bad one keeps the old rules. */
+static void reload(const struct pc_run_opts *opts)
+{
+	char why[1100];
+	int ret;
+
+	notify_reloading();
+	ret = pc_cmd_reload(opts->ifname, opts->config_path);
+	if (ret == PC_EXIT_OK) {
+		note(LOG_INFO, "%s: reloaded %s (generation %u)", opts->ifname, opts->config_path,
+		     current_generation(opts->ifname));
+	} else {
+		config_problem(opts->config_path, why, sizeof(why));
+		note(LOG_ERR, "%s: reload of %s failed: %s; the old rules stay in force",
+		     opts->ifname, opts->config_path, why);
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=%s %s", opts->ifname,
+		   ret == PC_EXIT_OK ? "reloaded" : "reload failed, old rules in force");
+}
+
+/*
+ * Bans and unbans, one line each. The scan blocker has no event stream
+ * yet, so there is nothing to read; when it has, it is read here, on
+ * every tick.
+ */
+static void log_ban_events(const struct pc_run_opts *opts)
+{
+	(void)opts;
+}
+
+/* Say once when the interface goes away or comes back; neither stops the service. */
+static void watch_interface(const struct pc_run_opts *opts, bool *present)
+{
+	bool now = if_nametoindex(opts->ifname) != 0;
+
+	if (now == *present)
+		return;
+	*present = now;
+	if (now)
+		note(LOG_NOTICE,
+		     "%s: the interface is back; the filter is not re-attached "
+		     "until 'systemctl restart' or a new 'portcullis run'",
+		     opts->ifname);
+	else
+		note(LOG_WARNING, "%s: the interface went away; its XDP program went with it",
+		     opts->ifname);
+}
+
+/* Attach, or adopt an attachment and bring it to the config. Returns an exit status. */
+static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
+{
+	struct pc_attach_opts attach = {
+	    .ifname = opts->ifname,
+	    .config_path = opts->config_path,
+	    .xdp_mode = opts->xdp_mode,
+	};
+	int ret;
+
+	*attached_here = false;
+	if (pc_check_ifname(opts->ifname, true))
+		return PC_EXIT_FAILURE;
+	if (!pc_is_attached(opts->ifname)) {
+		ret = pc_cmd_attach(&attach);
+		*attached_here = ret == PC_EXIT_OK;
+		return ret;
+	}
+	ret = pc_cmd_reload(opts->ifname, opts->config_path);
+	if (ret == PC_EXIT_OK)
+		note(LOG_INFO, "%s: adopted the existing attachment with %s", opts->ifname,
+		     opts->config_path);
+	else
+		note(LOG_ERR, "%s: not adopting the existing attachment: %s is refused",
+		     opts->ifname, opts->config_path);
+	return ret;
+}
+
+/* Wait for signals; returns on SIGTERM or SIGINT. */
+static void serve(const struct pc_run_opts *opts, int sig_fd)
+{
+	struct pollfd pfd = {.fd = sig_fd, .events = POLLIN};
+	struct signalfd_siginfo info;
+	bool present = true;
+
+	for (;;) {
+		int ready = poll(&pfd, 1, TICK_MS);
+
+		if (ready < 0 && errno != EINTR)
+			return;
+		log_ban_events(opts);
+		watch_interface(opts, &present);
+		if (ready <= 0)
+			continue;
+		if (read(sig_fd, &info, sizeof(info)) != sizeof(info))
+			continue;
+		if (info.ssi_signo == SIGHUP) {
+			reload(opts);
+			continue;
+		}
+		note(LOG_INFO, "%s: stopping on %s", opts->ifname, strsignal(info.ssi_signo));
+		return;
+	}
+}
+
+int pc_cmd_run(const struct pc_run_opts *opts)
+{
+	struct pc_exporter *exporter = NULL;
+	bool attached_here;
+	int sig_fd, ret;
+
+	openlog("portcullis", LOG_PID, LOG_DAEMON);
+	sig_fd = pc_service_signalfd();
+	if (sig_fd < 0) {
+		pc_warn("run: couldn't set up signals: %s", pc_strerr(sig_fd));
+		ret = PC_EXIT_FAILURE;
+		goto out;
+	}
+	ret = attach_or_adopt(opts, &attached_here);
+	if (ret != PC_EXIT_OK)
+		goto out;
+	exporter =
+	    pc_exporter_start(opts->listen, (char *const *)&opts->ifname, 1, &opts->metrics, &ret);
+	if (!exporter) {
+		if (attached_here)
+			pc_cmd_detach(opts->ifname);
+		goto out;
+	}
+	note(LOG_INFO, "%s: filtering with %s; metrics at %s", opts->ifname, opts->config_path,
+	     pc_exporter_url(exporter));
+	sd_notifyf(0, "READY=1\nSTATUS=filtering %s, metrics at %s", opts->ifname,
+		   pc_exporter_url(exporter));
+
+	serve(opts, sig_fd);
+
+	sd_notify(0, "STOPPING=1");
+	pc_exporter_stop(exporter);
+	if (opts->keep)
+		note(LOG_INFO, "%s: left attached (--keep)", opts->ifname);
+	else if (pc_is_attached(opts->ifname))
+		ret = pc_cmd_detach(opts->ifname);
+out:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	closelog();
+	return ret;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* portcullis run: the filter as a foreground service (systemd Type=notify). */
+#ifndef PORTCULLIS_RUN_H
+#define PORTCULLIS_RUN_H
+
+#include <stdbool.h>
+
+#include "metrics.h"
+
+struct pc_run_opts {
+	const char *ifname;
+	const char *config_path;
+	const char *listen; /* NULL: PC_LISTEN_DEFAULT */
+	int xdp_mode;	    /* 0 = auto, else enum pc_xdp_mode */
+	bool keep;	    /* leave the filter attached on SIGTERM */
+	struct pc_metrics_opts metrics;
+};
+
+/*
+ * Attach IFACE (or adopt its attachment and apply the config to it), serve
+ * /metrics, reload on SIGHUP, stop on SIGTERM or SIGINT and detach unless
+ * KEEP. Returns the exit status.
+ */
+int pc_cmd_run(const struct pc_run_opts *opts);
+
+#endif /* PORTCULLIS_RUN_H */
