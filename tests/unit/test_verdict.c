@@ -31,6 +31,7 @@
 #include "portcullis.skel.h"
 #include "maps/pcmaps.h"
 #include "maps/sources.h"
+#include "maps/bans.h"
 #include "packets.h"
 #include "testing.h"
 
@@ -134,6 +135,7 @@ static struct pc_config make_config(__u32 flags, __u32 established)
 	cfg.established = established;
 	cfg.ephemeral_lo = EPHEMERAL_LO;
 	cfg.ephemeral_hi = EPHEMERAL_HI;
+	cfg.scan_ipv6_prefix = 64; /* the contract's default grouping of IPv6 sources */
 	return cfg;
 }
 
@@ -994,10 +996,10 @@ static void run_case(const struct verdict_case *c)
  * Every drop of the table once more in monitor mode: the same reason and
  * port counter, in the monitor slots, and the packet passes.
  */
-static void run_monitor_replay(void)
+static void run_monitor_replay(const struct verdict_case *table, size_t n)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct verdict_case c = cases[i];
+	for (size_t i = 0; i < n; i++) {
+		struct verdict_case c = table[i];
 		char name[160];
 
 		if (c.want.ret != XDP_DROP)
@@ -1409,6 +1411,225 @@ out : {
 }
 }
 
+/* ---- step 4: bans and the scan detector ------------------------------------------------- */
+
+/* The key the data path uses for ADDR: IPv6 cut to the /64 of make_config(). */
+static struct pc_addr_key ban_key(const char *addr)
+{
+	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	struct pc_addr_key key;
+	__u8 bytes[16] = {};
+
+	inet_pton(family, addr, bytes);
+	pc_addr_key_make(&key, family, bytes, 64);
+	return key;
+}
+
+static int ban(const char *addr, __u64 expires_ns)
+{
+	struct pc_addr_key key = ban_key(addr);
+	struct pc_ban entry = {
+	    .expires_ns = expires_ns, .created_ns = pc_now_ns(), .reason = PC_BAN_MANUAL};
+	bool replaced;
+
+	return pc_bans_add(&maps, &key, &entry, &replaced);
+}
+
+static int unban(const char *addr)
+{
+	struct pc_addr_key key = ban_key(addr);
+
+	return pc_bans_remove(&maps, &key);
+}
+
+static bool is_banned(const char *addr)
+{
+	struct pc_addr_key key = ban_key(addr);
+	struct pc_ban entry;
+
+	return bpf_map_lookup_elem(maps.bans, &key, &entry) == 0;
+}
+
+/* Bans in force as the data path's gate counts them, and bans the detector made. */
+static void ban_counts(__u64 *active, __u64 *made)
+{
+	__u64 stats[PC_SCAN_STATS] = {};
+
+	*active = *made = 0;
+	if (pc_bans_stats(&maps, stats, active) == 0)
+		*made = stats[PC_STAT_BANS];
+}
+
+/*
+ * Banned: 192.0.2.50, 2001:db8:5:1::/64, and the trusted 192.0.2.99 and
+ * denied 203.0.113.5 (steps 2 and 3 come first). 192.0.2.51's ban expired.
+ */
+static const char *const manual_bans[] = {"192.0.2.50", "2001:db8:5:1::1", "192.0.2.99",
+					  "203.0.113.5"};
+
+static const struct verdict_case ban_cases[] = {
+    {"ban: ipv4 192.0.2.50 to allowed tcp 22: banned", b_v4_tcp, 22, SYN, .src = "192.0.2.50",
+     DROPS(PC_DROP_BANNED)},
+    {"ban: ipv4 192.0.2.50 to closed udp 54: banned", b_v4_udp, 54, .src = "192.0.2.50",
+     DROPS(PC_DROP_BANNED)},
+    {"ban: ipv4-mapped ::ffff:192.0.2.50: banned", b_v6_tcp, 22, SYN, .src = "::ffff:192.0.2.50",
+     DROPS(PC_DROP_BANNED)},
+    {"ban: ipv4 192.0.2.52 (not banned): allowed", b_v4_tcp, 22, SYN, .src = "192.0.2.52", ALLOWED},
+    {"ban: ipv6 2001:db8:5:1::abcd, same /64 as the ban: banned", b_v6_udp, 53,
+     .src = "2001:db8:5:1::abcd", DROPS(PC_DROP_BANNED)},
+    {"ban: ipv6 2001:db8:5:2::1, next /64: allowed", b_v6_udp, 53, .src = "2001:db8:5:2::1",
+     ALLOWED},
+    {"ban: banned and trusted 192.0.2.99: trusted", b_v4_tcp, 23, SYN, .src = "192.0.2.99",
+     PASSES(PC_PASS_TRUSTED)},
+    {"ban: banned and denied 203.0.113.5: denied-source", b_v4_tcp, 22, SYN, .src = "203.0.113.5",
+     DROPS(PC_DROP_DENIED_SOURCE)},
+    {"ban: tot_len past the frame from a banned source: banned", b_v4_tcp, 22, SYN,
+     .src = "192.0.2.50", .patch = p_ip_len_add, .arg = 1, DROPS(PC_DROP_BANNED)},
+    {"ban: icmp frag-needed from a banned source: banned", b_v4_icmp,
+     .arg = ICMP_TC(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED), .src = "192.0.2.50",
+     DROPS(PC_DROP_BANNED)},
+    {"ban: non-first fragment from a banned source: banned", b_v4_udp, 53, .src = "192.0.2.50",
+     .frag = V4_OFF_1480, DROPS(PC_DROP_BANNED)},
+};
+
+static void run_ban_cases(void)
+{
+	const struct verdict_case expired = {
+	    "ban: expired ban of 192.0.2.51: allowed, and the ban removed",
+	    b_v4_tcp,
+	    22,
+	    SYN,
+	    .src = "192.0.2.51",
+	    ALLOWED};
+	const struct verdict_case unbanned = {"ban: 192.0.2.50 after unban: allowed",
+					      b_v4_tcp,
+					      22,
+					      SYN,
+					      .src = "192.0.2.50",
+					      ALLOWED};
+	__u64 active, active_after, made;
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(manual_bans) && !err; i++)
+		err = ban(manual_bans[i], PC_BAN_FOREVER);
+	if (!err)
+		err = ban("192.0.2.51", pc_now_ns() - 1);
+	if (err) {
+		test_begin("ban: set up bans");
+		test_fail("pc_bans_add: %s", strerror(-err));
+		test_end();
+		return;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(ban_cases); i++)
+		run_case(&ban_cases[i]);
+	run_monitor_replay(ban_cases, ARRAY_SIZE(ban_cases));
+
+	ban_counts(&active, &made);
+	run_case(&expired);
+	ban_counts(&active_after, &made);
+	test_begin("ban: the data path removes an expired ban and counts it out");
+	CHECK(!is_banned("192.0.2.51"), "192.0.2.51 still in pc_bans");
+	CHECK(active_after + 1 == active, "bans in force %llu, expected %llu",
+	      (unsigned long long)active_after, (unsigned long long)active - 1);
+	test_end();
+
+	err = unban("192.0.2.50");
+	test_begin("ban: unban");
+	CHECK(err == 0, "pc_bans_remove: %s", strerror(-err));
+	test_end();
+	run_case(&unbanned);
+
+	for (size_t i = 1; i < ARRAY_SIZE(manual_bans); i++)
+		unban(manual_bans[i]);
+}
+
+/* One probe from SRC to PORT with FLAGS under CFG, expected to get REASON. */
+static void probe(const struct pc_config *cfg, const char *src, __u16 port, __u8 flags,
+		  const struct expect *want)
+{
+	struct verdict_case c = {.port = port, .flags = flags, .src = src};
+	struct frame f;
+
+	c.base = strchr(src, ':') ? b_v6_tcp : b_v4_tcp;
+	build_case(&f, &c);
+	pc_maps_write_config(&maps, 0, cfg);
+	check_frame(&f, f.len, want);
+}
+
+/*
+ * SRC probes each of PROBE_PORTS (a closed or scan-flag probe each), then sends a
+ * SYN to the open tcp 22 from AFTER (SRC when NULL): banned or allowed.
+ */
+static void scan_case(const char *name, struct pc_config cfg, const char *src,
+		      const __u16 *probe_ports, size_t n, __u8 flags, int probe_reason,
+		      const char *after, bool banned)
+{
+	bool monitor = cfg.flags & PC_CFG_MONITOR;
+	const struct expect probe_want = {monitor ? XDP_PASS : XDP_DROP, probe_reason, monitor,
+					  PORT_DROP};
+	const struct expect banned_want = {monitor ? XDP_PASS : XDP_DROP, PC_DROP_BANNED, monitor,
+					   PORT_NONE};
+	const struct expect allowed_want = {XDP_PASS, PC_PASS_ALLOWED, monitor, PORT_PASS};
+	__u64 active, made, active_after, made_after;
+
+	test_begin("scan detector: %s", name);
+	ban_counts(&active, &made);
+	for (size_t i = 0; i < n && !case_failed; i++) {
+		char addr[INET6_ADDRSTRLEN];
+
+		/* "%u" in SRC numbers the probes: sources of one /64 add up. */
+		snprintf(addr, sizeof(addr), src, (unsigned)i + 1);
+		probe(&cfg, addr, probe_ports[i], flags, &probe_want);
+	}
+	if (!after)
+		after = src;
+	probe(&cfg, after, 22, TCP_SYN, banned ? &banned_want : &allowed_want);
+	ban_counts(&active_after, &made_after);
+	CHECK(made_after - made == banned, "detector made %llu bans, expected %d",
+	      (unsigned long long)(made_after - made), banned);
+	CHECK(active_after - active == banned, "bans in force grew by %llu, expected %d",
+	      (unsigned long long)(active_after - active), banned);
+	test_end();
+}
+
+static void run_scan_detector_cases(void)
+{
+	struct pc_config cfg = make_config(PC_CFG_SCAN_DETECT, PC_ESTABLISHED_OFF);
+	struct pc_config off = make_config(0, PC_ESTABLISHED_OFF);
+	struct pc_config monitor =
+	    make_config(PC_CFG_SCAN_DETECT | PC_CFG_MONITOR, PC_ESTABLISHED_OFF);
+	static const __u16 closed5[] = {1001, 1002, 1003, 1004, 1005};
+	static const __u16 same10[] = {1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001};
+	static const __u16 open5[] = {22, 80, 443, 8000, 8001};
+
+	cfg.scan_ports = 5;
+	cfg.scan_window_ns = 10ULL * 1000000000;
+	cfg.ban_ns = 600ULL * 1000000000;
+	off.scan_ports = monitor.scan_ports = cfg.scan_ports;
+	off.scan_window_ns = monitor.scan_window_ns = cfg.scan_window_ns;
+	off.ban_ns = monitor.ban_ns = cfg.ban_ns;
+
+	scan_case("5 closed ports (the threshold) ban the source", cfg, "198.18.0.7", closed5, 5,
+		  TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true);
+	scan_case("4 closed ports do not", cfg, "198.18.0.8", closed5, 4, TCP_SYN,
+		  PC_DROP_NOT_ALLOWED, NULL, false);
+	scan_case("one closed port 10 times does not", cfg, "198.18.0.9", same10, 10, TCP_SYN,
+		  PC_DROP_NOT_ALLOWED, NULL, false);
+	scan_case("FIN probes of 5 open ports (scan-fin) ban the source", cfg, "198.18.0.10", open5,
+		  5, TCP_FIN, PC_DROP_SCAN_FIN, NULL, true);
+	scan_case("ipv6 probes from one /64 add up and ban the /64", cfg, "2001:db8:9:1::%u",
+		  closed5, 5, TCP_SYN, PC_DROP_NOT_ALLOWED, "2001:db8:9:1::77", true);
+	scan_case("ipv6 probes from the next /64 are not banned", cfg, "2001:db8:9:2::%u", closed5,
+		  4, TCP_SYN, PC_DROP_NOT_ALLOWED, "2001:db8:9:2::77", false);
+	scan_case("scan-detect off: 5 closed ports do not ban", off, "198.18.0.12", closed5, 5,
+		  TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false);
+	scan_case("monitor mode: bans are made and counted, nothing dropped", monitor,
+		  "198.18.0.13", closed5, 5, TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true);
+	scan_case("another source is not banned by someone else's scan", cfg, "198.18.0.14",
+		  closed5, 0, TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false);
+}
+
 /* ---- one counter per packet ---------------------------------------------------- */
 
 /* Every table packet once more: the reason slots together grow by one per run. */
@@ -1675,7 +1896,7 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		run_case(&cases[i]);
-	run_monitor_replay();
+	run_monitor_replay(cases, ARRAY_SIZE(cases));
 	run_flag_cases();
 	for (size_t i = 0; i < ARRAY_SIZE(truncation_packets); i++)
 		run_truncation(&truncation_packets[i]);
@@ -1686,6 +1907,8 @@ int main(int argc, char **argv)
 	} else {
 		test_skip("sockets: established socket", "no private network namespace");
 	}
+	run_ban_cases();
+	run_scan_detector_cases();
 	run_counter_total();
 
 	teardown();
