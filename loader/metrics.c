@@ -35,15 +35,11 @@ struct iface_sample {
 	size_t omitted; /* denied ports left out by the cap */
 };
 
-/*
- * The scan blocker's numbers. It has no map yet: until it has, no source is
- * ever banned and both are 0. This is the one place to fill them in.
- */
-static void read_bans(const struct pc_maps *maps, struct ban_counts *bans)
+/* The scan blocker's numbers, as stats --json reports them under "bans". */
+static void read_bans(const struct pc_snapshot *snap, struct ban_counts *bans)
 {
-	(void)maps;
-	bans->banned_now = 0;
-	bans->bans_total = 0;
+	bans->banned_now = snap->bans_active;
+	bans->bans_total = snap->scan[PC_STAT_BANS]; /* the detector's and manual ones */
 }
 
 static const char *mode_name(const struct pc_config *cfg)
@@ -188,7 +184,7 @@ static void read_iface(struct iface_sample *iface, const struct pc_metrics_opts 
 	if (!err) {
 		err = pc_snapshot_read(&maps, &iface->snap);
 		if (!err)
-			read_bans(&maps, &iface->bans);
+			read_bans(&iface->snap, &iface->bans);
 		pc_maps_close(&maps);
 	}
 	if (!err)
@@ -303,7 +299,8 @@ static void write_state(FILE *out, const struct iface_sample *ifaces, int n)
 		sample_start(out, "portcullis_banned_sources", &ifaces[i]);
 		fprintf(out, "} %llu\n", ifaces[i].bans.banned_now);
 	}
-	family(out, "portcullis_bans_total", "counter", "Sources banned since attach.");
+	family(out, "portcullis_bans_total", "counter",
+	       "Bans made since attach, by the scan detector and by hand.");
 	for (int i = 0; i < n; i++) {
 		if (!ifaces[i].readable)
 			continue;

@@ -21,13 +21,14 @@
 
 #include "commands.h"
 #include "config.h"
+#include "events.h"
 #include "exporter.h"
 #include "log.h"
 #include "pins.h"
 #include "run.h"
 
 /* How often the loop looks at the interface and the ban events. */
-#define TICK_MS 1000
+#define TICK_MS 250
 
 /* One line to stderr (as every message) and the same line to syslog. */
 static void __attribute__((format(printf, 2, 3))) note(int priority, const char *fmt, ...)
@@ -98,14 +99,26 @@ static void reload(const struct pc_run_opts *opts)
 		   ret == PC_EXIT_OK ? "reloaded" : "reload failed, old rules in force");
 }
 
-/*
- * Bans and unbans, one line each. The scan blocker has no event stream
- * yet, so there is nothing to read; when it has, it is read here, on
- * every tick.
- */
-static void log_ban_events(const struct pc_run_opts *opts)
+/* Bans, unbans and expiries from the events follower, one line each. */
+static void log_ban_event(const char *line, void *ctx)
 {
-	(void)opts;
+	const struct pc_run_opts *opts = ctx;
+
+	note(LOG_NOTICE, "%s: %s", opts->ifname, line);
+}
+
+static struct pc_events *follow_bans(const struct pc_run_opts *opts, struct pc_maps *maps)
+{
+	struct pc_events *events;
+
+	if (pc_open_iface(opts->ifname, maps))
+		return NULL;
+	events = pc_events_open(maps, log_ban_event, (void *)opts);
+	if (!events) {
+		pc_warn("%s: can't follow ban events; bans are not logged", opts->ifname);
+		pc_maps_close(maps);
+	}
+	return events;
 }
 
 /* Say once when the interface goes away or comes back; neither stops the service. */
@@ -155,7 +168,7 @@ static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
 }
 
 /* Wait for signals; returns on SIGTERM or SIGINT. */
-static void serve(const struct pc_run_opts *opts, int sig_fd)
+static void serve(const struct pc_run_opts *opts, int sig_fd, struct pc_events *events)
 {
 	struct pollfd pfd = {.fd = sig_fd, .events = POLLIN};
 	struct signalfd_siginfo info;
@@ -166,7 +179,8 @@ static void serve(const struct pc_run_opts *opts, int sig_fd)
 
 		if (ready < 0 && errno != EINTR)
 			return;
-		log_ban_events(opts);
+		if (events && pc_events_poll(events, 0) < 0)
+			events = NULL; /* detached under us: said by watch_interface or stop */
 		watch_interface(opts, &present);
 		if (ready <= 0)
 			continue;
@@ -184,6 +198,8 @@ static void serve(const struct pc_run_opts *opts, int sig_fd)
 int pc_cmd_run(const struct pc_run_opts *opts)
 {
 	struct pc_exporter *exporter = NULL;
+	struct pc_events *events = NULL;
+	struct pc_maps maps;
 	bool attached_here;
 	int sig_fd, ret;
 
@@ -209,10 +225,15 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 	sd_notifyf(0, "READY=1\nSTATUS=filtering %s, metrics at %s", opts->ifname,
 		   pc_exporter_url(exporter));
 
-	serve(opts, sig_fd);
+	events = follow_bans(opts, &maps);
+	serve(opts, sig_fd, events);
 
 	sd_notify(0, "STOPPING=1");
 	pc_exporter_stop(exporter);
+	if (events) {
+		pc_events_close(events);
+		pc_maps_close(&maps);
+	}
 	if (opts->keep)
 		note(LOG_INFO, "%s: left attached (--keep)", opts->ifname);
 	else if (pc_is_attached(opts->ifname))
