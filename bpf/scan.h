@@ -159,26 +159,30 @@ static __always_inline void send_event(struct pc_ban_state *state, __u32 type,
 	bpf_ringbuf_submit(event, 0);
 }
 
-/* Step 4: is the source banned? An expired ban is removed on the way. */
-static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg)
+/*
+ * Is SOURCE banned? An expired ban is removed on the way. A global function,
+ * like pc_scan_probe, so the verifier checks it once, not once per parse path.
+ */
+__noinline int pc_ban_lookup(const struct pc_addr_key *source)
 {
-	struct pc_addr_key key = {};
 	struct pc_ban_state *state;
+	struct pc_addr_key key;
 	struct pc_ban *ban, copy;
 	__u32 zero = 0;
 	__u64 now;
 
-	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
-	if (!state || !state->active)
+	if (!source)
 		return 0;
-	if (source_addr_key(pkt, cfg, &key))
-		return 0;
+	key = *source;
 	ban = bpf_map_lookup_elem(&pc_bans, &key);
 	if (!ban)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (now < ban->expires_ns)
 		return 1;
+	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
+	if (!state)
+		return 0;
 	copy = *ban;
 	/* Only the one delete that succeeds accounts for the expiry. */
 	if (bpf_map_delete_elem(&pc_bans, &key) == 0) {
@@ -187,6 +191,21 @@ static __always_inline int source_banned(const struct packet *pkt, const struct 
 		send_event(state, PC_EVENT_EXPIRE, &key, &copy, now);
 	}
 	return 0;
+}
+
+/* Step 4: is the source banned? Free while nobody is. */
+static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg)
+{
+	struct pc_addr_key key = {};
+	struct pc_ban_state *state;
+	__u32 zero = 0;
+
+	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
+	if (!state || !state->active)
+		return 0;
+	if (source_addr_key(pkt, cfg, &key))
+		return 0;
+	return pc_ban_lookup(&key);
 }
 
 /* Add PORT to the set; returns the new count, or 0 if it was there already. */
@@ -206,32 +225,44 @@ static __always_inline __u32 track_port(struct pc_scan_track *track, __u32 port)
 	return 0;
 }
 
-static __always_inline void ban_scanner(const struct pc_addr_key *source,
-					const struct pc_config *cfg,
-					const struct pc_scan_track *track, __u32 ports,
-					const struct packet *pkt, __u64 now)
+/*
+ * One denied probe, as the detector needs it. Passed by pointer to a global
+ * function: the verifier then checks the detector once, not once for every
+ * path through the verdict steps that can end in a drop.
+ */
+struct scan_probe {
+	struct pc_addr_key source;
+	__u32 threshold;    /* scan_ports */
+	__u64 window_ns;
+	__u64 ban_ns;
+	__u32 port;         /* host order */
+	__u32 proto;        /* enum pc_proto */
+};
+
+static __always_inline void ban_scanner(const struct scan_probe *probe,
+					const struct pc_scan_track *track, __u32 ports, __u64 now)
 {
 	struct pc_ban_state *state;
 	__u32 zero = 0;
 	struct pc_ban ban = {
-		.expires_ns = now + cfg->ban_ns,
+		.expires_ns = now + probe->ban_ns,
 		.created_ns = now,
 		.first_ns = track->first_ns,
 		.reason = PC_BAN_SCAN,
 		.ports = ports,
-		.last_port = bpf_ntohs(pkt->dport),
-		.last_proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP,
+		.last_port = probe->port,
+		.last_proto = probe->proto,
 	};
 	long err;
 
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
 	if (!state)
 		return;
-	err = bpf_map_update_elem(&pc_bans, source, &ban, BPF_NOEXIST);
+	err = bpf_map_update_elem(&pc_bans, &probe->source, &ban, BPF_NOEXIST);
 	if (err == 0) {
 		__sync_fetch_and_add(&state->active, 1);
 		scan_stat(PC_STAT_BANS);
-		send_event(state, PC_EVENT_BAN, source, &ban, now);
+		send_event(state, PC_EVENT_BAN, &probe->source, &ban, now);
 	} else if (err != -17 /* EEXIST: banned already */) {
 		scan_stat(PC_STAT_BAN_TABLE_FULL);
 	}
@@ -239,26 +270,27 @@ static __always_inline void ban_scanner(const struct pc_addr_key *source,
 
 /*
  * Feed a denied probe to the detector. The common case under a spoofed
- * flood costs one hash, one read and one 8-byte store of the pre-filter
+ * flood costs two hashes, one read and one 8-byte store of the pre-filter
  * slot; only a source seen again on another port within the window reaches
  * the exact tracker.
  */
-static __always_inline void scan_feed(const struct packet *pkt, const struct pc_config *cfg)
+__noinline int scan_record(struct scan_probe *probe)
 {
 	struct pc_scan_seen *seen, before, after;
 	struct pc_scan_track *track;
-	struct pc_addr_key key = {};
-	__u32 slot, fingerprint, port, seen_port, count, proto;
+	struct pc_addr_key key;
+	__u32 slot, fingerprint, port, seen_port, count;
 	__u64 now, raw;
 	__u16 window_units;
 
-	if (source_addr_key(pkt, cfg, &key))
-		return;
+	if (!probe)
+		return 0;
+	key = probe->source;
 	slot = mix(&key, 0x5bd1e995) & (PC_SCAN_SEEN_SLOTS - 1);
 	fingerprint = mix(&key, 0x1b873593) | 1;
 	seen = bpf_map_lookup_elem(&pc_scan_seen, &slot);
 	if (!seen)
-		return;
+		return 0;
 
 	/* The slot is read and written as one 8-byte word, so a CPU never sees
 	 * half of another CPU's record. */
@@ -266,42 +298,57 @@ static __always_inline void scan_feed(const struct packet *pkt, const struct pc_
 	__builtin_memcpy(&before, &raw, sizeof(before));
 
 	now = bpf_ktime_get_ns();
-	proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP;
 	after.fingerprint = fingerprint;
-	after.port = pkt->dport;
-	after.stamp = ((now >> 30) & SEEN_STAMP_MASK) | (proto << 15);
+	after.port = bpf_htons(probe->port);
+	after.stamp = ((now >> 30) & SEEN_STAMP_MASK) | ((probe->proto & 1) << 15);
 	__builtin_memcpy(&raw, &after, sizeof(raw));
 	*(volatile __u64 *)seen = raw;
 
-	window_units = (cfg->scan_window_ns >> 30) + 1;
+	window_units = (probe->window_ns >> 30) + 1;
 	if (before.fingerprint != fingerprint ||
 	    ((after.stamp - before.stamp) & SEEN_STAMP_MASK) > window_units)
-		return; /* new here, or a colliding source: remembered, nothing more */
+		return 0; /* new here, or a colliding source: remembered, nothing more */
 
-	port = bpf_ntohs(pkt->dport) + 1 + (proto << 16);
+	port = probe->port + 1 + ((probe->proto & 1) << 16);
 	seen_port = bpf_ntohs(before.port) + 1 + ((before.stamp >> 15) << 16);
 
 	track = bpf_map_lookup_elem(&pc_scan_track, &key);
-	if (!track || now - track->first_ns > cfg->scan_window_ns) {
+	if (!track || now - track->first_ns > probe->window_ns) {
 		/* Promote only a source that came back on another port. */
 		if (!track && seen_port == port)
-			return;
+			return 0;
 		if (bpf_map_update_elem(&pc_scan_track, &key, &empty_track, BPF_ANY))
-			return;
+			return 0;
 		track = bpf_map_lookup_elem(&pc_scan_track, &key);
 		if (!track)
-			return;
+			return 0;
 		track->first_ns = now;
 		scan_stat(PC_STAT_PROMOTED);
 		if (seen_port != port)
 			track_port(track, seen_port);
 	}
 	count = track_port(track, port);
-	if (count != cfg->scan_ports)
-		return;
+	if (count != probe->threshold)
+		return 0;
 	/* Exactly one probe makes the count reach the threshold: it bans. */
-	ban_scanner(&key, cfg, track, count, pkt, now);
+	ban_scanner(probe, track, count, now);
 	bpf_map_delete_elem(&pc_scan_track, &key);
+	return 1;
+}
+
+/* Steps 7 and 10 call this with the packet they dropped. */
+static __always_inline void scan_feed(const struct packet *pkt, const struct pc_config *cfg)
+{
+	struct scan_probe probe = {
+		.threshold = cfg->scan_ports,
+		.window_ns = cfg->scan_window_ns,
+		.ban_ns = cfg->ban_ns,
+		.port = bpf_ntohs(pkt->dport),
+		.proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP,
+	};
+
+	if (source_addr_key(pkt, cfg, &probe.source) == 0)
+		scan_record(&probe);
 }
 
 #endif /* PORTCULLIS_SCAN_H */
