@@ -117,6 +117,7 @@ format:
 	clang-format -i bpf/*.c bpf/*.h maps/*.[ch] loader/*.[ch] tests/unit/*.[ch]
 
 -include bench/bench.mk
+-include tests/fuzz/fuzz.mk
 
 clean:
 	$(call msg,CLEAN)
