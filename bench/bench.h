@@ -30,6 +30,7 @@ struct packet_spec {
 	__u8 tcp_flags;	 /* byte 13 of the TCP header */
 	__u16 payload;	 /* bytes after the L4 header */
 	__u8 dst_mac[6]; /* all zero: a fixed locally administered address */
+	const char *src; /* source address; NULL: 198.18.0.1 or 2001:2::1 */
 };
 
 struct frame {
@@ -62,12 +63,22 @@ const char *fmt_summary(char *buf, size_t size, struct summary s, int decimals);
 /* The portcullis policy equivalent to xdp-filter's deny policy with the same ports. */
 /*
  * The portcullis policy every measurement uses: mode enforce, scan-flags
- * drop, scan-detect on, ICMP and fragments allowed, the given established
- * mode, udp 53 and either tcp 22,80,443 (TCP_RANGE_HI == 0), the policy
- * equivalent to xdp-filter's deny policy with the same ports, or tcp
- * 1..TCP_RANGE_HI for the scaling curve.
+ * drop, ICMP and fragments allowed, the given established mode and
+ * scan-detect (on: 20 ports in 10 s, ban 10 m), udp 53 and either tcp
+ * 22,80,443 (TCP_RANGE_HI == 0) or tcp 1..TCP_RANGE_HI for the scaling
+ * curve. With established off and scan-detect off it is the equivalent of
+ * xdp-filter's deny policy with the same ports; with socket and on, the
+ * contract's defaults.
  */
-int portcullis_configure(struct bpf_object *obj, __u32 established, __u16 tcp_range_hi);
+int portcullis_configure(struct bpf_object *obj, __u32 established, bool scan_detect,
+			 __u16 tcp_range_hi);
+/*
+ * The xdp-filter equivalent plus source lists, for the source classes: deny from
+ * 198.19.0.0/16, 2001:2:0:ff00::/56 and 1,000 more /32s in 198.19.0.0/16;
+ * allow from 198.18.200.0/24 (trusted); allow tcp 2222 from 198.18.0.0/24;
+ * and a manual ban of 198.18.0.66.
+ */
+int portcullis_configure_sources(struct bpf_object *obj);
 /* A map's memlock as the kernel reports it in /proc/self/fdinfo, or -1. */
 long long map_memlock(int map_fd);
 /* Sum of map_memlock() over every map of OBJ. */

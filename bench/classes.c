@@ -19,34 +19,102 @@
 #include "bare.skel.h"
 #include "portcullis.skel.h"
 
+/* Which table a class belongs to, and which policy runs it. */
+enum class_table {
+	TABLE_PORTS,   /* the xdp-filter equivalent policy */
+	TABLE_SOURCES, /* the same plus source lists */
+};
+
 struct bench_class {
 	const char *name;
 	const char *what;
 	struct packet_spec spec;
+	enum class_table table;
 };
 
 static const struct bench_class classes[] = {
-    {"ipv4-syn-allowed", "IPv4 SYN to tcp/80", {4, 0, L4_TCP, 80, TCP_SYN, 0, {}}},
+    {"ipv4-syn-allowed",
+     "IPv4 SYN to tcp/80",
+     {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, NULL},
+     TABLE_PORTS},
     {"ipv4-ack1000-allowed",
      "IPv4 ACK, 1000 B payload, tcp/443",
-     {4, 0, L4_TCP, 443, TCP_ACK | TCP_PSH, 1000, {}}},
-    {"ipv4-syn-denied", "IPv4 SYN to tcp/8080", {4, 0, L4_TCP, 8080, TCP_SYN, 0, {}}},
-    {"ipv4-udp-allowed", "IPv4 UDP to udp/53", {4, 0, L4_UDP, 53, 0, 32, {}}},
-    {"ipv4-udp-denied", "IPv4 UDP to udp/5353", {4, 0, L4_UDP, 5353, 0, 32, {}}},
-    {"ipv6-syn-allowed", "IPv6 SYN to tcp/22", {6, 0, L4_TCP, 22, TCP_SYN, 0, {}}},
-    {"ipv6-syn-denied", "IPv6 SYN to tcp/8080", {6, 0, L4_TCP, 8080, TCP_SYN, 0, {}}},
-    {"vlan-ipv4-syn-allowed", "802.1Q IPv4 SYN to tcp/80", {4, 1, L4_TCP, 80, TCP_SYN, 0, {}}},
+     {4, 0, L4_TCP, 443, TCP_ACK | TCP_PSH, 1000, {}, NULL},
+     TABLE_PORTS},
+    {"ipv4-syn-denied",
+     "IPv4 SYN to tcp/8080",
+     {4, 0, L4_TCP, 8080, TCP_SYN, 0, {}, NULL},
+     TABLE_PORTS},
+    {"ipv4-udp-allowed", "IPv4 UDP to udp/53", {4, 0, L4_UDP, 53, 0, 32, {}, NULL}, TABLE_PORTS},
+    {"ipv4-udp-denied", "IPv4 UDP to udp/5353", {4, 0, L4_UDP, 5353, 0, 32, {}, NULL}, TABLE_PORTS},
+    {"ipv6-syn-allowed",
+     "IPv6 SYN to tcp/22",
+     {6, 0, L4_TCP, 22, TCP_SYN, 0, {}, NULL},
+     TABLE_PORTS},
+    {"ipv6-syn-denied",
+     "IPv6 SYN to tcp/8080",
+     {6, 0, L4_TCP, 8080, TCP_SYN, 0, {}, NULL},
+     TABLE_PORTS},
+    {"vlan-ipv4-syn-allowed",
+     "802.1Q IPv4 SYN to tcp/80",
+     {4, 1, L4_TCP, 80, TCP_SYN, 0, {}, NULL},
+     TABLE_PORTS},
     {"ipv4-xmas",
      "IPv4 FIN+PSH+URG to tcp/80",
-     {4, 0, L4_TCP, 80, TCP_FIN | TCP_PSH | TCP_URG, 0, {}}},
+     {4, 0, L4_TCP, 80, TCP_FIN | TCP_PSH | TCP_URG, 0, {}, NULL},
+     TABLE_PORTS},
+    {"src-ipv4-syn-allowed",
+     "IPv4 SYN to tcp/80, source in no list",
+     {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, NULL},
+     TABLE_SOURCES},
+    {"src-ipv4-denied-source",
+     "IPv4 SYN to tcp/80 from 198.19.0.1 (deny from /16)",
+     {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, "198.19.0.1"},
+     TABLE_SOURCES},
+    {"src-ipv6-denied-source",
+     "IPv6 SYN to tcp/22 from 2001:2:0:ff00::1 (deny from /56)",
+     {6, 0, L4_TCP, 22, TCP_SYN, 0, {}, "2001:2:0:ff00::1"},
+     TABLE_SOURCES},
+    {"src-ipv4-banned-source",
+     "IPv4 SYN to tcp/80 from 198.18.0.66 (banned)",
+     {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, "198.18.0.66"},
+     TABLE_SOURCES},
+    {"src-ipv4-trusted-source",
+     "IPv4 SYN to tcp/8080 from 198.18.200.1 (allow from)",
+     {4, 0, L4_TCP, 8080, TCP_SYN, 0, {}, "198.18.200.1"},
+     TABLE_SOURCES},
+    {"src-ipv4-source-list-hit",
+     "IPv4 SYN to tcp/2222 from 198.18.0.1 (allow tcp 2222 from /24)",
+     {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, NULL},
+     TABLE_SOURCES},
+    {"src-ipv4-source-list-miss",
+     "IPv4 SYN to tcp/2222 from 198.18.1.1",
+     {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, "198.18.1.1"},
+     TABLE_SOURCES},
 };
 
 #define N_CLASSES (int)(sizeof(classes) / sizeof(classes[0]))
 
-enum config { CFG_BARE, CFG_PC, CFG_PC_SOCK, CFG_XF, CFG_CAND, N_CONFIGS };
+enum config {
+	CFG_BARE,
+	CFG_PC,	     /* the xdp-filter equivalent: established off, scan-detect off */
+	CFG_PC_SCAN, /* + scan-detect */
+	CFG_PC_DEF,  /* + scan-detect + established socket: the contract's defaults */
+	CFG_XF,
+	CFG_CAND,
+	CFG_PC_SRC,
+	N_CONFIGS
+};
 
-static const char *const config_names[N_CONFIGS] = {"bare", "portcullis", "portcullis-sock",
-						    "xdp-filter", "candidate"};
+static const char *const config_names[N_CONFIGS] = {
+    "bare",	  "portcullis", "portcullis-scan",   "portcullis-defaults",
+    "xdp-filter", "candidate",	"portcullis-sources"};
+
+/* The configuration whose verdict the bare floor copies for class C. */
+static enum config reference(int c)
+{
+	return classes[c].table == TABLE_SOURCES ? CFG_PC_SRC : CFG_PC;
+}
 
 struct run {
 	double ns[MAX_ROUNDS];
@@ -133,7 +201,7 @@ static int load_candidate(const char *path, struct bpf_object **obj)
 	}
 	err = bpf_object__load(*obj);
 	if (!err)
-		err = portcullis_configure(*obj, PC_ESTABLISHED_OFF, 0);
+		err = portcullis_configure(*obj, PC_ESTABLISHED_OFF, false, 0);
 	prog = bpf_object__find_program_by_name(*obj, "portcullis_xdp");
 	if (err || !prog) {
 		fprintf(stderr, "pcbench: %s: cannot load and configure portcullis_xdp: %s\n", path,
@@ -145,10 +213,10 @@ static int load_candidate(const char *path, struct bpf_object **obj)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: pcbench classes [-r ROUNDS] [-n REPEAT] [-k CALLS] [-x auto|none] "
-		"[-X WHY-NOT] [-o RAW.tsv]\n"
-		"  -x: xdp-filter program: auto (newest xdpfilt_*), none, or a program id\n");
+	fprintf(stderr, "usage: pcbench classes [-r ROUNDS] [-n REPEAT] [-k CALLS] [-x auto|none] "
+			"[-X WHY-NOT] [-B CANDIDATE.bpf.o] [-o RAW.tsv]\n"
+			"  -x: xdp-filter program: auto (newest xdpfilt_*), none, or a program id\n"
+			"  -B: another build of portcullis.bpf.o to compare with this one (A/B)\n");
 }
 
 struct class_bench {
@@ -163,13 +231,24 @@ struct class_bench {
 	bool have_cand;
 };
 
+static bool wanted(const struct class_bench *b, int c, enum config cfg)
+{
+	if (classes[c].table == TABLE_SOURCES)
+		return cfg == CFG_BARE || cfg == CFG_PC || cfg == CFG_PC_SRC;
+	if (cfg == CFG_XF)
+		return b->have_xf;
+	if (cfg == CFG_CAND)
+		return b->have_cand;
+	return cfg != CFG_PC_SRC;
+}
+
 static int measure(struct class_bench *b, FILE *raw)
 {
 	int retval;
 
 	/* The bare floor returns what portcullis returns for the class. */
 	for (int c = 0; c < N_CLASSES; c++) {
-		if (test_run_ns(b->prog_fd[CFG_PC], &b->frames[c], 1, 1, &retval) < 0)
+		if (test_run_ns(b->prog_fd[reference(c)], &b->frames[c], 1, 1, &retval) < 0)
 			return -1;
 		b->runs[c][CFG_BARE].retval = retval;
 	}
@@ -183,8 +262,7 @@ static int measure(struct class_bench *b, FILE *raw)
 				int fd = b->prog_fd[cfg];
 				double ns;
 
-				if ((cfg == CFG_XF && !b->have_xf) ||
-				    (cfg == CFG_CAND && !b->have_cand))
+				if (!wanted(b, c, cfg))
 					continue;
 				if (cfg == CFG_BARE)
 					fd = b->bare_fd[run->retval == XDP_DROP];
@@ -227,6 +305,8 @@ static void report_candidate(const struct class_bench *b)
 	for (int c = 0; c < N_CLASSES; c++) {
 		const struct run *run = b->runs[c];
 
+		if (classes[c].table != TABLE_PORTS)
+			continue;
 		ratio_series(b, c, CFG_CAND, CFG_PC, ratio);
 		printf("| %s | %s / %s | %s | %s | %s |\n", classes[c].name,
 		       verdict_name(run[CFG_PC].retval), verdict_name(run[CFG_CAND].retval),
@@ -237,26 +317,70 @@ static void report_candidate(const struct class_bench *b)
 	printf("\n");
 }
 
+/* Source classes: what deny, trust and per-port lists cost. */
+static void report_sources(const struct class_bench *b)
+{
+	double ratio[MAX_ROUNDS], net[MAX_ROUNDS];
+	char s1[64], s2[64], s3[64], s4[64], s5[64];
+
+	printf(
+	    "Source lists and bans (same units). portcullis + sources: the policy above plus `deny "
+	    "from 198.19.0.0/16,2001:2:0:ff00::/56` and 1,000 more denied /32s, `allow from "
+	    "198.18.200.0/24`, `allow tcp 2222 from 198.18.0.0/24`, a manual ban of 198.18.0.66. "
+	    "Without lists: the policy "
+	    "above, for what the lists add (its verdict can differ).\n\n"
+	    "| class | packet | verdict with / without lists | bare ns | portcullis + "
+	    "sources ns | without lists ns | with / without lists | ns above bare |\n"
+	    "|---|---|---|---:|---:|---:|---:|---:|\n");
+	for (int c = 0; c < N_CLASSES; c++) {
+		const struct run *run = b->runs[c];
+
+		if (classes[c].table != TABLE_SOURCES)
+			continue;
+		ratio_series(b, c, CFG_PC_SRC, CFG_PC, ratio);
+		for (int r = 0; r < b->rounds; r++)
+			net[r] = run[CFG_PC_SRC].ns[r] - run[CFG_BARE].ns[r];
+		printf("| %s | %s | %s / %s%s | %s | %s | %s | %s | %s |\n", classes[c].name,
+		       classes[c].what, verdict_name(run[CFG_PC_SRC].retval),
+		       verdict_name(run[CFG_PC].retval),
+		       run[CFG_PC_SRC].bad_retval ? " (unstable!)" : "",
+		       fmt_summary(s1, sizeof(s1), summarize(run[CFG_BARE].ns, b->rounds), 1),
+		       fmt_summary(s2, sizeof(s2), summarize(run[CFG_PC_SRC].ns, b->rounds), 1),
+		       fmt_summary(s3, sizeof(s3), summarize(run[CFG_PC].ns, b->rounds), 1),
+		       fmt_summary(s4, sizeof(s4), summarize(ratio, b->rounds), 2),
+		       fmt_summary(s5, sizeof(s5), summarize(net, b->rounds), 1));
+	}
+	printf("\n");
+}
+
 static void report(const struct class_bench *b, const char *xf_name, const char *xf_why)
 {
 	double ratio[MAX_ROUNDS], per_class[N_CLASSES], geo[MAX_ROUNDS], geo_all[MAX_ROUNDS];
-	char s1[64], s2[64], s3[64], s4[64], s5[64], s6[64];
-	int shared = 0, shared_idx[N_CLASSES];
+	char s1[64], s2[64], s3[64], s4[64], s5[64], s6[64], s7[64];
+	int shared = 0, shared_idx[N_CLASSES], n_ports = 0;
 
 	printf("Nanoseconds per packet as BPF_PROG_TEST_RUN measures it (repeat %u, mean of %d "
 	       "runs per round), %d rounds, configurations interleaved within each round. "
 	       "Cells: median (min-max) over rounds. Ratios are taken per round between runs "
 	       "made side by side, then summarised. Bare = a program that only returns "
-	       "portcullis' verdict for the class. portcullis: `established off`; "
-	       "pc + socket lookup: `established socket` (the default).\n\n",
+	       "portcullis' verdict for the class. portcullis: the xdp-filter equivalent "
+	       "(`established off`, `scan-detect off`); + scan-detect: `scan-detect ports 20 "
+	       "window 10s ban 10m`; defaults: that plus `established socket`, i.e. the "
+	       "contract's defaults with the same ports. Ratios are for the xdp-filter "
+	       "equivalent.\n\n",
 	       b->repeat, b->calls, b->rounds);
 	printf("xdp-filter: %s\n\n", b->have_xf ? xf_name : xf_why);
-	printf("| class | packet | verdict pc / xf | bare ns | portcullis ns | pc + socket "
-	       "lookup ns | xdp-filter ns | pc / bare | pc / xdp-filter |\n");
-	printf("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+	printf("| class | packet | verdict pc / xf | bare ns | portcullis ns | + scan-detect ns | "
+	       "defaults ns | xdp-filter ns | pc / bare | pc / xdp-filter |\n");
+	printf("|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int c = 0; c < N_CLASSES; c++) {
 		const struct run *run = b->runs[c];
-		bool same = b->have_xf && run[CFG_XF].retval == run[CFG_PC].retval;
+		bool same;
+
+		if (classes[c].table != TABLE_PORTS)
+			continue;
+		n_ports++;
+		same = b->have_xf && run[CFG_XF].retval == run[CFG_PC].retval;
 
 		ratio_series(b, c, CFG_PC, CFG_BARE, ratio);
 		fmt_summary(s4, sizeof(s4), summarize(ratio, b->rounds), 2);
@@ -270,14 +394,15 @@ static void report(const struct class_bench *b, const char *xf_name, const char 
 		}
 		if (same)
 			shared_idx[shared++] = c;
-		printf("| %s | %s | %s / %s%s | %s | %s | %s | %s | %s | %s |\n", classes[c].name,
-		       classes[c].what, verdict_name(run[CFG_PC].retval),
+		printf("| %s | %s | %s / %s%s | %s | %s | %s | %s | %s | %s | %s |\n",
+		       classes[c].name, classes[c].what, verdict_name(run[CFG_PC].retval),
 		       b->have_xf ? verdict_name(run[CFG_XF].retval) : "n/a",
 		       run[CFG_PC].bad_retval || run[CFG_XF].bad_retval ? " (unstable!)" : "",
 		       fmt_summary(s1, sizeof(s1), summarize(run[CFG_BARE].ns, b->rounds), 1),
 		       fmt_summary(s2, sizeof(s2), summarize(run[CFG_PC].ns, b->rounds), 1),
-		       fmt_summary(s3, sizeof(s3), summarize(run[CFG_PC_SOCK].ns, b->rounds), 1),
-		       s6, s4, s5);
+		       fmt_summary(s3, sizeof(s3), summarize(run[CFG_PC_SCAN].ns, b->rounds), 1),
+		       fmt_summary(s7, sizeof(s7), summarize(run[CFG_PC_DEF].ns, b->rounds), 1), s6,
+		       s4, s5);
 	}
 	printf("\n");
 
@@ -287,16 +412,18 @@ static void report(const struct class_bench *b, const char *xf_name, const char 
 				per_class[i] = b->runs[shared_idx[i]][CFG_PC].ns[r] /
 					       b->runs[shared_idx[i]][CFG_XF].ns[r];
 			geo[r] = geomean(per_class, shared);
-			for (int c = 0; c < N_CLASSES; c++)
-				per_class[c] = b->runs[c][CFG_PC].ns[r] / b->runs[c][CFG_XF].ns[r];
-			geo_all[r] = geomean(per_class, N_CLASSES);
+			for (int c = 0, i = 0; c < N_CLASSES; c++)
+				if (classes[c].table == TABLE_PORTS)
+					per_class[i++] =
+					    b->runs[c][CFG_PC].ns[r] / b->runs[c][CFG_XF].ns[r];
+			geo_all[r] = geomean(per_class, n_ports);
 		}
 		struct summary g = summarize(geo, b->rounds);
 
 		printf("Geometric mean of portcullis / xdp-filter over the %d classes where both "
 		       "give the same verdict: **%s**; over all %d classes: %s. Target <= 0.4: "
 		       "**%s**.\n\n",
-		       shared, fmt_summary(s1, sizeof(s1), g, 2), N_CLASSES,
+		       shared, fmt_summary(s1, sizeof(s1), g, 2), n_ports,
 		       fmt_summary(s2, sizeof(s2), summarize(geo_all, b->rounds), 2),
 		       g.median <= 0.4 ? "met" : "missed");
 	} else {
@@ -307,6 +434,7 @@ static void report(const struct class_bench *b, const char *xf_name, const char 
 
 	if (b->have_cand)
 		report_candidate(b);
+	report_sources(b);
 
 	ratio_series(b, 0, CFG_PC, CFG_BARE, ratio);
 	struct summary fast = summarize(ratio, b->rounds);
@@ -324,7 +452,7 @@ static void report(const struct class_bench *b, const char *xf_name, const char 
 int bench_classes(int argc, char **argv)
 {
 	static struct class_bench b;
-	struct portcullis_bpf *pc = NULL, *pc_sock = NULL;
+	struct portcullis_bpf *pc = NULL, *pc_scan = NULL, *pc_def = NULL, *pc_src = NULL;
 	const char *xf_mode = "auto", *xf_why = "not loaded", *raw_path = NULL, *cand_path = NULL;
 	struct bpf_object *cand = NULL;
 	struct bare_bpf *bare = NULL;
@@ -369,19 +497,25 @@ int bench_classes(int argc, char **argv)
 	}
 
 	pc = portcullis_bpf__open_and_load();
-	pc_sock = portcullis_bpf__open_and_load();
+	pc_scan = portcullis_bpf__open_and_load();
+	pc_def = portcullis_bpf__open_and_load();
+	pc_src = portcullis_bpf__open_and_load();
 	bare = bare_bpf__open_and_load();
-	if (!pc || !pc_sock || !bare) {
+	if (!pc || !pc_scan || !pc_def || !pc_src || !bare) {
 		fprintf(stderr, "pcbench: cannot load the BPF programs: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	if (portcullis_configure(pc->obj, PC_ESTABLISHED_OFF, 0) ||
-	    portcullis_configure(pc_sock->obj, PC_ESTABLISHED_SOCKET, 0)) {
+	if (portcullis_configure(pc->obj, PC_ESTABLISHED_OFF, false, 0) ||
+	    portcullis_configure(pc_scan->obj, PC_ESTABLISHED_OFF, true, 0) ||
+	    portcullis_configure(pc_def->obj, PC_ESTABLISHED_SOCKET, true, 0) ||
+	    portcullis_configure_sources(pc_src->obj)) {
 		fprintf(stderr, "pcbench: cannot configure portcullis\n");
 		goto cleanup;
 	}
 	b.prog_fd[CFG_PC] = bpf_program__fd(pc->progs.portcullis_xdp);
-	b.prog_fd[CFG_PC_SOCK] = bpf_program__fd(pc_sock->progs.portcullis_xdp);
+	b.prog_fd[CFG_PC_SCAN] = bpf_program__fd(pc_scan->progs.portcullis_xdp);
+	b.prog_fd[CFG_PC_DEF] = bpf_program__fd(pc_def->progs.portcullis_xdp);
+	b.prog_fd[CFG_PC_SRC] = bpf_program__fd(pc_src->progs.portcullis_xdp);
 	b.bare_fd[0] = bpf_program__fd(bare->progs.bare_pass);
 	b.bare_fd[1] = bpf_program__fd(bare->progs.bare_drop);
 	b.prog_fd[CFG_XF] = -1;
@@ -423,7 +557,9 @@ cleanup:
 		close(b.prog_fd[CFG_XF]);
 	bpf_object__close(cand);
 	bare_bpf__destroy(bare);
-	portcullis_bpf__destroy(pc_sock);
+	portcullis_bpf__destroy(pc_src);
+	portcullis_bpf__destroy(pc_def);
+	portcullis_bpf__destroy(pc_scan);
 	portcullis_bpf__destroy(pc);
 	return err;
 }

@@ -6,10 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "bans.h"
+#include "sources.h"
 
 static int compare_double(const void *a, const void *b)
 {
@@ -40,10 +44,60 @@ const char *fmt_summary(char *buf, size_t size, struct summary s, int decimals)
 	return buf;
 }
 
-int portcullis_configure(struct bpf_object *obj, __u32 established, __u16 tcp_range_hi)
+#define EXTRA_DENIED 1000
+
+/* A manual ban of 198.18.0.66, for the banned-source class. */
+static int ban_one(const struct pc_maps *maps)
+{
+	struct pc_ban ban = {.expires_ns = PC_BAN_FOREVER, .reason = PC_BAN_MANUAL};
+	struct pc_addr_key key;
+	__u8 addr[16] = {};
+	bool replaced;
+
+	inet_pton(AF_INET, "198.18.0.66", addr);
+	pc_addr_key_make(&key, AF_INET, addr, 64);
+	ban.created_ns = pc_now_ns();
+	return pc_bans_add(maps, &key, &ban, &replaced);
+}
+
+/* The source trie of rule set 0: see portcullis_configure_sources(). */
+static int install_sources(const struct pc_maps *maps)
+{
+	struct pc_source_key keys[EXTRA_DENIED + 4];
+	__u8 addr[16] = {};
+	size_t n = 0;
+	int trie, err;
+
+	inet_pton(AF_INET, "198.19.0.0", addr);
+	pc_source_key_make(&keys[n++], PC_SRC_DENY, 0, AF_INET, addr, 16);
+	for (int i = 0; i < EXTRA_DENIED; i++) {
+		addr[2] = 1 + i / 250;
+		addr[3] = 1 + i % 250;
+		pc_source_key_make(&keys[n++], PC_SRC_DENY, 0, AF_INET, addr, 32);
+	}
+	inet_pton(AF_INET6, "2001:2:0:ff00::", addr);
+	pc_source_key_make(&keys[n++], PC_SRC_DENY, 0, AF_INET6, addr, 56);
+	memset(addr, 0, sizeof(addr));
+	inet_pton(AF_INET, "198.18.200.0", addr);
+	pc_source_key_make(&keys[n++], PC_SRC_TRUST, 0, AF_INET, addr, 24);
+	inet_pton(AF_INET, "198.18.0.0", addr);
+	pc_source_key_make(&keys[n++], PC_SRC_PORT, 1, AF_INET, addr, 24);
+
+	trie = pc_sources_create();
+	if (trie < 0)
+		return trie;
+	err = pc_sources_add(trie, keys, n);
+	if (!err)
+		err = pc_sources_install(maps, 0, trie);
+	close(trie);
+	return err ? err : ban_one(maps);
+}
+
+static int configure(struct bpf_object *obj, __u32 established, bool scan_detect,
+		     __u16 tcp_range_hi, bool sources)
 {
 	struct pc_config cfg = {
-	    .flags = PC_CFG_SCAN_DETECT,
+	    .flags = scan_detect ? PC_CFG_SCAN_DETECT : 0,
 	    .established = established,
 	    .ephemeral_lo = 32768,
 	    .ephemeral_hi = 60999,
@@ -71,13 +125,33 @@ int portcullis_configure(struct bpf_object *obj, __u32 established, __u16 tcp_ra
 		pc_port_table_set(table, PC_PROTO_TCP, 443, 443, PC_PORT_ALLOWED);
 	}
 	pc_port_table_set(table, PC_PROTO_UDP, 53, 53, PC_PORT_ALLOWED);
+	if (sources) {
+		pc_port_table_set(table, PC_PROTO_TCP, 2222, 2222, PC_PORT_SOURCE_LIMITED);
+		table->rules[PC_PROTO_TCP * PC_PORTS + 2222].source_list = 1;
+		cfg.flags |= PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST;
+		err = install_sources(&maps);
+		if (err)
+			goto out;
+	}
 	err = pc_maps_write_config(&maps, 0, &cfg);
 	if (!err)
 		err = pc_maps_write_ports(&maps, 0, table);
 	if (!err)
 		err = pc_maps_activate(&maps, 0);
+out:
 	pc_port_table_free(table);
 	return err;
+}
+
+int portcullis_configure(struct bpf_object *obj, __u32 established, bool scan_detect,
+			 __u16 tcp_range_hi)
+{
+	return configure(obj, established, scan_detect, tcp_range_hi, false);
+}
+
+int portcullis_configure_sources(struct bpf_object *obj)
+{
+	return configure(obj, PC_ESTABLISHED_OFF, false, 0, true);
 }
 
 long long map_memlock(int map_fd)

@@ -85,6 +85,9 @@ END {
 	s_busy = busy_ratio(pc, bare)
 	printf "portcullis drop rate / bare XDP_DROP, receiver alone: **%s**; with the generator's share left in: %s. Target >= 0.9: **%s**.\n\n",
 		s_rx, s_busy, (m_rx < 0 ? "not measured" : (m_rx >= 0.9 ? "met" : "missed"))
+	if ("portcullis-drop-defaults" in seen)
+		printf "With the contract's defaults (scan-detect on, established socket), portcullis drop rate / bare XDP_DROP, receiver alone: %s.\n\n",
+			rx_ratio("portcullis-drop-defaults", bare)
 	best = ""; m_best = -1
 	for (i = 1; i <= nlabels; i++) if (order[i] ~ /^nft-/) {
 		s = rx_ratio(pc, order[i])

@@ -148,8 +148,8 @@ static int parse_args(int argc, char **argv, struct live_opts *o)
 	}
 	if (!o->gen_ns || !o->rx_ns || !o->tx_if || !o->rx_if || !o->frames)
 		return -1;
-	if (strcmp(o->filter, "portcullis") && strcmp(o->filter, "drop") &&
-	    strcmp(o->filter, "none") && strcmp(o->filter, "gen-only"))
+	if (strcmp(o->filter, "portcullis") && strcmp(o->filter, "portcullis-defaults") &&
+	    strcmp(o->filter, "drop") && strcmp(o->filter, "none") && strcmp(o->filter, "gen-only"))
 		return -1;
 	return 0;
 }
@@ -161,7 +161,7 @@ int bench_live(int argc, char **argv)
 	struct gen_bpf *gen = NULL;
 	struct bpf_link *link = NULL;
 	struct bpf_program *gen_prog;
-	struct packet_spec spec = {4, 0, L4_TCP, 0, TCP_SYN, 0, {}};
+	struct packet_spec spec = {4, 0, L4_TCP, 0, TCP_SYN, 0, {}, NULL};
 	long long before, after, seen = -1, drops = 0;
 	struct xdp_md ctx = {};
 	struct frame frame;
@@ -170,19 +170,23 @@ int bench_live(int argc, char **argv)
 	int err = 1, rx_ifindex, tx_ifindex;
 
 	if (parse_args(argc, argv, &o)) {
-		fprintf(stderr,
-			"usage: pcbench live -g GEN_NETNS -R RX_NETNS -t TX_IF -i RX_IF "
-			"[-f portcullis|drop|none|gen-only] [-p DPORT] [-n FRAMES] [-l LABEL] "
-			"[-r ROUND]\n");
+		fprintf(stderr, "usage: pcbench live -g GEN_NETNS -R RX_NETNS -t TX_IF -i RX_IF "
+				"[-f portcullis|portcullis-defaults|drop|none|gen-only] [-p DPORT] "
+				"[-n FRAMES] [-l LABEL] "
+				"[-r ROUND]\n");
 		return 2;
 	}
 
 	gen = gen_bpf__open_and_load();
 	if (!gen)
 		goto load_error;
-	if (!strcmp(o.filter, "portcullis")) {
+	if (!strncmp(o.filter, "portcullis", 10)) {
+		bool defaults = !strcmp(o.filter, "portcullis-defaults");
+
 		pc = portcullis_bpf__open_and_load();
-		if (!pc || portcullis_configure(pc->obj, PC_ESTABLISHED_OFF, 0))
+		if (!pc || portcullis_configure(
+			       pc->obj, defaults ? PC_ESTABLISHED_SOCKET : PC_ESTABLISHED_OFF,
+			       defaults, 0))
 			goto load_error;
 	} else if (!strcmp(o.filter, "drop")) {
 		bare = bare_bpf__open_and_load();

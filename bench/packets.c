@@ -83,6 +83,8 @@ void packet_build(struct frame *frame, const struct packet_spec *spec)
 		ip->ttl = 64;
 		ip->protocol = ipproto;
 		ip->saddr = htonl(BENCH_SRC4);
+		if (spec->src)
+			inet_pton(AF_INET, spec->src, &ip->saddr);
 		ip->daddr = htonl(BENCH_DST4);
 		ip->check = ipv4_checksum(ip);
 		at += sizeof(*ip) + l4_len;
@@ -94,7 +96,7 @@ void packet_build(struct frame *frame, const struct packet_spec *spec)
 		ip6->payload_len = htons(l4_len);
 		ip6->nexthdr = ipproto;
 		ip6->hop_limit = 64;
-		inet_pton(AF_INET6, "2001:2::1", &ip6->saddr);
+		inet_pton(AF_INET6, spec->src ? spec->src : "2001:2::1", &ip6->saddr);
 		inet_pton(AF_INET6, "2001:2::2", &ip6->daddr);
 		at += sizeof(*ip6) + l4_len;
 	}

@@ -25,12 +25,11 @@ ns_gen=$tag-gen
 ns_rx=$tag-rx
 
 case "$mode" in
-quick) rounds=${ROUNDS:-5} ;;
-full | live | scaling | control) rounds=${ROUNDS:-7} ;;
+quick) rounds=${ROUNDS:-5} calls=${CALLS:-2} ;;
+full | live | scaling | control) rounds=${ROUNDS:-7} calls=${CALLS:-3} ;;
 *) echo "usage: $0 quick|full|live|scaling|control" >&2; exit 2 ;;
 esac
 repeat=${REPEAT:-1000000}
-calls=${CALLS:-3}
 live_frames=${LIVE_FRAMES:-3000000}
 
 log() { printf '  %-8s %s\n' BENCH "$*" >&2; }
@@ -77,7 +76,7 @@ header() {
 	| | |
 	|---|---|
 	| date | $(date -u '+%Y-%m-%d %H:%M UTC') |
-	| portcullis | $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown) |
+	| portcullis | $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown) (data path object sha256 $(sha256sum "$root/$out/portcullis.bpf.o" 2>/dev/null | cut -c1-12)) |
 	| kernel | $(uname -r) |
 	| machine | $cpu, $(nproc) CPUs, $mem |
 	| clang | $(clang --version | head -1) |
@@ -120,7 +119,8 @@ classes() {
 	echo "## 1. Per-packet cost by class (BPF_PROG_TEST_RUN)"
 	echo
 	echo "xdp-filter: \`xdp-filter load --policy deny -m native\`, ports 22, 80, 443 (dst, tcp)" \
-		"and 53 (dst, udp); portcullis: the same ports, mode enforce, scan-flags drop."
+		"and 53 (dst, udp); portcullis: the same ports, mode enforce, scan-flags drop," \
+		"icmp allow, fragments allow."
 	echo
 	"$pcbench" classes -r "$rounds" -n "$repeat" -k "$calls" -x "$xf" \
 		${why:+-X "$why"} -o "$results/classes-raw.tsv.tmp"
@@ -176,7 +176,7 @@ ipt_rules() { # iptables-legacy|iptables-nft
 
 # Configurations: label, XDP filter pcbench attaches, destination port.
 live_configs="gen-only:gen-only:8080 xdp-drop-bare:drop:8080 portcullis-drop:portcullis:8080
-portcullis-pass:portcullis:80 nft-netdev-ingress:none:8080 nft-prerouting-raw:none:8080
+portcullis-drop-defaults:portcullis-defaults:8080 portcullis-pass:portcullis:80 nft-netdev-ingress:none:8080 nft-prerouting-raw:none:8080
 iptables-legacy-raw:none:8080 iptables-nft-raw:none:8080 no-filter-stack:none:8080"
 
 live_prepare() { # label
@@ -207,7 +207,7 @@ live_finish() { # label
 }
 
 live() {
-	log "live flood: $rounds rounds x 9 configurations x $live_frames frames"
+	log "live flood: $rounds rounds x 10 configurations x $live_frames frames"
 	need_pkgs nftables iptables ethtool
 	local raw=$results/live-raw.tsv.tmp
 	: >"$raw"
@@ -242,7 +242,10 @@ live() {
 	stack takes them; the TCP checksum is wrong on purpose, so whatever a filter passes is
 	discarded by TCP without a reply. Drop floods go to tcp/8080 (denied), the pass flood to
 	tcp/80 (allowed); every rule set is the same policy (tcp 22, 80, 443 and udp 53 open,
-	other TCP/UDP dropped). XDP programs attach in native mode; the other configurations run
+	other TCP/UDP dropped). portcullis runs the xdp-filter equivalent (\`established off\`,
+	\`scan-detect off\`); portcullis-drop-defaults adds the contract's defaults
+	(\`scan-detect ports 20 window 10s ban 10m\`, \`established socket\`): each frame of
+	the flood comes from a new source, the worst case for the scan detector. XDP programs attach in native mode; the other configurations run
 	with no XDP program and GRO on r0 (veth needs NAPI on the peer to take XDP_TX frames).
 	Fresh namespaces for every run.
 

@@ -33,7 +33,7 @@ struct point_runs {
 
 static void build_probe(struct frame *frame, __u16 port)
 {
-	struct packet_spec spec = {4, 0, L4_TCP, port, TCP_SYN, 0, {}};
+	struct packet_spec spec = {4, 0, L4_TCP, port, TCP_SYN, 0, {}, NULL};
 
 	packet_build(frame, &spec);
 }
@@ -80,7 +80,7 @@ int bench_scaling(int argc, char **argv)
 		pc[p] = portcullis_bpf__open_and_load();
 		if (!pc[p])
 			goto load_error;
-		if (portcullis_configure(pc[p]->obj, PC_ESTABLISHED_OFF, points[p])) {
+		if (portcullis_configure(pc[p]->obj, PC_ESTABLISHED_OFF, false, points[p])) {
 			fprintf(stderr, "pcbench: cannot configure %u ports\n", points[p]);
 			goto cleanup;
 		}
