@@ -52,7 +52,7 @@ USER_HDRS := $(wildcard maps/*.h loader/*.h) $(OUTPUT)/portcullis.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps clean test unit-tests demo bench bench-quick install format
+.PHONY: all deps clean test unit-tests demo bench bench-quick install uninstall format
 
 all: deps $(OUTPUT)/portcullis
 
@@ -109,9 +109,39 @@ bench-quick: all
 	$(Q)scripts/deps.sh bench
 	$(Q)bench/run.sh quick
 
+# sudo make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, the man
+# page, the example config, the systemd unit (portcullis@IFACE.service) and
+# bash completion. The config itself is never installed or overwritten.
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALLED := $(SBINDIR)/portcullis $(MANDIR)/man8/portcullis.8 \
+	$(SYSCONFDIR)/portcullis/portcullis.conf.example $(UNITDIR)/portcullis@.service \
+	$(COMPLETIONDIR)/portcullis
+
 install: all
-	install -D -m 0755 $(OUTPUT)/portcullis $(DESTDIR)$(PREFIX)/sbin/portcullis
-	install -D -m 0644 examples/portcullis.conf $(DESTDIR)/etc/portcullis/portcullis.conf.example
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/portcullis)
+	$(Q)install -D -m 0755 $(OUTPUT)/portcullis $(DESTDIR)$(SBINDIR)/portcullis
+	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man8/portcullis.8)
+	$(Q)install -D -m 0644 man/portcullis.8 $(DESTDIR)$(MANDIR)/man8/portcullis.8
+	$(call msg,INSTALL,$(DESTDIR)$(SYSCONFDIR)/portcullis/portcullis.conf.example)
+	$(Q)install -D -m 0644 examples/portcullis.conf \
+		$(DESTDIR)$(SYSCONFDIR)/portcullis/portcullis.conf.example
+	$(call msg,INSTALL,$(DESTDIR)$(UNITDIR)/portcullis@.service)
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|/etc/portcullis/|$(SYSCONFDIR)/portcullis/|g' \
+		-e 's|/etc/default/|$(SYSCONFDIR)/default/|g' contrib/portcullis@.service \
+		>$(DESTDIR)$(UNITDIR)/portcullis@.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/portcullis@.service
+	$(call msg,INSTALL,$(DESTDIR)$(COMPLETIONDIR)/portcullis)
+	$(Q)install -D -m 0644 contrib/portcullis.bash-completion $(DESTDIR)$(COMPLETIONDIR)/portcullis
+
+uninstall:
+	$(call msg,UNINSTALL,$(addprefix $(DESTDIR),$(INSTALLED)))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(DESTDIR)$(SYSCONFDIR)/portcullis 2>/dev/null || true
 
 format:
 	clang-format -i bpf/*.c bpf/*.h maps/*.[ch] loader/*.[ch] tests/unit/*.[ch]
