@@ -139,6 +139,33 @@ static struct pc_config make_config(__u32 flags, __u32 established)
 	return cfg;
 }
 
+/*
+ * The first failed check of a case makes its one FAIL line (tests/run.sh
+ * counts them); later ones are printed as details under it.
+ */
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (case_failed)
+		printf("    %s\n", msg);
+	else
+		test_fail("%s", msg);
+}
+
+#define EXPECT(cond, fmt, ...)                                                                     \
+	({                                                                                         \
+		bool ok_ = (cond);                                                                 \
+		if (!ok_)                                                                          \
+			fail("%s:%d: " fmt, __FILE__, __LINE__, ##__VA_ARGS__);                    \
+		ok_;                                                                               \
+	})
+
 /* ---- counters ---------------------------------------------------------- */
 
 struct counters {
@@ -215,13 +242,13 @@ static void check_delta(const char *map, const struct pc_counter *old, const str
 		__u64 want_packets = i == want ? 1 : 0, want_bytes = i == want ? len : 0;
 
 		if (packets != want_packets || bytes != want_bytes)
-			test_fail("%s[%u]%s%s: +%llu packets +%llu bytes, expected +%llu +%llu",
-				  map, i, name ? " " : "", name ? name(i) : "",
-				  (unsigned long long)packets, (unsigned long long)bytes,
-				  (unsigned long long)want_packets, (unsigned long long)want_bytes);
+			fail("%s[%u]%s%s: +%llu packets +%llu bytes, expected +%llu +%llu", map, i,
+			     name ? " " : "", name ? name(i) : "", (unsigned long long)packets,
+			     (unsigned long long)bytes, (unsigned long long)want_packets,
+			     (unsigned long long)want_bytes);
 	}
 	if (want >= (long long)n)
-		test_fail("%s: expected slot %lld out of range", map, want);
+		fail("%s: expected slot %lld out of range", map, want);
 }
 
 /*
@@ -241,7 +268,7 @@ static int check_snapshot(long long reason_slot, long long drop_key, long long p
 		if (!err)
 			err = sum_counters_batch(maps.port_pass, PC_PASS_SLOTS, fresh->port_pass);
 	}
-	if (!CHECK(err == 0, "reading counters: %s", strerror(-err)))
+	if (!EXPECT(err == 0, "reading counters: %s", strerror(-err)))
 		return err;
 	check_delta("pc_reasons", snap->reasons, fresh->reasons, PC_REASON_SLOTS, reason_slot, len,
 		    slot_name);
@@ -345,12 +372,12 @@ static void check_frame_ports(const struct frame *f, __u32 len, const struct exp
 
 	err = bpf_prog_test_run_opts(prog_fd, &opts) ? -errno : 0;
 	retval = opts.retval;
-	if (CHECK(err == 0, "test_run: %s", strerror(-err))) {
-		CHECK(retval == (__u32)e->ret, "verdict %s, expected %s (%s)", xdp_name(retval),
-		      xdp_name(e->ret), slot_name(slot));
+	if (EXPECT(err == 0, "test_run: %s", strerror(-err))) {
+		EXPECT(retval == (__u32)e->ret, "verdict %s, expected %s (%s)", xdp_name(retval),
+		       xdp_name(e->ret), slot_name(slot));
 		/* A filter never rewrites the frame. */
-		CHECK(opts.data_size_out == len && memcmp(out, f->data, len) == 0,
-		      "frame changed by the program (%u bytes out)", opts.data_size_out);
+		EXPECT(opts.data_size_out == len && memcmp(out, f->data, len) == 0,
+		       "frame changed by the program (%u bytes out)", opts.data_size_out);
 	}
 	check_snapshot(slot, drop_key, pass_slot, len, port_maps);
 	if (case_failed)
@@ -987,7 +1014,7 @@ static void run_case(const struct verdict_case *c)
 	test_begin("verdict: %s", c->name);
 	build_case(&f, c);
 	err = pc_maps_write_config(&maps, 0, &cfg);
-	if (CHECK(err == 0, "writing config: %s", strerror(-err)))
+	if (EXPECT(err == 0, "writing config: %s", strerror(-err)))
 		check_frame(&f, f.len, &c->want);
 	test_end();
 }
@@ -1166,8 +1193,8 @@ static void run_truncation(const struct verdict_case *c)
 		if (len < ETH_HLEN) {
 			int err = run_prog(prog_fd, f.data, len, 1, &retval, NULL);
 
-			CHECK(err == -EINVAL, "length %u: test_run returned %d, expected -EINVAL",
-			      len, err);
+			EXPECT(err == -EINVAL, "length %u: test_run returned %d, expected -EINVAL",
+			       len, err);
 			check_snapshot(-1, -1, -1, 0, false);
 			continue;
 		}
@@ -1203,7 +1230,7 @@ static void run_rule_set_switch(void)
 	int err;
 
 	test_begin("rule sets: set 1 has no effect until activated, then replaces set 0");
-	if (!CHECK(table1 != NULL, "pc_port_table_new failed"))
+	if (!EXPECT(table1 != NULL, "pc_port_table_new failed"))
 		goto out;
 	build_case(&syn, &tcp9999);
 	build_case(&ping, &echo);
@@ -1211,7 +1238,7 @@ static void run_rule_set_switch(void)
 	err = pc_maps_write_config(&maps, 0, &cfg0);
 	if (!err)
 		err = write_rules(1, &cfg1, table1);
-	if (!CHECK(err == 0, "writing rule set 1: %s", strerror(-err)))
+	if (!EXPECT(err == 0, "writing rule set 1: %s", strerror(-err)))
 		goto out;
 
 	/* Set 0 in force: 9999 closed, ICMP allowed. */
@@ -1219,7 +1246,7 @@ static void run_rule_set_switch(void)
 	check_frame(&ping, ping.len, &icmp_pass);
 
 	err = pc_maps_activate(&maps, 1);
-	if (!CHECK(err == 0, "activating set 1: %s", strerror(-err)))
+	if (!EXPECT(err == 0, "activating set 1: %s", strerror(-err)))
 		goto out;
 	/* The pass slot is the one set 1's table handed out to 9999. */
 	slot = table1->slot_of[PC_PROTO_TCP * PC_PORTS + 9999];
@@ -1228,7 +1255,7 @@ static void run_rule_set_switch(void)
 	check_frame(&ping, ping.len, &icmp_drop);
 
 	err = pc_maps_activate(&maps, 0);
-	if (!CHECK(err == 0, "activating set 0: %s", strerror(-err)))
+	if (!EXPECT(err == 0, "activating set 0: %s", strerror(-err)))
 		goto out;
 	check_frame(&syn, syn.len, &not_allowed);
 	check_frame(&ping, ping.len, &icmp_pass);
@@ -1356,7 +1383,7 @@ static void run_socket_cases(int family)
 		err = connect_loopback(family, udp_conn, 9);
 	if (err) {
 		test_begin("sockets: %s loopback sockets", fam);
-		test_fail("socket setup: %s", strerror(-err));
+		fail("socket setup: %s", strerror(-err));
 		test_end();
 		goto out;
 	}
@@ -1516,7 +1543,7 @@ static void run_ban_cases(void)
 		err = ban("192.0.2.51", pc_now_ns() - 1);
 	if (err) {
 		test_begin("ban: set up bans");
-		test_fail("pc_bans_add: %s", strerror(-err));
+		fail("pc_bans_add: %s", strerror(-err));
 		test_end();
 		return;
 	}
@@ -1529,14 +1556,14 @@ static void run_ban_cases(void)
 	run_case(&expired);
 	ban_counts(&active_after, &made);
 	test_begin("ban: the data path removes an expired ban and counts it out");
-	CHECK(!is_banned("192.0.2.51"), "192.0.2.51 still in pc_bans");
-	CHECK(active_after + 1 == active, "bans in force %llu, expected %llu",
-	      (unsigned long long)active_after, (unsigned long long)active - 1);
+	EXPECT(!is_banned("192.0.2.51"), "192.0.2.51 still in pc_bans");
+	EXPECT(active_after + 1 == active, "bans in force %llu, expected %llu",
+	       (unsigned long long)active_after, (unsigned long long)active - 1);
 	test_end();
 
 	err = unban("192.0.2.50");
 	test_begin("ban: unban");
-	CHECK(err == 0, "pc_bans_remove: %s", strerror(-err));
+	EXPECT(err == 0, "pc_bans_remove: %s", strerror(-err));
 	test_end();
 	run_case(&unbanned);
 
@@ -1586,10 +1613,10 @@ static void scan_case(const char *name, struct pc_config cfg, const char *src,
 		after = src;
 	probe(&cfg, after, 22, TCP_SYN, banned ? &banned_want : &allowed_want);
 	ban_counts(&active_after, &made_after);
-	CHECK(made_after - made == banned, "detector made %llu bans, expected %d",
-	      (unsigned long long)(made_after - made), banned);
-	CHECK(active_after - active == banned, "bans in force grew by %llu, expected %d",
-	      (unsigned long long)(active_after - active), banned);
+	EXPECT(made_after - made == banned, "detector made %llu bans, expected %d",
+	       (unsigned long long)(made_after - made), banned);
+	EXPECT(active_after - active == banned, "bans in force grew by %llu, expected %d",
+	       (unsigned long long)(active_after - active), banned);
 	test_end();
 }
 
@@ -1654,13 +1681,16 @@ static void run_counter_total(void)
 	}
 	if (!err)
 		err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, after);
-	if (CHECK(err == 0, "%s", strerror(-err))) {
+	if (EXPECT(err == 0, "%s", strerror(-err))) {
 		for (int slot = 0; slot < PC_REASON_SLOTS; slot++) {
 			packets += after[slot].packets - before[slot].packets;
 			bytes += after[slot].bytes - before[slot].bytes;
 		}
-		CHECK_INT(packets, ARRAY_SIZE(cases));
-		CHECK_INT(bytes, want_bytes);
+		EXPECT(packets == ARRAY_SIZE(cases),
+		       "reason slots grew by %llu packets, expected %zu",
+		       (unsigned long long)packets, ARRAY_SIZE(cases));
+		EXPECT(bytes == want_bytes, "reason slots grew by %llu bytes, expected %llu",
+		       (unsigned long long)bytes, (unsigned long long)want_bytes);
 	}
 	/* Keep the snapshot current for any later case. */
 	read_counters(snap);
@@ -1883,7 +1913,7 @@ int main(int argc, char **argv)
 	err = setup();
 	if (err) {
 		test_begin("verdict: load the program and write the rules");
-		test_fail("%s", strerror(-err));
+		fail("%s", strerror(-err));
 		test_end();
 		teardown();
 		return test_exit_code();
