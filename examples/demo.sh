@@ -48,14 +48,29 @@ say "Runtime change without reload: open tcp/8080"
 run srv "$PORTCULLIS" allow "$IF_SRV" tcp 8080
 nmap_scan -sS -p 8080,3306
 
-say "The counters"
-run srv "$PORTCULLIS" stats "$IF_SRV"
-
 say "Status"
 run srv "$PORTCULLIS" status "$IF_SRV"
 
-say "Scan bans"
-echo "(the in-kernel scan detector and 'portcullis bans' are not in this build yet)"
+say "A wider scan (200 ports): the in-kernel detector bans the scanner"
+srv "$PORTCULLIS" events "$IF_SRV" >"$TEST_TMP/events.log" 2>&1 &
+LAB_PIDS+=($!)
+# Once banned, every probe is dropped: keep nmap from waiting long on them.
+cli nmap -n -Pn -T5 --max-retries 0 --max-rtt-timeout 100ms -sS -p 1-200 "$SRV4" |
+	grep -E 'scanned|open'
+sleep 1.2
+run srv "$PORTCULLIS" bans "$IF_SRV"
+echo "what 'portcullis events' printed:"
+sed 's/^/    /' "$TEST_TMP/events.log"
+if reach tcp "$SRV4" 22; then
+	echo "ssh from the scanner: still reachable (unexpected)"
+else
+	echo "ssh from the scanner: dropped on the driver path, it is banned"
+fi
+run srv "$PORTCULLIS" unban "$IF_SRV" "$CLI4"
+reach tcp "$SRV4" 22 && echo "ssh from the scanner after unban: reachable again"
+
+say "The counters (drops by reason, per port, bans)"
+run srv "$PORTCULLIS" stats "$IF_SRV"
 
 say "Cleaning up: detach, remove namespaces"
 run srv "$PORTCULLIS" detach "$IF_SRV"
