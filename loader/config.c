@@ -469,6 +469,29 @@ static int split_words(char *line, const char *comment, char **words, int max)
 	return n;
 }
 
+/*
+ * sshd's StrictModes for the files that decide what a root-run firewall
+ * lets in: a config or list file must be owned by root or by the user
+ * running portcullis (so "portcullis check" works on a user's own draft),
+ * and must not be writable by group or others. Character devices such as
+ * /dev/null hold nothing another user could edit; only their owner counts.
+ * The check is on the open file, so a rename in between cannot fool it.
+ */
+static int check_file_trusted(const char *path, const struct stat *st, struct pc_error *err)
+{
+	bool owner_ok = st->st_uid == 0 || st->st_uid == geteuid();
+	bool modes_ok = S_ISCHR(st->st_mode) || !(st->st_mode & (S_IWGRP | S_IWOTH));
+
+	if (owner_ok && modes_ok)
+		return 0;
+	return error_msg(err, -EPERM,
+			 "%.*s: bad ownership or modes (owner uid %u, mode %04o): portcullis "
+			 "reads only files owned by root or by the user running it, and not "
+			 "writable by group or others",
+			 PATH_MAX, path, (unsigned int)st->st_uid,
+			 (unsigned int)(st->st_mode & 07777));
+}
+
 /* Reads a whole file, NUL-terminated. Errors are "FILE: strerror". */
 static int read_file(const char *path, char **text, size_t *len, struct pc_error *err)
 {
@@ -490,6 +513,9 @@ static int read_file(const char *path, char **text, size_t *len, struct pc_error
 		ret = error_file(err, path, EISDIR);
 		goto out;
 	}
+	ret = check_file_trusted(path, &st, err);
+	if (ret)
+		goto out;
 	/* Read at most MAX_FILE_SIZE + 1 bytes: enough to know the file is too large. */
 	for (;;) {
 		ssize_t got;

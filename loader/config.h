@@ -74,9 +74,11 @@ void pc_ruleset_free(struct pc_ruleset *rs);
 /*
  * Parse a config file. On error RS is left initialised but empty. RS is
  * overwritten, not freed: pc_ruleset_free() an old ruleset before reusing it.
- * Returns 0, -EINVAL for a bad config, -ENOMEM, or -errno of a file that
- * cannot be read ("FILE: No such file or directory"); every error is a
- * config error (exit status 2). ERR may be NULL.
+ * Returns 0, -EINVAL for a bad config, -ENOMEM, -EPERM for a file that
+ * another user could change (not owned by root or the caller, or writable by
+ * group or others: "FILE: bad ownership or modes ..."; list files too), or
+ * -errno of a file that cannot be read ("FILE: No such file or directory");
+ * every error is a config error (exit status 2). ERR may be NULL.
  */
 int pc_config_load(const char *path, struct pc_ruleset *rs, struct pc_error *err);
 /*
