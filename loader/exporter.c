@@ -386,7 +386,9 @@ struct pc_exporter *pc_exporter_start(const char *listen, char *const *ifnames, 
 	*status = PC_EXIT_FAILURE;
 	if (!exporter)
 		return NULL;
-	fd = open_listener(listen ? listen : PC_LISTEN_DEFAULT, status);
+	if (!listen)
+		listen = PC_LISTEN_DEFAULT;
+	fd = open_listener(listen, status);
 	if (fd < 0) {
 		free(exporter);
 		return NULL;

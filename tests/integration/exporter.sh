@@ -150,6 +150,15 @@ stop_exporter() {
 	wait "$EXPORTER_PID"
 }
 
+start_exporter "$TEST_TMP/exporter6.log" --listen "[::1]:9435"
+check "--listen [::1]:9435 serves over IPv6" \
+	test "$(srv curl -s -g -m 5 -o /dev/null -w '%{http_code}' 'http://[::1]:9435/metrics')" = 200
+stop_exporter
+start_exporter "$TEST_TMP/exporter4.log" --listen ":9436"
+check "--listen :9436 serves every address, IPv4 and IPv6" \
+	test "$(srv curl -s -g -m 5 -o /dev/null -w '%{http_code}' 'http://[::1]:9436/')$(srv curl -s -m 5 -o /dev/null -w '%{http_code}' "http://$SRV4:9436/")" = 200200
+stop_exporter
+
 start_exporter "$TEST_TMP/exporter.log"
 check "exporter starts on $URL" grep -q "serving $URL/metrics" "$TEST_TMP/exporter.log"
 expect_exit "a second exporter on the same port fails, naming the address" 1 \

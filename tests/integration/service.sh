@@ -53,6 +53,23 @@ python3 "$HELPERS/notify_listen.py" "$TEST_TMP/notify.sock" "$TEST_TMP/notify.lo
 LAB_PIDS+=($!)
 wait_for "$TEST_TMP/notify.out" ready || not_ok "notify socket" "the stand-in did not start"
 
+# Syslog: with no system logger on /dev/log, a stand-in listens there for the test.
+SYSLOG=""
+if [ ! -e /dev/log ]; then
+	python3 "$HELPERS/notify_listen.py" /dev/log "$TEST_TMP/syslog.log" >"$TEST_TMP/syslog.out" 2>&1 &
+	LAB_PIDS+=($!)
+	trap 'rm -f /dev/log; lab_down' EXIT
+	wait_for "$TEST_TMP/syslog.out" ready && SYSLOG=$TEST_TMP/syslog.log
+fi
+# in_syslog NAME PATTERN: the line reached syslog too (SKIP when a real logger owns /dev/log).
+in_syslog() {
+	if [ -z "$SYSLOG" ]; then
+		skip "$1" "a system logger owns /dev/log; not reading its store"
+	else
+		check "$1" wait_for "$SYSLOG" "portcullis\[[0-9]+\]: $2" 3
+	fi
+}
+
 # --- start, serve, reload ------------------------------------------------------
 start_run "$TEST_TMP/run.log"
 check "run attaches and says where the metrics are" \
@@ -68,6 +85,7 @@ printf '%s\n' "allow tcp 22,8080" "scan-detect off" >"$conf"
 kill -HUP "$RUN_PID"
 check "SIGHUP with a good config: one line says so" \
 	wait_for "$TEST_TMP/run.log" "$IF_SRV: reloaded $conf \(generation 2\)"
+in_syslog "the reload line is in syslog" "$IF_SRV: reloaded $conf \(generation 2\)"
 check "the new rules are in force: tcp/8080 open" reach tcp "$SRV4" 8080
 check "the success is counted" test "$(metric portcullis_config_reloads_total 'result="success"')" = 1
 check "sd_notify RELOADING=1 then READY=1" \
@@ -78,6 +96,7 @@ printf '%s\n' "allow tcp 22,8080" "allow tcp 99999" >"$conf"
 kill -HUP "$RUN_PID"
 check "SIGHUP with a bad config: one line with FILE:LINE, old rules kept" \
 	wait_for "$TEST_TMP/run.log" "$IF_SRV: reload of $conf failed: $conf:2: .*; the old rules stay in force"
+in_syslog "the failed reload is in syslog" "$IF_SRV: reload of $conf failed: $conf:2: "
 check "the old rules still work: tcp/8080 open" reach tcp "$SRV4" 8080
 check "the failure is counted" test "$(metric portcullis_config_reloads_total 'result="failure"')" = 1
 check "successes unchanged" test "$(metric portcullis_config_reloads_total 'result="success"')" = 1
@@ -86,6 +105,7 @@ check "still running after a bad reload" kill -0 "$RUN_PID"
 # Bans become log lines, one each.
 if pc ban "$IF_SRV" 198.51.100.7 --for 1h >/dev/null 2>&1; then
 	check "a ban is logged as one line" wait_for "$TEST_TMP/run.log" "$IF_SRV: .*ban.*198\.51\.100\.7" 5
+	in_syslog "the ban is in syslog" "$IF_SRV: .*ban.*198\.51\.100\.7"
 	pc unban "$IF_SRV" 198.51.100.7 >/dev/null 2>&1
 	check "an unban is logged as one line" wait_for "$TEST_TMP/run.log" "$IF_SRV: .*unban.*198\.51\.100\.7" 5
 else
