@@ -711,6 +711,13 @@ enum scalar {
 	SCALARS,
 };
 
+#define PORT_WORDS (PC_PORTS / 64)
+
+/* Which ports some line opened, per protocol, to everyone [0] or to a list [1]. */
+struct port_marks {
+	__u64 bits[PC_PROTOS][2][PORT_WORDS];
+};
+
 struct parser {
 	const char *name;     /* the config file, as named in messages */
 	const char *base_dir; /* where relative @FILE paths start; NULL: cwd */
@@ -718,6 +725,8 @@ struct parser {
 	struct pc_ruleset *rs;
 	struct pc_error *err;
 	int scalar_line[SCALARS]; /* 0: not set by the file */
+	struct port_marks *marks; /* keeps the conflict check linear in the config */
+	size_t allows_cap;        /* allocated entries of rs->allows */
 };
 
 __attribute__((format(printf, 2, 3))) static int parse_error(struct parser *p, const char *fmt, ...)
@@ -997,9 +1006,39 @@ static int parse_sources_here(struct parser *p, const char *word, struct pc_pref
  * A port is either open to every source or limited to source lists; one
  * config saying both is a mistake the user should see, not a silent merge.
  */
+/* The bits of word W of a port bitmap that stand for ports LO..HI. */
+static __u64 word_mask(__u32 w, __u32 lo, __u32 hi)
+{
+	__u64 mask = ~0ULL;
+
+	if (w == lo / 64)
+		mask &= ~0ULL << (lo % 64);
+	if (w == hi / 64)
+		mask &= ~0ULL >> (63 - hi % 64);
+	return mask;
+}
+
+static bool ports_marked(const __u64 *bits, __u32 lo, __u32 hi)
+{
+	for (__u32 w = lo / 64; w <= hi / 64; w++)
+		if (bits[w] & word_mask(w, lo, hi))
+			return true;
+	return false;
+}
+
+static void mark_ports(__u64 *bits, __u32 lo, __u32 hi)
+{
+	for (__u32 w = lo / 64; w <= hi / 64; w++)
+		bits[w] |= word_mask(w, lo, hi);
+}
+
 static int check_port_conflict(struct parser *p, enum pc_proto proto,
 			       const struct pc_port_range *range, bool limited)
 {
+	/* The bitmaps answer "no conflict" without looking at earlier lines;
+	 * only an actual conflict pays for finding the line to name. */
+	if (!ports_marked(p->marks->bits[proto][!limited], range->lo, range->hi))
+		return 0;
 	for (size_t i = 0; i < p->rs->n_allows; i++) {
 		const struct pc_allow *other = &p->rs->allows[i];
 
@@ -1028,16 +1067,23 @@ static int add_allows(struct parser *p, enum pc_proto proto, const struct pc_por
 		if (ret)
 			return ret;
 	}
-	if (n_ranges > SIZE_MAX / sizeof(*allows) - rs->n_allows)
+	if (n_ranges > SIZE_MAX / sizeof(*allows) / 2 - rs->n_allows)
 		return out_of_memory(p);
 	total = rs->n_allows + n_ranges;
-	allows = realloc(rs->allows, total * sizeof(*allows));
-	if (!allows)
-		return out_of_memory(p);
-	rs->allows = allows;
+	if (total > p->allows_cap) {
+		/* Doubling: a 100,000-line config must not copy its rules per line. */
+		size_t cap = total > 2 * p->allows_cap ? total : 2 * p->allows_cap;
+
+		allows = realloc(rs->allows, cap * sizeof(*allows));
+		if (!allows)
+			return out_of_memory(p);
+		rs->allows = allows;
+		p->allows_cap = cap;
+	}
 	for (size_t i = 0; i < n_ranges; i++) {
 		struct pc_allow *allow = &rs->allows[rs->n_allows];
 
+		mark_ports(p->marks->bits[proto][sources->count > 0], ranges[i].lo, ranges[i].hi);
 		allow->proto = proto;
 		allow->lo = ranges[i].lo;
 		allow->hi = ranges[i].hi;
@@ -1222,8 +1268,10 @@ int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ru
 	pc_ruleset_init(rs);
 	pc_ruleset_init(&parsed);
 	lines = malloc(sizeof(*lines));
-	if (!lines || dir_of(name, &base_dir)) {
+	p.marks = calloc(1, sizeof(*p.marks));
+	if (!lines || !p.marks || dir_of(name, &base_dir)) {
 		free(lines);
+		free(p.marks);
 		return error_file(err, name, ENOMEM);
 	}
 	p.name = name;
@@ -1237,6 +1285,7 @@ int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ru
 		ret = parse_line(&p, lines->buf);
 	}
 	free(lines);
+	free(p.marks);
 	free(base_dir);
 	if (ret < 0) {
 		pc_ruleset_free(&parsed);
