@@ -64,6 +64,7 @@ struct packet {
 	__u8 tcp_flags;      /* FIN..URG as in byte 13 of the TCP header */
 	__u8 icmp_type;
 	__u8 icmp_code;
+	__u8 icmp_proto;     /* the family's ICMP: IPPROTO_ICMP or IPPROTO_ICMPV6 */
 	__be16 sport;        /* network order */
 	__be16 dport;        /* network order */
 };
@@ -138,6 +139,7 @@ static __always_inline int parse_ipv4(struct packet *pkt)
 		return PC_DROP_MALFORMED;
 
 	pkt->l4_proto = ip->protocol;
+	pkt->icmp_proto = IPPROTO_ICMP;
 	pkt->l4 = (void *)ip + hdr_len;
 	pkt->l4_len = tot_len - hdr_len;
 	pkt->non_first_frag = (bpf_ntohs(ip->frag_off) & IP_OFFSET_MASK) != 0;
@@ -215,6 +217,7 @@ static __always_inline int parse_ipv6(struct packet *pkt)
 		return PC_DROP_MALFORMED;
 
 	pkt->l4_proto = nexthdr;
+	pkt->icmp_proto = IPPROTO_ICMPV6;
 	pkt->l4 = cursor;
 	pkt->l4_len = payload_len;
 	return PARSE_OK;
@@ -248,15 +251,15 @@ static __always_inline int parse_l4(struct packet *pkt)
 		pkt->sport = udp->source;
 		pkt->dport = udp->dest;
 		return PARSE_OK;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
+	}
+	/* Only the family's own ICMP: ICMPv6 in IPv4 is just another protocol. */
+	if (pkt->l4_proto == pkt->icmp_proto) {
 		/* icmphdr and icmp6hdr share the type/code/checksum layout. */
 		icmp = pkt->l4;
 		if ((void *)(icmp + 1) > pkt->data_end || pkt->l4_len < sizeof(*icmp))
 			return PC_DROP_MALFORMED;
 		pkt->icmp_type = icmp->type;
 		pkt->icmp_code = icmp->code;
-		return PARSE_OK;
 	}
 	return PARSE_OK;
 }

@@ -154,9 +154,7 @@ static __always_inline int l4_index(const struct packet *pkt)
 
 static __always_inline int is_icmp(const struct packet *pkt)
 {
-	if (pkt->eth_proto == bpf_htons(ETH_P_IP))
-		return pkt->l4_proto == IPPROTO_ICMP;
-	return pkt->l4_proto == IPPROTO_ICMPV6;
+	return pkt->l4_proto == pkt->icmp_proto;
 }
 
 /*
