@@ -423,8 +423,8 @@ static void report(const struct class_bench *b, const char *xf_name, const char 
 		printf("Geometric mean of portcullis / xdp-filter over the %d classes where both "
 		       "give the same verdict: **%s**; over all %d classes: %s. Target <= 0.4: "
 		       "**%s**.\n\n",
-		       shared, fmt_summary(s1, sizeof(s1), g, 2), n_ports,
-		       fmt_summary(s2, sizeof(s2), summarize(geo_all, b->rounds), 2),
+		       shared, fmt_summary(s1, sizeof(s1), g, 3), n_ports,
+		       fmt_summary(s2, sizeof(s2), summarize(geo_all, b->rounds), 3),
 		       g.median <= 0.4 ? "met" : "missed");
 	} else {
 		printf("Geometric mean of portcullis / xdp-filter: n/a (%s). Target <= 0.4: "
