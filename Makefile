@@ -90,6 +90,9 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(OUTPUT)/libportcu
 
 unit-tests: $(UNIT_TESTS)
 
+# The differential test #includes the reference model of tests/model/.
+$(OUTPUT)/tests/test_differential: $(wildcard tests/model/*.[ch])
+
 # The test suite runs the sanitizer build of the loader and the tests.
 test:
 	$(Q)scripts/deps.sh test
