@@ -52,8 +52,7 @@ say "Status"
 run srv "$PORTCULLIS" status "$IF_SRV"
 
 say "A wider scan (200 ports): the in-kernel detector bans the scanner"
-srv "$PORTCULLIS" events "$IF_SRV" >"$TEST_TMP/events.log" 2>&1 &
-LAB_PIDS+=($!)
+bg_in "$NS_SRV" "$PORTCULLIS" events "$IF_SRV" >"$TEST_TMP/events.log" 2>&1
 # Once banned, every probe is dropped: keep nmap from waiting long on them.
 cli nmap -n -Pn -T5 --max-retries 0 --max-rtt-timeout 100ms -sS -p 1-200 "$SRV4" |
 	grep -E 'scanned|open'

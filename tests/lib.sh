@@ -49,12 +49,19 @@ lab_up() {
 }
 
 lab_down() {
-	local pid
+	local pid ns
 	for pid in "${LAB_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	LAB_PIDS=()
+	# Whatever still runs inside the lab's namespaces is ours too.
+	for ns in "$NS_SRV" "$NS_CLI"; do
+		[ -e "/run/netns/$ns" ] || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill "$pid" 2>/dev/null
+		done
+	done
 	[ -e "/run/netns/$NS_SRV" ] && srv "$PC" detach "$IF_SRV" >/dev/null 2>&1
 	rm -rf "$PORTCULLIS_PIN_ROOT"
 	ip netns del "$NS_SRV" 2>/dev/null
@@ -69,12 +76,22 @@ bg() {
 	LAB_PIDS+=($!)
 }
 
+# bg_in NS CMD...: CMD in the background inside namespace NS. nsenter execs
+# CMD, so the PID remembered is CMD's own (a shell function in the background
+# would leave a subshell's PID, and the command would outlive a kill).
+bg_in() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@" &
+	LAB_PIDS+=($!)
+}
+
 # listen_srv tcp:22 udp:53 ...: listeners on the filtered host; waits until bound.
 listen_in() {
-	local where=$1 out
+	local ns=$1 out
 	shift
 	out="$TEST_TMP/listen.$RANDOM"
-	bg "$where" python3 "$TESTS_DIR/helpers/listen.py" "$@" >"$out" 2>&1
+	bg_in "$ns" python3 "$TESTS_DIR/helpers/listen.py" "$@" >"$out" 2>&1
 	for _ in $(seq 50); do
 		grep -q ready "$out" 2>/dev/null && return 0
 		sleep 0.1
@@ -82,8 +99,8 @@ listen_in() {
 	echo "listener $* did not start: $(cat "$out")"
 	return 1
 }
-listen_srv() { listen_in srv "$@"; }
-listen_cli() { listen_in cli "$@"; }
+listen_srv() { listen_in "$NS_SRV" "$@"; }
+listen_cli() { listen_in "$NS_CLI" "$@"; }
 
 # probe_from WHERE PROTO HOST PORT: 0 when the listener answered.
 probe_from() {

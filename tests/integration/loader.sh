@@ -77,9 +77,8 @@ check "disallow is idempotent" pc disallow "$IF_SRV" tcp 9000
 
 # --- reload ------------------------------------------------------------------
 stop="$TEST_TMP/stop"
-cli python3 "$TESTS_DIR/helpers/hammer.py" "$SRV4" 22 "$stop" >"$TEST_TMP/hammer.out" 2>&1 &
-hammer=$!
-LAB_PIDS+=("$hammer")
+bg_in "$NS_CLI" python3 "$TESTS_DIR/helpers/hammer.py" "$SRV4" 22 "$stop" >"$TEST_TMP/hammer.out" 2>&1
+hammer=${LAB_PIDS[-1]}
 reload_failures=0
 for i in $(seq 50); do
 	if [ $((i % 2)) -eq 0 ]; then conf=$good; else conf=$other; fi

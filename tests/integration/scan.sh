@@ -18,8 +18,7 @@ listen_srv tcp:22 || exit 1
 conf=$(write_config scan.conf "allow tcp 22" "allow from $TRUSTED" \
 	"scan-detect ports 20 window 10s ban 1h")
 check "attach" pc attach "$IF_SRV" -c "$conf"
-srv "$PC" events "$IF_SRV" >"$TEST_TMP/events.log" 2>&1 &
-LAB_PIDS+=($!)
+bg_in "$NS_SRV" "$PC" events "$IF_SRV" >"$TEST_TMP/events.log" 2>&1
 
 # from SOURCE: can SOURCE reach tcp/22?
 from() {
