@@ -18,7 +18,7 @@
 #include "bare.skel.h"
 #include "portcullis.skel.h"
 
-static const __u16 points[] = {1, 10, 100, 1000, 10000, 30000, 65535};
+static const __u16 points[] = { 1, 10, 100, 1000, 10000, 30000, 65535 };
 
 #define N_POINTS (int)(sizeof(points) / sizeof(points[0]))
 
@@ -33,9 +33,26 @@ struct point_runs {
 
 static void build_probe(struct frame *frame, __u16 port)
 {
-	struct packet_spec spec = {4, 0, L4_TCP, port, TCP_SYN, 0, {}, NULL};
+	struct packet_spec spec = { 4, 0, L4_TCP, port, TCP_SYN, 0, {}, NULL };
 
 	packet_build(frame, &spec);
+}
+
+/* Where the memory goes: every map of one instance, in declaration order. */
+static void print_map_memory(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	printf("\nMap memory by map (identical at every point):\n\n| map | type | entries | "
+	       "memlock |\n|---|---|---:|---:|\n");
+	bpf_object__for_each_map(map, obj)
+	{
+		long long bytes = map_memlock(bpf_map__fd(map));
+
+		printf("| %s | %s | %u | %.2f MiB |\n", bpf_map__name(map),
+		       libbpf_bpf_map_type_str(bpf_map__type(map)), bpf_map__max_entries(map),
+		       bytes / 1048576.0);
+	}
 }
 
 int bench_scaling(int argc, char **argv)
@@ -98,7 +115,7 @@ int bench_scaling(int argc, char **argv)
 
 			for (int probe = 0; probe < N_PROBES; probe++) {
 				double ns =
-				    test_run_ns(fd, &frames[p][probe], repeat, calls, &retval);
+					test_run_ns(fd, &frames[p][probe], repeat, calls, &retval);
 
 				if (ns < 0 ||
 				    retval != (probe == PROBE_ALLOWED ? XDP_PASS : XDP_DROP)) {
@@ -111,8 +128,8 @@ int bench_scaling(int argc, char **argv)
 				runs[p].ns[probe][r] = ns;
 			}
 			runs[p].bare_ns[r] =
-			    test_run_ns(bpf_program__fd(bare->progs.bare_pass),
-					&frames[p][PROBE_ALLOWED], repeat, calls, &retval);
+				test_run_ns(bpf_program__fd(bare->progs.bare_pass),
+					    &frames[p][PROBE_ALLOWED], repeat, calls, &retval);
 		}
 	}
 
@@ -159,6 +176,7 @@ int bench_scaling(int argc, char **argv)
 				denied.min, denied.max, bare_s.median, bare_s.min, bare_s.max,
 				runs[p].memlock);
 	}
+	print_map_memory(pc[0]->obj);
 	printf("\nLargest median deviation of the allowed-port cost from the 1-port point: "
 	       "%.1f%%. Target: flat within 5%%: **%s**.\n\n",
 	       (worst - 1) * 100, worst <= 1.05 ? "met" : "missed");
