@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -10,6 +11,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "log.h"
 #include "pins.h"
@@ -72,7 +75,8 @@ int pc_make_pin_dir(const char *ifname)
 		return err;
 	if (statfs(pc_pin_root, &fs) == 0 && fs.f_type != BPF_FS_MAGIC) {
 		pc_warn("pin root %s is not on a BPF filesystem (mount -t bpf bpf DIR, or use a "
-			"directory under /sys/fs/bpf)", pc_pin_root);
+			"directory under /sys/fs/bpf)",
+			pc_pin_root);
 		return -EINVAL;
 	}
 	err = pc_pin_dir(ifname, path, sizeof(path));
@@ -115,11 +119,44 @@ int pc_check_ifname(const char *ifname, bool must_exist)
 	}
 	if (must_exist && !if_nametoindex(ifname)) {
 		pc_warn("%s: no such interface%s", ifname,
-			errno == ENODEV ? " (in another network namespace? run under nsenter --net=...)"
-					: "");
+			errno == ENODEV
+				? " (in another network namespace? run under nsenter --net=...)"
+				: "");
 		return -ENODEV;
 	}
 	return 0;
+}
+
+/*
+ * Why IFACE has no pins, and what that means for its traffic: nothing
+ * filters it, unless a program is still attached without pins (a run
+ * process holding it, or pins removed by hand while one held it).
+ */
+static int say_not_attached(const char *ifname, const char *dir)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, query);
+	char link[4096];
+	unsigned int ifindex;
+
+	pc_pin_path(ifname, PC_LINK_NAME, link, sizeof(link));
+	if (access(link, F_OK) && (errno == EACCES || errno == EPERM)) {
+		pc_warn("%s: can't read the pins under %s: %s (run as root)", ifname, dir,
+			pc_strerr(-errno));
+		return -EACCES;
+	}
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex) {
+		pc_warn("%s: not attached (no pins under %s)", ifname, dir);
+	} else if (bpf_xdp_query(ifindex, 0, &query) == 0 && query.prog_id) {
+		pc_warn("%s: not attached (no pins under %s), yet XDP program id %u is on it: pins "
+			"removed by hand? A running 'portcullis run' puts them back; else see "
+			"'bpftool net'",
+			ifname, dir, query.prog_id);
+	} else {
+		pc_warn("%s: not attached (no pins under %s); its traffic is not filtered", ifname,
+			dir);
+	}
+	return -ENOENT;
 }
 
 int pc_open_iface(const char *ifname, struct pc_maps *maps)
@@ -131,12 +168,99 @@ int pc_open_iface(const char *ifname, struct pc_maps *maps)
 	if (err)
 		return err;
 	pc_pin_dir(ifname, dir, sizeof(dir));
-	if (!pc_is_attached(ifname)) {
-		pc_warn("%s: not attached (no pins under %s)", ifname, dir);
-		return -ENOENT;
-	}
+	if (!pc_is_attached(ifname))
+		return say_not_attached(ifname, dir);
 	err = pc_maps_open_pinned(dir, maps);
 	if (err)
 		pc_warn("%s: couldn't open pinned maps under %s: %s", ifname, dir, pc_strerr(err));
+	return err;
+}
+
+void pc_pins_release(struct pc_pin_hold *hold)
+{
+	if (hold->link >= 0)
+		close(hold->link);
+	for (size_t i = 0; hold->maps && i < hold->n_maps; i++)
+		if (hold->maps[i] >= 0)
+			close(hold->maps[i]);
+	free(hold->maps);
+	hold->link = -1;
+	hold->maps = NULL;
+	hold->n_maps = 0;
+}
+
+int pc_pins_hold(const char *ifname, struct pc_pin_hold *hold)
+{
+	const char *const *names = pc_map_names(&hold->n_maps);
+	char path[4096];
+	int err = 0;
+
+	hold->link = -1;
+	hold->maps = calloc(hold->n_maps, sizeof(*hold->maps));
+	if (!hold->maps) {
+		hold->n_maps = 0;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < hold->n_maps; i++)
+		hold->maps[i] = -1;
+	for (size_t i = 0; !err && i < hold->n_maps; i++) {
+		err = pc_pin_path(ifname, names[i], path, sizeof(path));
+		if (!err && (hold->maps[i] = bpf_obj_get(path)) < 0)
+			err = -errno;
+	}
+	if (!err)
+		err = pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
+	if (!err && (hold->link = bpf_obj_get(path)) < 0)
+		err = -errno;
+	if (err)
+		pc_pins_release(hold);
+	return err;
+}
+
+bool pc_pins_link_attached(const struct pc_pin_hold *hold)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (hold->link < 0 || bpf_obj_get_info_by_fd(hold->link, &info, &len))
+		return false;
+	return info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex != 0;
+}
+
+/* Pin FD at PATH unless something is there already. */
+static int pin_missing(int fd, const char *path)
+{
+	if (access(path, F_OK) == 0)
+		return 0;
+	return bpf_obj_pin(fd, path) ? -errno : 0;
+}
+
+int pc_pins_restore(const char *ifname, const struct pc_pin_hold *hold)
+{
+	const char *const *names;
+	char path[4096];
+	size_t n;
+	int lock_fd, err;
+
+	if (hold->link < 0 || !hold->maps)
+		return -EBADF;
+	names = pc_map_names(&n);
+	err = pc_make_pin_dir(ifname);
+	if (err)
+		return err;
+	/* Commands on this interface wait, as they do for attach. */
+	lock_fd = pc_lock_iface(ifname);
+	for (size_t i = 0; !err && i < n && i < hold->n_maps; i++) {
+		err = pc_pin_path(ifname, names[i], path, sizeof(path));
+		if (!err)
+			err = pin_missing(hold->maps[i], path);
+	}
+	/* The link last: its pin is what "attached" means to every command. */
+	if (!err)
+		err = pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
+	if (!err)
+		err = pin_missing(hold->link, path);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return err;
 }

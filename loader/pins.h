@@ -28,6 +28,25 @@ bool pc_is_attached(const char *ifname);
 int pc_lock_iface(const char *ifname);
 
 /*
+ * An attachment's link and maps held open by a long-running process (run),
+ * so pins removed by hand can be put back: the held link keeps the XDP
+ * program attached meanwhile. -1 / NULL when not held.
+ */
+struct pc_pin_hold {
+	int link;
+	int *maps; /* in pc_map_names() order */
+	size_t n_maps;
+};
+
+/* Open IFACE's pinned link and maps into HOLD. Returns 0 or a negative errno. */
+int pc_pins_hold(const char *ifname, struct pc_pin_hold *hold);
+/* Is the held link still attached? False after detach or when the interface went away. */
+bool pc_pins_link_attached(const struct pc_pin_hold *hold);
+/* Re-create IFACE's pin directory and every missing pin from HOLD, the link last. */
+int pc_pins_restore(const char *ifname, const struct pc_pin_hold *hold);
+void pc_pins_release(struct pc_pin_hold *hold);
+
+/*
  * Open an attached interface's maps. On failure prints why, naming the
  * interface and the pin directory, and returns a negative errno.
  */

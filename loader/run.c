@@ -139,6 +139,42 @@ static void watch_interface(const struct pc_run_opts *opts, bool *present)
 		     opts->ifname);
 }
 
+/*
+ * Pins removed by hand (rm -rf PIN_ROOT/IFACE) while this service holds the
+ * link: the filter is still attached, so put the pins back and say so.
+ * Without pins and without a link (detach, or the interface went away) the
+ * interface is not filtered any more: say that once and let go.
+ */
+static void watch_pins(const struct pc_run_opts *opts, struct pc_pin_hold *hold, bool *gave_up)
+{
+	char dir[4096];
+	int err;
+
+	if (hold->link < 0 || *gave_up || pc_is_attached(opts->ifname))
+		return;
+	pc_pin_dir(opts->ifname, dir, sizeof(dir));
+	if (!pc_pins_link_attached(hold)) {
+		note(LOG_WARNING, "%s: detached under this service (no pins under %s, no XDP link); "
+				  "its traffic is not filtered",
+		     opts->ifname, dir);
+		pc_pins_release(hold);
+		return;
+	}
+	err = pc_pins_restore(opts->ifname, hold);
+	if (err) {
+		note(LOG_ERR,
+		     "%s: the pins under %s were removed and can't be restored: %s; the filter "
+		     "stays attached only while this service runs",
+		     opts->ifname, dir, pc_strerr(err));
+		/* Keep holding the link: it is what keeps the filter attached now. */
+		*gave_up = true;
+		return;
+	}
+	note(LOG_WARNING, "%s: the pins under %s were removed by hand; put them back (the filter "
+			  "stayed attached)",
+	     opts->ifname, dir);
+}
+
 /* Attach, or adopt an attachment and bring it to the config. Returns an exit status. */
 static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
 {
@@ -168,11 +204,12 @@ static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
 }
 
 /* Wait for signals; returns on SIGTERM or SIGINT. */
-static void serve(const struct pc_run_opts *opts, int sig_fd, struct pc_events *events)
+static void serve(const struct pc_run_opts *opts, int sig_fd, struct pc_events *events,
+		  struct pc_pin_hold *hold)
 {
 	struct pollfd pfd = {.fd = sig_fd, .events = POLLIN};
 	struct signalfd_siginfo info;
-	bool present = true;
+	bool present = true, gave_up = false;
 
 	for (;;) {
 		int ready = poll(&pfd, 1, TICK_MS);
@@ -182,6 +219,7 @@ static void serve(const struct pc_run_opts *opts, int sig_fd, struct pc_events *
 		if (events && pc_events_poll(events, 0) < 0)
 			events = NULL; /* detached under us: said by watch_interface or stop */
 		watch_interface(opts, &present);
+		watch_pins(opts, hold, &gave_up);
 		if (ready <= 0)
 			continue;
 		if (read(sig_fd, &info, sizeof(info)) != sizeof(info))
@@ -198,6 +236,7 @@ static void serve(const struct pc_run_opts *opts, int sig_fd, struct pc_events *
 int pc_cmd_run(const struct pc_run_opts *opts)
 {
 	struct pc_exporter *exporter = NULL;
+	struct pc_pin_hold hold = {.link = -1};
 	struct pc_events *events = NULL;
 	struct pc_maps maps;
 	bool attached_here;
@@ -225,8 +264,13 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 	sd_notifyf(0, "READY=1\nSTATUS=filtering %s, metrics at %s", opts->ifname,
 		   pc_exporter_url(exporter));
 
+	/* Held so that pins removed by hand neither detach the filter nor go unnoticed. */
+	if (pc_pins_hold(opts->ifname, &hold))
+		note(LOG_WARNING, "%s: can't hold the attachment; pins removed by hand will not be "
+				  "put back",
+		     opts->ifname);
 	events = follow_bans(opts, &maps);
-	serve(opts, sig_fd, events);
+	serve(opts, sig_fd, events, &hold);
 
 	sd_notify(0, "STOPPING=1");
 	pc_exporter_stop(exporter);
@@ -238,6 +282,7 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 		note(LOG_INFO, "%s: left attached (--keep)", opts->ifname);
 	else if (pc_is_attached(opts->ifname))
 		ret = pc_cmd_detach(opts->ifname);
+	pc_pins_release(&hold);
 out:
 	if (sig_fd >= 0)
 		close(sig_fd);
