@@ -328,9 +328,17 @@ int pc_cmd_status(const char *ifname, bool json)
 		return PC_EXIT_OK;
 	}
 
+	/* No pin root is "nothing attached"; one we may not read is not. */
+	dir = opendir(pc_pin_root);
+	if (!dir && errno != ENOENT) {
+		int err = -errno;
+
+		pc_warn("can't read the pin root %s: %s%s", pc_pin_root, pc_strerr(err),
+			err == -EACCES ? " (run as root)" : "");
+		return PC_EXIT_FAILURE;
+	}
 	if (json)
 		printf("[");
-	dir = opendir(pc_pin_root);
 	while (dir && (entry = readdir(dir))) {
 		if (entry->d_name[0] == '.' || !pc_is_attached(entry->d_name))
 			continue;
