@@ -154,8 +154,9 @@ static void watch_pins(const struct pc_run_opts *opts, struct pc_pin_hold *hold,
 		return;
 	pc_pin_dir(opts->ifname, dir, sizeof(dir));
 	if (!pc_pins_link_attached(hold)) {
-		note(LOG_WARNING, "%s: detached under this service (no pins under %s, no XDP link); "
-				  "its traffic is not filtered",
+		note(LOG_WARNING,
+		     "%s: detached under this service (no pins under %s, no XDP link); "
+		     "its traffic is not filtered",
 		     opts->ifname, dir);
 		pc_pins_release(hold);
 		return;
@@ -170,8 +171,9 @@ static void watch_pins(const struct pc_run_opts *opts, struct pc_pin_hold *hold,
 		*gave_up = true;
 		return;
 	}
-	note(LOG_WARNING, "%s: the pins under %s were removed by hand; put them back (the filter "
-			  "stayed attached)",
+	note(LOG_WARNING,
+	     "%s: the pins under %s were removed by hand; put them back (the filter "
+	     "stayed attached)",
 	     opts->ifname, dir);
 }
 
@@ -266,8 +268,9 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 
 	/* Held so that pins removed by hand neither detach the filter nor go unnoticed. */
 	if (pc_pins_hold(opts->ifname, &hold))
-		note(LOG_WARNING, "%s: can't hold the attachment; pins removed by hand will not be "
-				  "put back",
+		note(LOG_WARNING,
+		     "%s: can't hold the attachment; pins removed by hand will not be "
+		     "put back",
 		     opts->ifname);
 	events = follow_bans(opts, &maps);
 	serve(opts, sig_fd, events, &hold);
