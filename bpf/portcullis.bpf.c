@@ -27,9 +27,11 @@ struct {
 	__type(value, struct pc_config);
 } pc_config SEC(".maps");
 
+/* Mappable, so stats and scrapes read 2 MiB of rules without 262,144 copies. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PC_RULE_SETS * PC_PORT_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct pc_port_rule);
 } pc_ports SEC(".maps");
