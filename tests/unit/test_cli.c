@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Command-line parser tests: one row per argv, the exit status or the
+ * command chosen, and the exact message on stderr. The bad-option rows are
+ * regressions from fuzzing (tests/fuzz/fuzz_cli.c): "-xv" used to be
+ * reported as "unknown option 'portcullis'", "-w" as "option -w needs an
+ * argument".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testing.h"
+#include "loader/cli.h"
+#include "loader/log.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_ARGS      16
+
+struct cli_case {
+	const char *name;
+	const char *args[MAX_ARGS]; /* after "portcullis", NULL-terminated */
+	int ret;		    /* PC_CLI_RUN or an exit status */
+	int command;		    /* when PC_CLI_RUN */
+	int argc;		    /* positional arguments after the command */
+	const char *message;	    /* stderr, "" for none; NULL: not checked */
+};
+
+#define RUNS(n, cmd, nargs, ...)                                                                   \
+	{                                                                                          \
+		.name = n, .args = { __VA_ARGS__, NULL }, .ret = PC_CLI_RUN, .command = cmd,       \
+		.argc = nargs, .message = ""                                                       \
+	}
+#define REFUSED(n, msg, ...)                                                                       \
+	{                                                                                          \
+		.name = n, .args = { __VA_ARGS__, NULL }, .ret = PC_EXIT_USAGE, .message = msg     \
+	}
+
+static const struct cli_case cases[] = {
+	RUNS("check", PC_CMD_CHECK, 0, "check"),
+	RUNS("attach with every option", PC_CMD_ATTACH, 1, "attach", "eth0", "-c", "x.conf",
+	     "--xdp-mode", "native", "--force"),
+	RUNS("options before the command", PC_CMD_STATUS, 0, "-vv", "--pin-root", "/tmp/x",
+	     "status", "--json"),
+	RUNS("allow from", PC_CMD_ALLOW, 5, "allow", "eth0", "tcp", "80", "from", "192.0.2.1"),
+	RUNS("-- ends the options", PC_CMD_STATUS, 1, "status", "--", "-eth0"),
+	RUNS("long option abbreviated", PC_CMD_CHECK, 0, "check", "--conf=x.conf"),
+	RUNS("stats --watch", PC_CMD_STATS, 1, "stats", "eth0", "--watch", "0.5"),
+	REFUSED("no command", NULL, "-v"),
+	REFUSED("unknown command",
+		"portcullis: unknown command 'frobnicate' (see portcullis --help)\n", "frobnicate"),
+	REFUSED("option that does not apply",
+		"portcullis: attach: option --json does not apply (usage: portcullis attach IFACE "
+		"[-c FILE] [--xdp-mode auto|native|generic] [--force])\n",
+		"attach", "eth0", "--json"),
+	REFUSED("too few arguments",
+		"portcullis: detach: expected more arguments (usage: portcullis detach IFACE)\n",
+		"detach"),
+	REFUSED("too many arguments",
+		"portcullis: detach: expected fewer arguments (usage: portcullis detach IFACE)\n",
+		"detach", "a", "b"),
+	REFUSED("bad --xdp-mode",
+		"portcullis: --xdp-mode: 'turbo' is not auto, native or generic\n", "attach",
+		"eth0", "--xdp-mode", "turbo"),
+	REFUSED("bad --watch",
+		"portcullis: --watch: 'nan' is not a number of seconds (0.1 .. 86400)\n", "stats",
+		"eth0", "--watch", "nan"),
+	REFUSED("bad --port-series",
+		"portcullis: --port-series: '-1' is not a number from 0 to 65536\n", "metrics",
+		"--port-series", "-1"),
+	REFUSED("unknown short option in a cluster, first",
+		"portcullis: unknown option '-x' (see portcullis --help)\n", "-xv", "check"),
+	REFUSED("unknown short option in a cluster, last",
+		"portcullis: unknown option '-x' (see portcullis --help)\n", "-vx", "check"),
+	REFUSED("unknown short option after the command",
+		"portcullis: unknown option '-x' (see portcullis --help)\n", "check", "-xv"),
+	REFUSED("a long option's letter is not a short option",
+		"portcullis: unknown option '-w' (see portcullis --help)\n", "-w", "check"),
+	REFUSED("unknown long option",
+		"portcullis: unknown option '--frob' (see portcullis --help)\n", "--frob", "check"),
+	REFUSED("ambiguous long option",
+		"portcullis: unknown option '--f' (see portcullis --help)\n", "--f", "check"),
+	REFUSED("an argument to a flag", "portcullis: option --force takes no argument\n", "attach",
+		"eth0", "--force=yes"),
+	REFUSED("missing argument, long", "portcullis: option --config needs an argument\n",
+		"check", "--config"),
+	REFUSED("missing argument, abbreviated", "portcullis: option --config needs an argument\n",
+		"check", "--conf"),
+	REFUSED("missing argument, short", "portcullis: option -c needs an argument\n", "check",
+		"-c"),
+	REFUSED("missing argument, short in a cluster", "portcullis: option -c needs an argument\n",
+		"check", "-vc"),
+	REFUSED("missing --pin-root", "portcullis: option --pin-root needs an argument\n",
+		"--pin-root"),
+};
+
+/* pc_cli_parse on CASE with stderr captured into MESSAGE. */
+static int parse_captured(const struct cli_case *c, struct pc_cli *cli, char **argv, char *message,
+			  size_t len)
+{
+	FILE *capture = tmpfile();
+	int saved = dup(STDERR_FILENO), argc = 1, ret;
+	size_t got = 0;
+
+	argv[0] = "portcullis";
+	for (int i = 0; c->args[i]; i++)
+		argv[argc++] = (char *)c->args[i];
+	argv[argc] = NULL;
+	message[0] = '\0';
+	if (!capture || saved < 0) {
+		if (capture)
+			fclose(capture);
+		return pc_cli_parse(argc, argv, cli);
+	}
+	fflush(stderr);
+	dup2(fileno(capture), STDERR_FILENO);
+	ret = pc_cli_parse(argc, argv, cli);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(capture);
+	got = fread(message, 1, len - 1, capture);
+	message[got] = '\0';
+	fclose(capture);
+	return ret;
+}
+
+int main(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct cli_case *c = &cases[i];
+		char *argv[MAX_ARGS + 2], message[1024];
+		struct pc_cli cli;
+		int ret;
+
+		test_begin("cli: %s", c->name);
+		ret = parse_captured(c, &cli, argv, message, sizeof(message));
+		CHECK_INT(ret, c->ret);
+		if (c->message)
+			CHECK_STR(message, c->message);
+		if (ret == PC_CLI_RUN && c->ret == PC_CLI_RUN) {
+			CHECK_INT(cli.command, c->command);
+			CHECK_INT(cli.argc, c->argc);
+		}
+		test_end();
+	}
+
+	/* Called twice, the parser starts afresh: getopt keeps no state between calls. */
+	test_begin("cli: a second parse is independent of the first");
+	{
+		char *first[] = { "portcullis", "-vx", "check", NULL };
+		char *second[] = { "portcullis", "stats", "eth0", "--json", NULL };
+		struct pc_cli cli;
+		FILE *null = fopen("/dev/null", "w");
+		int saved = dup(STDERR_FILENO);
+
+		if (null)
+			dup2(fileno(null), STDERR_FILENO);
+		pc_cli_parse(3, first, &cli);
+		CHECK_INT(pc_cli_parse(4, second, &cli), PC_CLI_RUN);
+		CHECK_INT(cli.command, PC_CMD_STATS);
+		CHECK(cli.json, "--json was not seen");
+		if (saved >= 0) {
+			dup2(saved, STDERR_FILENO);
+			close(saved);
+		}
+		if (null)
+			fclose(null);
+	}
+	test_end();
+	return test_exit_code();
+}
