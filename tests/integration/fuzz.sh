@@ -17,7 +17,7 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
 	echo "SKIP: fuzz: clang cannot link libFuzzer (apt-get install libclang-rt-14-dev)"
 	exit 0
 fi
-if ! out=$(make -s fuzz-build 2>&1); then
+if ! out=$(MAKEFLAGS= MFLAGS= make -s fuzz-build 2>&1); then
 	echo "FAIL: fuzz: the targets do not build"
 	echo "$out"
 	exit 1
