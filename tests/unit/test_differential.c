@@ -52,6 +52,7 @@
 
 #define DEFAULT_COUNT  1000000
 #define MAX_MISMATCHES 20
+#define STOPPED	       "stopped after 20 mismatches"
 /* Each reason must come up at least this often in a default run. */
 #define MIN_PER_REASON 100
 
@@ -1058,6 +1059,10 @@ static void run_config(__u32 config, __u64 seed, __u64 count, long long only)
 	int err;
 
 	test_begin("differential: %s (%llu packets)", c->name, (unsigned long long)(end - first));
+	if (mismatches >= MAX_MISMATCHES) {
+		test_skip(case_name, STOPPED);
+		return;
+	}
 	err = apply_config(config, &d);
 	if (err) {
 		report("configuring: %s", strerror(-err));
@@ -1222,7 +1227,9 @@ int main(int argc, char **argv)
 		run_config(i, seed, count * configs[i].share / shares, only_packet);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (only_config < 0)
+	if (only_config < 0 && mismatches >= MAX_MISMATCHES)
+		test_skip("differential: coverage", STOPPED);
+	else if (only_config < 0)
 		check_coverage(count);
 	printf("%llu packets compared in %.1f s, %d mismatches, seed %llu\n",
 	       (unsigned long long)compared,
