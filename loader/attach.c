@@ -190,18 +190,25 @@ static int attach_link(const char *ifname, int ifindex, int prog_fd, int want_mo
 	return err;
 }
 
-static void remove_pins(const char *ifname)
+static void remove_map_pins(const char *ifname)
 {
 	size_t n;
 	const char *const *names = pc_map_names(&n);
 	char path[4096];
 
-	if (pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path)) == 0)
-		unlink(path);
 	for (size_t i = 0; i < n; i++) {
 		if (pc_pin_path(ifname, names[i], path, sizeof(path)) == 0)
 			unlink(path);
 	}
+}
+
+static void remove_pins(const char *ifname)
+{
+	char path[4096];
+
+	if (pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path)) == 0)
+		unlink(path);
+	remove_map_pins(ifname);
 	if (pc_pin_dir(ifname, path, sizeof(path)) == 0)
 		rmdir(path);
 }
@@ -282,6 +289,9 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		pc_warn("%s: attached concurrently by another command", ifname);
 		goto cleanup;
 	}
+	/* Map pins without a link pin (an attach killed half-way, pins removed
+	 * by hand) belong to no attachment: clear them rather than fail on them. */
+	remove_map_pins(ifname);
 	pinned = true;
 
 	skel = portcullis_bpf__open();

@@ -146,6 +146,26 @@ check "status lists nothing attached" bash -c "$PC status | grep -q 'no interfac
 check "attach works again" pc attach "$IF_SRV" -c "$conf_a"
 check "detach" pc detach "$IF_SRV"
 
+# --- an attach killed half-way: map pins without a link pin ---------------------------
+check "attach" pc attach "$IF_SRV" -c "$conf_a"
+rm -f "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"
+expect_exit "only the link pin removed: not attached, not filtered" 1 \
+	"not attached .*its traffic is not filtered" pc status "$IF_SRV"
+check "attach over the leftover map pins works the first time" pc attach "$IF_SRV" -c "$conf_a"
+check "detach" pc detach "$IF_SRV"
+for i in $(seq 6); do
+	nsenter --net="/run/netns/$NS_SRV" "$PC" attach "$IF_SRV" -c "$conf_a" 2>/dev/null &
+	pid=$!
+	sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	attached && pc detach "$IF_SRV" 2>/dev/null
+done
+check "after 6 attaches killed at random, attach works the first time" \
+	pc attach "$IF_SRV" -c "$conf_a"
+check "and filters" test "$(enforced_set)" = A
+check "detach" pc detach "$IF_SRV"
+
 # --- pins removed by hand while run holds the link ------------------------------------
 use_config "$conf_a"
 start_run "$TEST_TMP/run-pins.log"
