@@ -10,7 +10,10 @@ export PORTCULLIS=${1:-build/portcullis}
 PORTCULLIS=$(realpath "$PORTCULLIS")
 . tests/lib.sh
 
-CONF=examples/portcullis.conf
+# The loader refuses a config another user could change (as sshd does), and a
+# clone owned by the user who ran sudo is one: attach a copy that root owns.
+CONF=$TEST_TMP/portcullis.conf
+install -m 0644 examples/portcullis.conf "$CONF"
 PORTS=21,22,23,80,443,3306,5432,8080
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -30,7 +33,7 @@ echo "services listening on the server: tcp 21 22 23 80 443 3306 5432 8080, udp 
 say "Before portcullis: a SYN scan from the client finds every service"
 nmap_scan -sS -p "$PORTS"
 
-say "Attach portcullis with $CONF (allows tcp 22,80,443 and udp 53)"
+say "Attach portcullis with examples/portcullis.conf (allows tcp 22,80,443 and udp 53)"
 grep -E '^[a-z]' "$CONF" | sed 's/^/    /'
 run srv "$PORTCULLIS" attach "$IF_SRV" -c "$CONF" || exit 1
 
