@@ -67,23 +67,26 @@ struct list_builder {
 	size_t last_allow;
 };
 
-static int new_list(struct list_builder *b, const struct list_members *base, size_t allow)
+/* A new list: the members of list BASE (0: none) plus allow line ALLOW. */
+static int new_list(struct list_builder *b, __u16 base, size_t allow)
 {
 	struct list_members *grown, *m;
+	size_t base_n = base ? b->members[base].n : 0;
 
 	if (b->n_lists + 1 >= PC_MAX_SOURCE_LISTS)
 		return -E2BIG;
+	/* The realloc may move the base list: refer to it by id, not pointer. */
 	grown = realloc(b->members, (b->n_lists + 2) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	b->members = grown;
 	m = &b->members[++b->n_lists];
-	m->n = base ? base->n + 1 : 1;
+	m->n = base_n + 1;
 	m->allows = malloc(m->n * sizeof(*m->allows));
 	if (!m->allows)
 		return -ENOMEM;
 	if (base)
-		memcpy(m->allows, base->allows, base->n * sizeof(*m->allows));
+		memcpy(m->allows, b->members[base].allows, base_n * sizeof(*m->allows));
 	m->allows[m->n - 1] = allow;
 	return b->n_lists;
 }
@@ -99,7 +102,7 @@ static int assign_lists(struct list_builder *b, size_t i, __u16 *own)
 
 		if (!*slot) {
 			if (!*own) {
-				id = new_list(b, NULL, i);
+				id = new_list(b, 0, i);
 				if (id < 0)
 					return id;
 				*own = id;
@@ -112,7 +115,7 @@ static int assign_lists(struct list_builder *b, size_t i, __u16 *own)
 			*slot = b->last_list;
 			continue;
 		}
-		id = new_list(b, &b->members[*slot], i);
+		id = new_list(b, *slot, i);
 		if (id < 0)
 			return id;
 		b->last_prev = *slot;

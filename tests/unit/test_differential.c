@@ -77,16 +77,13 @@ struct diff_config {
 	unsigned int ban_ipv6_prefix; /* IPv6 ban grouping; 0 = the default 64 */
 };
 
-/*
- * Overlapping "from" lines (a port in two source-limited lines gets the union
- * of their lists) are left out for now: loader/apply.c's new_list() reads
- * its base list after realloc() moved it (use after free under ASan).
- */
+/* Overlapping "from" lines: ports 3005-3010 get the union of both lists. */
 #define STANDARD_ALLOWS                                                                            \
 	{ MODEL_TCP, 22, 22 }, { MODEL_TCP, 80, 80 }, { MODEL_TCP, 443, 443 },                     \
 		{ MODEL_TCP, 8000, 8100 },                                                         \
 		{ MODEL_TCP, 2222, 2222, "198.51.100.0/24,2001:db8:1::/48" },                      \
-		{ MODEL_TCP, 3000, 3010, "198.51.100.128/25" }, { MODEL_UDP, 53, 53 },             \
+		{ MODEL_TCP, 3000, 3010, "198.51.100.128/25" },                                    \
+		{ MODEL_TCP, 3005, 3020, "192.0.2.0/28,2001:db8:1::/48" }, { MODEL_UDP, 53, 53 },  \
 		{ MODEL_UDP, 5000, 5010 }, { MODEL_UDP, 41000, 41002, "10.0.0.0/8" },              \
 		{ MODEL_TCP, 45000, 45000 }, { MODEL_TCP, 65535, 65535 },                          \
 		{ MODEL_UDP, 1, 1, "::ffff:100.64.0.0/106" },
