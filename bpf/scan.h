@@ -109,19 +109,25 @@ static __always_inline int source_addr_key(const struct packet *pkt, const struc
 	return 0;
 }
 
-/* Two independent mixes of the key: a slot index and a fingerprint. */
-static __always_inline __u32 mix(const struct pc_addr_key *key, __u32 seed)
+/* One 64-bit mix of the key: the low bits pick a slot, the high ones fingerprint. */
+static __always_inline __u64 source_hash(const struct pc_addr_key *key)
 {
 	const __u32 *w = (const __u32 *)key;
-	__u32 h = seed;
+	__u64 h = 0x9e3779b97f4a7c15ULL;
 
 #pragma unroll
-	for (int i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0x9e3779b1;
-		h ^= h >> 15;
-	}
-	return h;
+	for (int i = 0; i < 5; i++)
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 29);
+}
+
+/*
+ * The detector and bans keep time in seconds and minutes: the coarse clock
+ * (same base as bpf_ktime_get_ns, a tick behind at most) is cheaper per call.
+ */
+static __always_inline __u64 now_ns(void)
+{
+	return bpf_ktime_get_coarse_ns();
 }
 
 static __always_inline void send_event(struct pc_ban_state *state, __u32 type,
@@ -177,7 +183,7 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	ban = bpf_map_lookup_elem(&pc_bans, &key);
 	if (!ban)
 		return 0;
-	now = bpf_ktime_get_ns();
+	now = now_ns();
 	if (now < ban->expires_ns)
 		return 1;
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
@@ -280,28 +286,32 @@ __noinline int scan_record(struct scan_probe *probe)
 	struct pc_scan_track *track;
 	struct pc_addr_key key;
 	__u32 slot, fingerprint, port, seen_port, count;
-	__u64 now, raw;
+	__u64 now, raw, old_raw, hash;
 	__u16 window_units;
 
 	if (!probe)
 		return 0;
 	key = probe->source;
-	slot = mix(&key, 0x5bd1e995) & (PC_SCAN_SEEN_SLOTS - 1);
-	fingerprint = mix(&key, 0x1b873593) | 1;
+	hash = source_hash(&key);
+	slot = hash & (PC_SCAN_SEEN_SLOTS - 1);
+	fingerprint = (__u32)(hash >> 32) | 1;
 	seen = bpf_map_lookup_elem(&pc_scan_seen, &slot);
 	if (!seen)
 		return 0;
 
 	/* The slot is read and written as one 8-byte word, so a CPU never sees
 	 * half of another CPU's record. */
-	raw = *(volatile __u64 *)seen;
-	__builtin_memcpy(&before, &raw, sizeof(before));
+	old_raw = *(volatile __u64 *)seen;
+	__builtin_memcpy(&before, &old_raw, sizeof(before));
 
-	now = bpf_ktime_get_ns();
+	now = now_ns();
 	after.fingerprint = fingerprint;
 	after.port = bpf_htons(probe->port);
 	after.stamp = ((now >> 30) & SEEN_STAMP_MASK) | ((probe->proto & 1) << 15);
 	__builtin_memcpy(&raw, &after, sizeof(raw));
+	/* A source repeating itself leaves the line clean for the other CPUs. */
+	if (raw == old_raw)
+		return 0;
 	*(volatile __u64 *)seen = raw;
 
 	window_units = (probe->window_ns >> 30) + 1;
@@ -311,12 +321,13 @@ __noinline int scan_record(struct scan_probe *probe)
 
 	port = probe->port + 1 + ((probe->proto & 1) << 16);
 	seen_port = bpf_ntohs(before.port) + 1 + ((before.stamp >> 15) << 16);
+	/* The same port again tells nothing new: no tracker lookup for it. */
+	if (seen_port == port)
+		return 0;
 
 	track = bpf_map_lookup_elem(&pc_scan_track, &key);
 	if (!track || now - track->first_ns > probe->window_ns) {
-		/* Promote only a source that came back on another port. */
-		if (!track && seen_port == port)
-			return 0;
+		/* Promote a source that came back on another port. */
 		if (bpf_map_update_elem(&pc_scan_track, &key, &empty_track, BPF_ANY))
 			return 0;
 		track = bpf_map_lookup_elem(&pc_scan_track, &key);
@@ -324,8 +335,7 @@ __noinline int scan_record(struct scan_probe *probe)
 			return 0;
 		track->first_ns = now;
 		scan_stat(PC_STAT_PROMOTED);
-		if (seen_port != port)
-			track_port(track, seen_port);
+		track_port(track, seen_port);
 	}
 	count = track_port(track, port);
 	if (count != probe->threshold)
