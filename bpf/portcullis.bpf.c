@@ -224,18 +224,23 @@ static __always_inline int socket_owns(struct xdp_md *ctx, const struct packet *
 }
 
 /*
- * Without socket lookups, a reply is anything to the local port range that
- * does not open a connection. Only a SYN without ACK does that: a SYN+ACK
- * answers our own connect() and must pass, or no outgoing TCP connection
- * would ever complete.
+ * A SYN without ACK asks for a new connection: it is never a reply to one of
+ * ours. A SYN+ACK answers our own connect() and must pass, or no outgoing TCP
+ * connection would complete. (Simultaneous open, a SYN crossing ours, is the
+ * one exception; it is given up for SYN floods that cost no socket lookup.)
  */
+static __always_inline int opens_connection(const struct packet *pkt)
+{
+	return pkt->l4_proto == IPPROTO_TCP &&
+	       (pkt->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN;
+}
+
+/* Without socket lookups, a reply is anything to the local port range that
+ * does not open a connection. */
 static __always_inline int ephemeral_owns(const struct packet *pkt, const struct pc_config *cfg)
 {
 	__u16 port = bpf_ntohs(pkt->dport);
 
-	if (pkt->l4_proto == IPPROTO_TCP &&
-	    (pkt->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN)
-		return 0;
 	return port >= cfg->ephemeral_lo && port <= cfg->ephemeral_hi;
 }
 
@@ -266,7 +271,7 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 		return;
 	}
 
-	switch (cfg->established) {
+	switch (opens_connection(pkt) ? PC_ESTABLISHED_OFF : cfg->established) {
 	case PC_ESTABLISHED_SOCKET:
 		if (socket_owns(ctx, pkt)) {
 			v->reason = PC_PASS_ESTABLISHED;
