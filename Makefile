@@ -97,7 +97,7 @@ $(OUTPUT)/tests/test_differential: $(wildcard tests/model/*.[ch])
 test:
 	$(Q)scripts/deps.sh test
 	$(Q)$(MAKE) SANITIZE=1 EXTRA_CFLAGS=-Werror build/asan/portcullis unit-tests
-	$(Q)$(MAKE) $(OUTPUT)/portcullis
+	$(Q)$(MAKE) $(OUTPUT)/portcullis build/bench/pcbench
 	$(Q)tests/run.sh build/asan
 
 demo: all
