@@ -87,6 +87,7 @@ long long object_memlock(struct bpf_object *obj);
 int bench_classes(int argc, char **argv);
 int bench_scaling(int argc, char **argv);
 int bench_live(int argc, char **argv);
+int bench_prefixes(int argc, char **argv);
 
 /*
  * Per-packet run time of PROG_FD on FRAME as BPF_PROG_TEST_RUN measures it

@@ -22,7 +22,7 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: pcbench classes|scaling|live [OPTIONS]\n");
+		fprintf(stderr, "usage: pcbench classes|scaling|live|prefixes [OPTIONS]\n");
 		return 2;
 	}
 	libbpf_set_print(quiet_print);
@@ -32,6 +32,8 @@ int main(int argc, char **argv)
 		return bench_scaling(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "live"))
 		return bench_live(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "prefixes"))
+		return bench_prefixes(argc - 1, argv + 1);
 	fprintf(stderr, "pcbench: unknown subcommand '%s'\n", argv[1]);
 	return 2;
 }

@@ -7,7 +7,7 @@
 #
 #   bench/run.sh quick   class table only (< 2 minutes) -> bench/results/quick.md
 #   bench/run.sh full    everything                     -> bench/results/latest.md + PNGs
-#   bench/run.sh live|scaling|control   one section     -> bench/results/SECTION.md
+#   bench/run.sh live|scaling|prefixes|control   one section -> bench/results/SECTION.md
 #
 # Knobs (environment): ROUNDS, REPEAT, CALLS, LIVE_FRAMES, OUTPUT.
 # Everything it creates is named pcb<PID>-* and removed on exit, even on failure.
@@ -26,8 +26,8 @@ ns_rx=$tag-rx
 
 case "$mode" in
 quick) rounds=${ROUNDS:-5} calls=${CALLS:-2} ;;
-full | live | scaling | control) rounds=${ROUNDS:-7} calls=${CALLS:-3} ;;
-*) echo "usage: $0 quick|full|live|scaling|control" >&2; exit 2 ;;
+full | live | scaling | prefixes | control) rounds=${ROUNDS:-7} calls=${CALLS:-3} ;;
+*) echo "usage: $0 quick|full|live|scaling|prefixes|control" >&2; exit 2 ;;
 esac
 repeat=${REPEAT:-1000000}
 live_frames=${LIVE_FRAMES:-3000000}
@@ -278,17 +278,23 @@ scaling() {
 	fi
 }
 
-# --- 4. control plane ------------------------------------------------------------
-control_plane() {
-	echo "## 4. Control plane"
+# --- 4. source-list prefixes ------------------------------------------------------
+prefixes() {
+	log "scaling: deny-list prefixes 0 .. 1,000,000"
+	echo "## 4. Scaling with the number of source-list prefixes"
 	echo
-	# TODO(issue 4, part 4): time `portcullis allow`, `reload` with 10, 1,000 and
-	# 100,000-line configs, and `attach`, once the CLI (loader/) implements them.
-	if ! "$portcullis" attach --help >/dev/null 2>&1; then
-		echo "TODO: not measured, \`build/portcullis\` has no attach/allow/reload yet."
-		echo
-		return
+	"$pcbench" prefixes -r "$rounds" -n "$repeat" -k "$calls" -o "$results/prefixes.dat"
+	if command -v gnuplot >/dev/null; then
+		gnuplot -e "datafile='$results/prefixes.dat'; outdir='$results'" "$root/bench/prefixes.gp" &&
+			echo "![cost vs prefixes](prefixes-cost.png)" &&
+			echo
 	fi
+}
+
+# --- 5. control plane ------------------------------------------------------------
+control_plane() {
+	echo "## 5. Control plane"
+	echo
 	"$root/bench/control-plane.sh" "$portcullis" "$rounds"
 }
 
@@ -304,12 +310,14 @@ main() {
 	quick) classes >>"$tmp" ;;
 	live) live >>"$tmp" ;;
 	scaling) scaling >>"$tmp" ;;
+	prefixes) prefixes >>"$tmp" ;;
 	control) control_plane >>"$tmp" ;;
 	full)
 		classes >>"$tmp"
 		cp "$results/classes-raw.tsv.tmp" "$results/classes-raw.tsv"
 		live >>"$tmp"
 		scaling >>"$tmp"
+		prefixes >>"$tmp"
 		control_plane >>"$tmp"
 		;;
 	esac
