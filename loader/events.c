@@ -9,15 +9,25 @@
 #include "events.h"
 #include "../maps/bans.h"
 
+/* What the ring buffer already said since the last look at the table. */
+struct key_list {
+	struct pc_addr_key *keys;
+	size_t n;
+};
+
 struct pc_events {
 	const struct pc_maps *maps;
 	struct ring_buffer *ring;
 	pc_event_line_fn line;
 	void *ctx;
-	struct pc_ban_entry *known; /* bans already reported, from the last look */
+	struct pc_ban_entry *known; /* bans in force at the last look, sorted by key */
 	size_t n_known;
+	struct key_list ring_banned; /* announced by the ring, not yet seen in the table */
+	struct key_list ring_gone;   /* expiries the ring announced */
 	__u64 last_sweep_ns;
-	__u64 suppressed;
+	__u64 suppressed;            /* the data path's suppressed-event count, last seen */
+	unsigned int budget;         /* lines left for this second */
+	unsigned long long held_back; /* lines over the budget this second */
 };
 
 const char *pc_format_duration(__u64 ns, int fraction, char *buf, size_t len)
@@ -56,10 +66,23 @@ static const char *reason_name(__u32 reason)
 	return reason == PC_BAN_SCAN ? "scan" : "manual";
 }
 
+/* One line to the caller, within the per-second budget. */
+static bool spend(struct pc_events *ev)
+{
+	if (ev->budget) {
+		ev->budget--;
+		return true;
+	}
+	ev->held_back++;
+	return false;
+}
+
 static void say_ban(struct pc_events *ev, const struct pc_addr_key *key, const struct pc_ban *ban)
 {
 	char addr[64], took[32], dur[32], line[256];
 
+	if (!spend(ev))
+		return;
 	pc_addr_key_format(key, ipv6_prefix(ev->maps), addr, sizeof(addr));
 	pc_format_duration(ban->expires_ns - ban->created_ns, 0, dur, sizeof(dur));
 	if (ban->reason == PC_BAN_SCAN)
@@ -77,6 +100,8 @@ static void say(struct pc_events *ev, const char *what, const struct pc_addr_key
 {
 	char addr[64], dur[32], line[256];
 
+	if (!spend(ev))
+		return;
 	pc_addr_key_format(key, ipv6_prefix(ev->maps), addr, sizeof(addr));
 	if (ban)
 		snprintf(line, sizeof(line), "%s %s (%s ban, %s)", what, addr,
@@ -87,21 +112,37 @@ static void say(struct pc_events *ev, const char *what, const struct pc_addr_key
 	ev->line(line, ev->ctx);
 }
 
-static struct pc_ban_entry *find(struct pc_ban_entry *list, size_t n, const struct pc_addr_key *key)
+static int by_key(const void *a, const void *b)
 {
-	for (size_t i = 0; i < n; i++)
-		if (memcmp(&list[i].key, key, sizeof(*key)) == 0)
-			return &list[i];
-	return NULL;
+	return memcmp(&((const struct pc_ban_entry *)a)->key, &((const struct pc_ban_entry *)b)->key,
+		      sizeof(struct pc_addr_key));
 }
 
-/* Forget a ban the ring buffer already reported gone. */
-static void forget(struct pc_events *ev, const struct pc_addr_key *key)
+/* The ban table holds up to 65,536 bans: keep lookups logarithmic. */
+static struct pc_ban_entry *find(struct pc_ban_entry *sorted, size_t n,
+				 const struct pc_addr_key *key)
 {
-	struct pc_ban_entry *entry = find(ev->known, ev->n_known, key);
+	struct pc_ban_entry probe = { .key = *key };
 
-	if (entry)
-		*entry = ev->known[--ev->n_known];
+	return n ? bsearch(&probe, sorted, n, sizeof(*sorted), by_key) : NULL;
+}
+
+static bool in_list(const struct key_list *list, const struct pc_addr_key *key)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (memcmp(&list->keys[i], key, sizeof(*key)) == 0)
+			return true;
+	return false;
+}
+
+static void add_key(struct key_list *list, const struct pc_addr_key *key)
+{
+	struct pc_addr_key *grown = realloc(list->keys, (list->n + 1) * sizeof(*grown));
+
+	if (grown) {
+		list->keys = grown;
+		list->keys[list->n++] = *key;
+	}
 }
 
 static int on_ring_event(void *ctx, void *data, size_t size)
@@ -119,69 +160,78 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	ban.ports = event->ports;
 	ban.last_port = event->last_port;
 	ban.last_proto = event->last_proto;
+	/* The data path sends at most PC_EVENTS_PER_SEC of these: the lists stay small. */
 	if (event->type == PC_EVENT_BAN) {
-		struct pc_ban_entry *grown;
-
 		say_ban(ev, &event->source, &ban);
-		/* Remember it so the next table look does not report it again. */
-		grown = realloc(ev->known, (ev->n_known + 1) * sizeof(*grown));
-		if (grown) {
-			ev->known = grown;
-			ev->known[ev->n_known].key = event->source;
-			ev->known[ev->n_known++].ban = ban;
-		}
+		add_key(&ev->ring_banned, &event->source);
 	} else {
 		ban.expires_ns = event->time_ns;
 		ban.created_ns = event->time_ns - event->duration_ns;
 		say(ev, "expire", &event->source, &ban);
-		forget(ev, &event->source);
+		add_key(&ev->ring_gone, &event->source);
 	}
 	return 0;
 }
 
-/* Compare the ban table with what was reported; report the difference. */
+/*
+ * Compare the ban table with what was reported; report the difference. A
+ * flood of bans is summed up in one line once the second's budget is spent.
+ */
 static int look(struct pc_events *ev, bool report)
 {
 	struct pc_ban_entry *now = NULL, *expired = NULL;
 	size_t n_now = 0, n_expired = 0;
-	__u64 stats[PC_SCAN_STATS], active;
+	__u64 stats[PC_SCAN_STATS], active, clock = pc_now_ns();
+	char line[160];
 	int err;
 
 	err = pc_bans_list(ev->maps, true, &now, &n_now, &expired, &n_expired);
 	if (err)
 		goto out;
-	for (size_t i = 0; report && i < n_expired; i++) {
-		say(ev, "expire", &expired[i].key, &expired[i].ban);
-		forget(ev, &expired[i].key);
-	}
+	if (now)
+		qsort(now, n_now, sizeof(*now), by_key);
+	if (expired)
+		qsort(expired, n_expired, sizeof(*expired), by_key);
+	for (size_t i = 0; report && i < n_expired; i++)
+		if (!in_list(&ev->ring_gone, &expired[i].key))
+			say(ev, "expire", &expired[i].key, &expired[i].ban);
 	for (size_t i = 0; report && i < n_now; i++) {
 		struct pc_ban_entry *old = find(ev->known, ev->n_known, &now[i].key);
 
-		if (!old || old->ban.created_ns != now[i].ban.created_ns)
+		if ((!old || old->ban.created_ns != now[i].ban.created_ns) &&
+		    !in_list(&ev->ring_banned, &now[i].key))
 			say_ban(ev, &now[i].key, &now[i].ban);
 	}
 	for (size_t i = 0; report && i < ev->n_known; i++) {
-		if (find(now, n_now, &ev->known[i].key))
+		const struct pc_ban_entry *gone = &ev->known[i];
+
+		/* Still in force, or its expiry was told above or by the ring. */
+		if (find(now, n_now, &gone->key) || find(expired, n_expired, &gone->key) ||
+		    in_list(&ev->ring_gone, &gone->key))
 			continue;
-		say(ev, ev->known[i].ban.expires_ns <= pc_now_ns() ? "expire" : "unban",
-		    &ev->known[i].key, ev->known[i].ban.expires_ns <= pc_now_ns() ? &ev->known[i].ban
-										: NULL);
+		if (gone->ban.expires_ns <= clock)
+			say(ev, "expire", &gone->key, &gone->ban);
+		else
+			say(ev, "unban", &gone->key, NULL);
 	}
 	free(ev->known);
 	ev->known = now;
 	ev->n_known = n_now;
 	now = NULL;
+	ev->ring_banned.n = 0;
+	ev->ring_gone.n = 0;
 
 	if (pc_bans_stats(ev->maps, stats, &active) == 0) {
-		if (report && stats[PC_STAT_EVENTS_SUPPRESSED] > ev->suppressed) {
-			char line[128];
-
-			snprintf(line, sizeof(line), "(%llu ban events suppressed by the rate limit)",
-				 stats[PC_STAT_EVENTS_SUPPRESSED] - ev->suppressed);
-			ev->line(line, ev->ctx);
-		}
+		ev->held_back += stats[PC_STAT_EVENTS_SUPPRESSED] - ev->suppressed;
 		ev->suppressed = stats[PC_STAT_EVENTS_SUPPRESSED];
 	}
+	if (report && ev->held_back) {
+		snprintf(line, sizeof(line), "(%llu more ban events not shown: over %d a second; "
+			 "'portcullis bans' lists them all)", ev->held_back, PC_EVENTS_PER_SEC);
+		ev->line(line, ev->ctx);
+	}
+	ev->held_back = 0;
+	ev->budget = PC_EVENTS_PER_SEC;
 out:
 	free(now);
 	free(expired);
@@ -225,5 +275,7 @@ void pc_events_close(struct pc_events *ev)
 		return;
 	ring_buffer__free(ev->ring);
 	free(ev->known);
+	free(ev->ring_banned.keys);
+	free(ev->ring_gone.keys);
 	free(ev);
 }
