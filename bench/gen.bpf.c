@@ -20,6 +20,44 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Frames sent so far: one CPU runs the generator, so no atomics. */
 __u64 sequence = 0;
 
+/*
+ * Mixed traffic for load tests: each source address gets one of four kinds
+ * of frame, by the low bits of its sequence number: a SYN to an allowed port
+ * (80), a SYN to a closed one (8080), an Xmas probe to port 80, and a SYN to
+ * a port that changes with every frame of that source (a scan, 1024..2023).
+ */
+const volatile __u8 mixed = 0;
+
+#define TCP_FLAGS_OFFSET 13
+#define FLAGS_SYN 0x02
+#define FLAGS_XMAS 0x29 /* FIN + PSH + URG */
+
+static __always_inline void mix_kind(__be16 *ports, void *data_end, __u64 seq)
+{
+	__u8 *flags = (__u8 *)ports + TCP_FLAGS_OFFSET;
+
+	if ((void *)(flags + 1) > data_end)
+		return;
+	switch (seq & 3) {
+	case 0:
+		ports[1] = bpf_htons(80);
+		*flags = FLAGS_SYN;
+		break;
+	case 1:
+		ports[1] = bpf_htons(8080);
+		*flags = FLAGS_SYN;
+		break;
+	case 2:
+		ports[1] = bpf_htons(80);
+		*flags = FLAGS_XMAS;
+		break;
+	default:
+		ports[1] = bpf_htons(1024 + (__u16)(seq >> 16) % 1000);
+		*flags = FLAGS_SYN;
+		break;
+	}
+}
+
 /* One's complement update of a 16-bit checksum for one changed word (RFC 1624). */
 static __always_inline __u16 csum_replace(__u16 check, __u16 old, __u16 new)
 {
@@ -52,6 +90,8 @@ static __always_inline int rewrite(struct xdp_md *ctx)
 	*saddr_low = new;
 	ip->check = csum_replace(ip->check, old, new);
 	ports[0] = bpf_htons(1024 + (__u16)(seq >> 4) % 60000);
+	if (mixed)
+		mix_kind(ports, data_end, seq);
 	return 0;
 }
 

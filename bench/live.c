@@ -36,6 +36,7 @@
 
 struct live_opts {
 	const char *gen_ns, *rx_ns, *tx_if, *rx_if, *filter, *label;
+	bool mixed; /* allowed, closed, Xmas and scanning frames (gen.bpf.c) */
 	__u16 dport;
 	__u32 frames;
 	int round;
@@ -113,8 +114,11 @@ static int parse_args(int argc, char **argv, struct live_opts *o)
 	int opt;
 
 	*o = (struct live_opts){.filter = "none", .label = "?", .dport = 8080, .frames = 2000000};
-	while ((opt = getopt(argc, argv, "g:R:t:i:f:l:p:n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "g:R:t:i:f:l:p:n:r:m")) != -1) {
 		switch (opt) {
+		case 'm':
+			o->mixed = true;
+			break;
 		case 'g':
 			o->gen_ns = optarg;
 			break;
@@ -173,11 +177,17 @@ int bench_live(int argc, char **argv)
 		fprintf(stderr, "usage: pcbench live -g GEN_NETNS -R RX_NETNS -t TX_IF -i RX_IF "
 				"[-f portcullis|portcullis-defaults|drop|none|gen-only] [-p DPORT] "
 				"[-n FRAMES] [-l LABEL] "
-				"[-r ROUND]\n");
+				"[-r ROUND] [-m (mixed traffic)]\n");
 		return 2;
 	}
 
-	gen = gen_bpf__open_and_load();
+	gen = gen_bpf__open();
+	if (gen)
+		gen->rodata->mixed = o.mixed;
+	if (gen && gen_bpf__load(gen)) {
+		gen_bpf__destroy(gen);
+		gen = NULL;
+	}
 	if (!gen)
 		goto load_error;
 	if (!strncmp(o.filter, "portcullis", 10)) {

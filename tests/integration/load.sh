@@ -1,0 +1,88 @@
+#!/bin/bash
+# Load: 10 million live frames of mixed traffic (SYNs to an allowed port, to a
+# closed port, Xmas probes, and 16,384 spoofed sources scanning) into an
+# interface that `portcullis run` watches. An allowed TCP service must stay
+# reachable throughout, the maps' memory must not change, and the service's
+# own memory must stay flat while it logs thousands of bans.
+. "$(dirname "$0")/../lib.sh"
+need python3 nsenter bpftool curl
+PCBENCH=${PCBENCH:-$(dirname "$PC")/../bench/pcbench}
+[ -x "$PCBENCH" ] || PCBENCH=$(dirname "$0")/../../build/bench/pcbench
+if [ ! -x "$PCBENCH" ]; then
+	skip load "the live-frames generator (build/bench/pcbench) is not built"
+	exit 0
+fi
+FRAMES=${LOAD_FRAMES:-10000000}
+PORT=$((20000 + LAB_ID % 20000))
+
+lab_up || { not_ok load-lab "could not build the lab"; exit 1; }
+listen_srv tcp:22 tcp:80 || exit 1
+conf=$(write_config load.conf "allow tcp 22,80" "scan-detect ports 20 window 10s ban 10m")
+chmod 600 "$conf"
+
+# The service's memory is measured on the plain build: ASan keeps freed memory
+# in quarantine, so an ASan process grows by design.
+RUN_PC=$(dirname "$PC")/../portcullis
+[ -x "$RUN_PC" ] || RUN_PC=$PC
+bg_in "$NS_SRV" "$RUN_PC" run "$IF_SRV" -c "$conf" --listen "127.0.0.1:$PORT" 2>"$TEST_TMP/run.log"
+run_pid=${LAB_PIDS[-1]}
+for _ in $(seq 100); do
+	srv curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null && break
+	sleep 0.1
+done
+check "run is serving metrics" srv curl -sf "http://127.0.0.1:$PORT/metrics" -o /dev/null
+
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$run_pid/status"; }
+map_memory() {
+	local total=0 f m
+	for f in "$PORTCULLIS_PIN_ROOT/$IF_SRV"/pc_*; do
+		m=$(bpftool map show pinned "$f" -j | python3 -c 'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))')
+		total=$((total + m))
+	done
+	echo "$total"
+}
+maps_before=$(map_memory)
+rss_before=$(rss)
+
+# The allowed service from IPv6: the flood spoofs all of 198.18.0.0/16, the
+# client's IPv4 address among them, and some of those sources scan.
+stop="$TEST_TMP/stop"
+bg_in "$NS_CLI" python3 "$TESTS_DIR/helpers/hammer.py" "$SRV6" 22 "$stop" >"$TEST_TMP/hammer.out" 2>&1
+hammer=${LAB_PIDS[-1]}
+
+line=$("$PCBENCH" live -m -g "/run/netns/$NS_CLI" -R "/run/netns/$NS_SRV" -t "$IF_CLI" \
+	-i "$IF_SRV" -f none -n "$FRAMES" -l load 2>&1)
+rc=$?
+echo "load: $line"
+sleep 2 # let run read the event ring and sweep
+touch "$stop"
+wait "$hammer"
+hammer_rc=$?
+check "the generator sent $FRAMES mixed frames (rc $rc)" test "$rc" -eq 0
+received=$(cut -f5 <<<"$line")
+check "the filter's side received most of them ($received; passed frames load the TCP stack)" test "${received:-0}" -ge $((FRAMES / 2))
+if [ "$hammer_rc" -eq 0 ]; then
+	ok "tcp/22 reachable throughout ($(cat "$TEST_TMP/hammer.out"))"
+else
+	not_ok "tcp/22 reachable throughout" "$(cat "$TEST_TMP/hammer.out")"
+fi
+
+for field in '["passes"]["allowed"]' '["drops"]["not-allowed"]' '["drops"]["scan-xmas"]' \
+	'["drops"]["banned"]' '["bans"]["total"]'; do
+	n=$(stats_field "$field")
+	check "stats $field counted ($n)" test "${n:-0}" -gt 1000
+done
+check "the scanning sources are banned, all 16,384" \
+	test "$(stats_field '["bans"]["active"]')" -eq 16384
+check "map memory unchanged ($maps_before -> $(map_memory) bytes)" test "$maps_before" -eq "$(map_memory)"
+for _ in $(seq 20); do srv curl -sf "http://127.0.0.1:$PORT/metrics" -o /dev/null; done
+rss_after=$(rss)
+check "run's memory stayed flat ($rss_before -> $rss_after KiB)" \
+	test "$rss_after" -le $((rss_before + 4096))
+lines=$(grep -c " ban " "$TEST_TMP/run.log")
+check "run logged bans, rate-limited ($lines lines)" test "$lines" -gt 0 -a "$lines" -lt 2000
+check "and said how many it held back" grep -q "more ban events not shown" "$TEST_TMP/run.log"
+check "run is still alive" kill -0 "$run_pid"
+kill -TERM "$run_pid"
+wait "$run_pid"
+check "run detached on SIGTERM" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"
