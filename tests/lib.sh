@@ -157,3 +157,36 @@ need() {
 		fi
 	done
 }
+
+# expect_exit NAME STATUS PATTERN CMD...: CMD exits with STATUS and says PATTERN on stderr.
+expect_exit() {
+	local name=$1 want=$2 pattern=$3 out rc
+	shift 3
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		not_ok "$name" "exit $rc, expected $want; said: $out"
+	elif ! grep -qE -- "$pattern" <<<"$out"; then
+		not_ok "$name" "message '$out' does not match /$pattern/"
+	else
+		ok "$name"
+	fi
+}
+
+# Kernel memory of the lab interface's maps (bpftool's memlock), summed.
+map_memory() {
+	local total=0 f m
+	for f in "$PORTCULLIS_PIN_ROOT/$IF_SRV"/pc_*; do
+		m=$(bpftool map show pinned "$f" -j |
+			python3 -c 'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))')
+		total=$((total + m))
+	done
+	echo "$total"
+}
+
+# The live-frames generator built beside the binary under test (build/bench/pcbench).
+pcbench_path() {
+	local path=${PCBENCH:-$(dirname "$PC")/../bench/pcbench}
+	[ -x "$path" ] || path=$(dirname "${BASH_SOURCE[0]}")/../build/bench/pcbench
+	echo "$path"
+}

@@ -16,21 +16,6 @@ conf=$(write_config exporter.conf "allow tcp 22,80" "allow udp 53" "scan-detect 
 listen_srv tcp:22 tcp:8080 || exit 1
 check "attach" pc attach "$IF_SRV" -c "$conf"
 
-# expect_exit NAME STATUS PATTERN CMD...: CMD exits with STATUS and says PATTERN on stderr.
-expect_exit() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 3
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		not_ok "$name" "exit $rc, expected $want; said: $out"
-	elif ! grep -qE -- "$pattern" <<<"$out"; then
-		not_ok "$name" "message '$out' does not match /$pattern/"
-	else
-		ok "$name"
-	fi
-}
-
 # promtool_clean NAME FILE: promtool check metrics accepts FILE with no lint problem.
 promtool_clean() {
 	local out

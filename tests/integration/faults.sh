@@ -15,20 +15,6 @@ conf_b=$(write_config b.conf "allow tcp 22,9001" "scan-detect off")
 conf="$TEST_TMP/portcullis.conf"
 cp "$conf_a" "$conf"
 
-# expect_exit NAME STATUS PATTERN CMD...: CMD exits with STATUS and says PATTERN on stderr.
-expect_exit() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 3
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		not_ok "$name" "exit $rc, expected $want; said: $out"
-	elif ! grep -qE -- "$pattern" <<<"$out"; then
-		not_ok "$name" "message '$out' does not match /$pattern/"
-	else
-		ok "$name"
-	fi
-}
 wait_for() {
 	local i
 	for i in $(seq $((${3:-5} * 10))); do

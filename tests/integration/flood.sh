@@ -6,8 +6,7 @@
 # throughout.
 . "$(dirname "$0")/../lib.sh"
 need python3 nsenter nmap bpftool
-PCBENCH=${PCBENCH:-$(dirname "$PC")/../bench/pcbench}
-[ -x "$PCBENCH" ] || PCBENCH=$(dirname "$0")/../../build/bench/pcbench
+PCBENCH=$(pcbench_path)
 if [ ! -x "$PCBENCH" ]; then
 	skip flood "the live-frames generator (build/bench/pcbench) is not built"
 	exit 0
@@ -20,15 +19,6 @@ listen_srv tcp:22 || exit 1
 conf=$(write_config flood.conf "allow tcp 22" "scan-detect ports 20 window 10s ban 1h")
 check "attach" pc attach "$IF_SRV" -c "$conf"
 
-# Map memory as the kernel accounts it, summed over the pinned maps.
-map_memory() {
-	local total=0 f m
-	for f in "$PORTCULLIS_PIN_ROOT/$IF_SRV"/pc_*; do
-		m=$(bpftool map show pinned "$f" -j | python3 -c 'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))')
-		total=$((total + m))
-	done
-	echo "$total"
-}
 banned() { pc bans "$IF_SRV" --json | grep -q "\"address\": \"$1\""; }
 
 # Bans from before the flood: one by hand, one by the detector (an IPv6 scan,

@@ -6,8 +6,7 @@
 # own memory must stay flat while it logs thousands of bans.
 . "$(dirname "$0")/../lib.sh"
 need python3 nsenter bpftool curl
-PCBENCH=${PCBENCH:-$(dirname "$PC")/../bench/pcbench}
-[ -x "$PCBENCH" ] || PCBENCH=$(dirname "$0")/../../build/bench/pcbench
+PCBENCH=$(pcbench_path)
 if [ ! -x "$PCBENCH" ]; then
 	skip load "the live-frames generator (build/bench/pcbench) is not built"
 	exit 0
@@ -33,14 +32,6 @@ done
 check "run is serving metrics" srv curl -sf "http://127.0.0.1:$PORT/metrics" -o /dev/null
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$run_pid/status"; }
-map_memory() {
-	local total=0 f m
-	for f in "$PORTCULLIS_PIN_ROOT/$IF_SRV"/pc_*; do
-		m=$(bpftool map show pinned "$f" -j | python3 -c 'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))')
-		total=$((total + m))
-	done
-	echo "$total"
-}
 maps_before=$(map_memory)
 rss_before=$(rss)
 

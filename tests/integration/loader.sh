@@ -11,21 +11,6 @@ other=$(write_config other.conf "allow tcp 22" "allow tcp 443" "icmp deny")
 bad=$(write_config bad.conf "allow tcp 22" "allow tcp 70000")
 listen_srv tcp:22 tcp:443 tcp:8080 tcp:9000 tcp:9001 tcp:9002 || exit 1
 
-# expect_exit NAME STATUS PATTERN CMD...: CMD exits with STATUS and says PATTERN on stderr.
-expect_exit() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 3
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		not_ok "$name" "exit $rc, expected $want; said: $out"
-	elif ! grep -qE -- "$pattern" <<<"$out"; then
-		not_ok "$name" "message '$out' does not match /$pattern/"
-	else
-		ok "$name"
-	fi
-}
-
 # --- before attaching -----------------------------------------------------
 for cmd in "stats $IF_SRV" "reload $IF_SRV -c $good" "allow $IF_SRV tcp 80" \
 	"disallow $IF_SRV tcp 80" "detach $IF_SRV"; do

@@ -9,20 +9,6 @@ need python3 nsenter setpriv ss
 NOBODY=65534
 # as_nobody CMD...: CMD as an unprivileged user with no groups.
 as_nobody() { setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$@"; }
-# expect_exit NAME STATUS PATTERN CMD...: CMD exits with STATUS and says PATTERN on stderr.
-expect_exit() {
-	local name=$1 want=$2 pattern=$3 out rc
-	shift 3
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		not_ok "$name" "exit $rc, expected $want; said: $out"
-	elif ! grep -qE -- "$pattern" <<<"$out"; then
-		not_ok "$name" "message '$out' does not match /$pattern/"
-	else
-		ok "$name"
-	fi
-}
 mode_of() { stat -c %a "$1"; }
 
 lab_up || { not_ok privileges-lab "could not build the lab"; exit 1; }

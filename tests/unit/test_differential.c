@@ -43,6 +43,7 @@
 #include "maps/bans.h"
 #include "loader/apply.h"
 #include "loader/config.h"
+#include "netns.h"
 #include "testing.h"
 
 /* The model is one small file; built into this test rather than a library. */
@@ -1108,24 +1109,6 @@ static void check_coverage(__u64 count)
 }
 
 /* ---- setup ------------------------------------------------------------------------------- */
-
-static bool enter_private_netns(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd;
-	bool ok;
-
-	if (unshare(CLONE_NEWNET))
-		return false;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return false;
-	ok = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
-	ifr.ifr_flags |= IFF_UP;
-	ok = ok && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
-	close(fd);
-	return ok;
-}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {

@@ -33,6 +33,7 @@
 #include "maps/sources.h"
 #include "maps/bans.h"
 #include "packets.h"
+#include "netns.h"
 #include "testing.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -1698,25 +1699,6 @@ static void run_counter_total(void)
 }
 
 /* ---- setup ------------------------------------------------------------------------------- */
-
-/* A network namespace of our own with loopback up, so socket lookups see only our sockets. */
-static bool enter_private_netns(void)
-{
-	struct ifreq ifr = {.ifr_name = "lo"};
-	int fd;
-	bool ok;
-
-	if (unshare(CLONE_NEWNET))
-		return false;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return false;
-	ok = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
-	ifr.ifr_flags |= IFF_UP;
-	ok = ok && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
-	close(fd);
-	return ok;
-}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
