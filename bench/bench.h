@@ -84,6 +84,15 @@ long long map_memlock(int map_fd);
 /* Sum of map_memlock() over every map of OBJ. */
 long long object_memlock(struct bpf_object *obj);
 
+/* Options of the scaling curves: -r ROUNDS -n REPEAT -k CALLS -o DATA. */
+struct curve_opts {
+	int rounds, calls;
+	__u32 repeat;
+	const char *data_path;
+};
+
+int parse_curve_opts(int argc, char **argv, const char *name, struct curve_opts *o);
+
 int bench_classes(int argc, char **argv);
 int bench_scaling(int argc, char **argv);
 int bench_live(int argc, char **argv);

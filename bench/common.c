@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Statistics, the shared portcullis policy, and small system helpers. */
 #include <errno.h>
+#include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,4 +220,34 @@ double test_run_ns(int prog_fd, const struct frame *frame, __u32 repeat, int cal
 	}
 	*retval = opts.retval;
 	return total / calls;
+}
+
+int parse_curve_opts(int argc, char **argv, const char *name, struct curve_opts *o)
+{
+	int opt;
+
+	*o = (struct curve_opts){ .rounds = 5, .calls = 3, .repeat = 1000000 };
+	while ((opt = getopt(argc, argv, "r:n:k:o:")) != -1) {
+		switch (opt) {
+		case 'r':
+			o->rounds = atoi(optarg);
+			break;
+		case 'n':
+			o->repeat = strtoul(optarg, NULL, 0);
+			break;
+		case 'k':
+			o->calls = atoi(optarg);
+			break;
+		case 'o':
+			o->data_path = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: pcbench %s [-r ROUNDS] [-n REPEAT] [-k CALLS] [-o DATA]\n",
+				name);
+			return -1;
+		}
+	}
+	if (o->rounds < 1 || o->rounds > MAX_ROUNDS || !o->repeat || o->calls < 1)
+		return -1;
+	return 0;
 }

@@ -131,34 +131,19 @@ int bench_prefixes(int argc, char **argv)
 	static struct point_runs runs[N_POINTS];
 	struct portcullis_bpf *pc[N_POINTS] = {};
 	struct frame frames[N_POINTS][N_PROBES];
-	int rounds = 5, calls = 3, opt, err = 1, retval;
+	struct curve_opts o;
+	int rounds, calls, err = 1, retval;
 	const char *data_path = NULL;
-	__u32 repeat = 1000000;
+	__u32 repeat;
 	char s1[64], s2[64], s3[64];
 	FILE *data = NULL;
 
-	while ((opt = getopt(argc, argv, "r:n:k:o:")) != -1) {
-		switch (opt) {
-		case 'r':
-			rounds = atoi(optarg);
-			break;
-		case 'n':
-			repeat = strtoul(optarg, NULL, 0);
-			break;
-		case 'k':
-			calls = atoi(optarg);
-			break;
-		case 'o':
-			data_path = optarg;
-			break;
-		default:
-			fprintf(stderr, "usage: pcbench prefixes [-r ROUNDS] [-n REPEAT] [-k CALLS] "
-					"[-o DATA]\n");
-			return 2;
-		}
-	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || !repeat || calls < 1)
+	if (parse_curve_opts(argc, argv, "prefixes", &o))
 		return 2;
+	rounds = o.rounds;
+	calls = o.calls;
+	repeat = o.repeat;
+	data_path = o.data_path;
 
 	for (int p = 0; p < N_POINTS; p++) {
 		pc[p] = portcullis_bpf__open_and_load();

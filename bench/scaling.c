@@ -62,33 +62,18 @@ int bench_scaling(int argc, char **argv)
 	struct frame frames[N_POINTS][N_PROBES];
 	const char *data_path = NULL;
 	struct bare_bpf *bare = NULL;
-	int rounds = 5, calls = 3, opt, err = 1, retval;
-	__u32 repeat = 1000000;
+	struct curve_opts o;
+	int rounds, calls, err = 1, retval;
+	__u32 repeat;
 	char s1[64], s2[64], s3[64], s4[64];
 	FILE *data = NULL;
 
-	while ((opt = getopt(argc, argv, "r:n:k:o:")) != -1) {
-		switch (opt) {
-		case 'r':
-			rounds = atoi(optarg);
-			break;
-		case 'n':
-			repeat = strtoul(optarg, NULL, 0);
-			break;
-		case 'k':
-			calls = atoi(optarg);
-			break;
-		case 'o':
-			data_path = optarg;
-			break;
-		default:
-			fprintf(stderr, "usage: pcbench scaling [-r ROUNDS] [-n REPEAT] [-k CALLS] "
-					"[-o DATA]\n");
-			return 2;
-		}
-	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || !repeat || calls < 1)
+	if (parse_curve_opts(argc, argv, "scaling", &o))
 		return 2;
+	rounds = o.rounds;
+	calls = o.calls;
+	repeat = o.repeat;
+	data_path = o.data_path;
 
 	bare = bare_bpf__open_and_load();
 	if (!bare)
