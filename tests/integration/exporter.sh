@@ -111,11 +111,8 @@ expect_exit "--listen port 70000" 2 "port '70000' is not a number" pc exporter -
 expect_exit "--listen with a host that does not resolve" 2 "can't resolve 'nosuch.invalid'" \
 	pc exporter --listen nosuch.invalid:9433
 
-# A background command in the server namespace: nsenter execs it, so $! is its PID.
-srv_bg() {
-	nsenter --net="/run/netns/$NS_SRV" "$@" &
-	LAB_PIDS+=($!)
-}
+# A background command in the server namespace (tests/lib.sh's bg_in: $! is its PID).
+srv_bg() { bg_in "$NS_SRV" "$@"; }
 
 start_exporter() {
 	local log=$1 pid
