@@ -79,9 +79,7 @@ int portcullis_configure(struct bpf_object *obj, __u32 established, bool scan_de
  * and a manual ban of 198.18.0.66.
  */
 int portcullis_configure_sources(struct bpf_object *obj);
-/* A map's memlock as the kernel reports it in /proc/self/fdinfo, or -1. */
-long long map_memlock(int map_fd);
-/* Sum of map_memlock() over every map of OBJ. */
+/* Sum of pc_map_memlock() over every map of OBJ. */
 long long object_memlock(struct bpf_object *obj);
 
 /* Options of the scaling curves: -r ROUNDS -n REPEAT -k CALLS -o DATA. */

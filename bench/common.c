@@ -155,23 +155,6 @@ int portcullis_configure_sources(struct bpf_object *obj)
 	return configure(obj, PC_ESTABLISHED_OFF, false, 0, true);
 }
 
-long long map_memlock(int map_fd)
-{
-	char path[64], line[256];
-	long long memlock = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", map_fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %lld", &memlock) == 1)
-			break;
-	fclose(f);
-	return memlock;
-}
-
 long long object_memlock(struct bpf_object *obj)
 {
 	struct bpf_map *map;
@@ -179,7 +162,7 @@ long long object_memlock(struct bpf_object *obj)
 
 	bpf_object__for_each_map(map, obj)
 	{
-		long long bytes = map_memlock(bpf_map__fd(map));
+		long long bytes = pc_map_memlock(bpf_map__fd(map));
 
 		if (bytes > 0)
 			total += bytes;

@@ -111,7 +111,7 @@ static int configure(struct portcullis_bpf *skel, __u32 n, struct point_runs *ru
 
 		pc_maps_active_set(&maps, &set);
 		trie = pc_sources_open(&maps, set);
-		run->trie_bytes = trie >= 0 ? map_memlock(trie) : -1;
+		run->trie_bytes = trie >= 0 ? pc_map_memlock(trie) : -1;
 		if (trie >= 0)
 			close(trie);
 	}

@@ -47,7 +47,7 @@ static void print_map_memory(struct bpf_object *obj)
 	       "memlock |\n|---|---|---:|---:|\n");
 	bpf_object__for_each_map(map, obj)
 	{
-		long long bytes = map_memlock(bpf_map__fd(map));
+		long long bytes = pc_map_memlock(bpf_map__fd(map));
 
 		printf("| %s | %s | %u | %.2f MiB |\n", bpf_map__name(map),
 		       libbpf_bpf_map_type_str(bpf_map__type(map)), bpf_map__max_entries(map),

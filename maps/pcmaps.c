@@ -50,33 +50,48 @@ static int *map_fd(struct pc_maps *maps, size_t i)
 	return (int *)((char *)maps + map_slots[i].offset);
 }
 
-/* Kernel memory of one map as created (tries and hashes may use less). */
-static unsigned long long map_memory(int fd, int ncpus)
+long long pc_map_memlock(int map_fd)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	unsigned long long value;
+	char path[64], line[256];
+	long long memlock = -1;
+	FILE *f;
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	if (info.type == BPF_MAP_TYPE_RINGBUF)
-		return info.max_entries;
-	if (info.type == BPF_MAP_TYPE_LPM_TRIE || info.type == BPF_MAP_TYPE_ARRAY_OF_MAPS)
-		return 0; /* allocated per entry; not knowable from here */
-	value = (info.value_size + 7) & ~7ULL;
-	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH)
-		value *= ncpus;
-	if (info.type == BPF_MAP_TYPE_HASH || info.type == BPF_MAP_TYPE_LRU_HASH)
-		value += (info.key_size + 7) & ~7ULL;
-	return value * info.max_entries;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", map_fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &memlock) == 1)
+			break;
+	fclose(f);
+	return memlock;
 }
 
 unsigned long long pc_maps_memory(const struct pc_maps *maps)
 {
 	unsigned long long total = 0;
+	__u32 set;
 
-	for (size_t i = 0; i < N_MAPS; i++)
-		total += map_memory(*map_fd((struct pc_maps *)maps, i), maps->ncpus);
+	for (size_t i = 0; i < N_MAPS; i++) {
+		long long bytes = pc_map_memlock(*map_fd((struct pc_maps *)maps, i));
+
+		if (bytes > 0)
+			total += bytes;
+	}
+	/* The source tries hang off pc_sources: count both rule sets' tries. */
+	for (set = 0; set < PC_RULE_SETS; set++) {
+		__u32 id;
+		int fd;
+
+		if (bpf_map_lookup_elem(maps->sources, &set, &id))
+			continue;
+		fd = bpf_map_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		if (pc_map_memlock(fd) > 0)
+			total += pc_map_memlock(fd);
+		close(fd);
+	}
 	return total;
 }
 

@@ -46,7 +46,9 @@ int pc_maps_from_object(struct bpf_object *obj, struct pc_maps *maps);
 /* Map fds from PIN_DIR/<map name> (owned: close with pc_maps_close). */
 int pc_maps_open_pinned(const char *pin_dir, struct pc_maps *maps);
 void pc_maps_close(struct pc_maps *maps);
-/* Bytes the maps were created with: fixed-size maps only, tries excluded. */
+/* A map's memory as the kernel accounts it (fdinfo memlock), or -1. */
+long long pc_map_memlock(int map_fd);
+/* Kernel memory of every map of an attachment, the source tries included. */
 unsigned long long pc_maps_memory(const struct pc_maps *maps);
 /* Names of the maps that make up an attachment, as pinned; N gets the count. */
 const char *const *pc_map_names(size_t *n);
