@@ -64,30 +64,37 @@ static int ban_one(const struct pc_maps *maps)
 /* The source trie of rule set 0: see portcullis_configure_sources(). */
 static int install_sources(const struct pc_maps *maps)
 {
-	struct pc_source_key keys[EXTRA_DENIED + 4];
+	static struct pc_source_entry lists[EXTRA_DENIED + 3];
+	struct pc_source_key port_key;
 	__u8 addr[16] = {};
 	size_t n = 0;
 	int trie, err;
 
 	inet_pton(AF_INET, "198.19.0.0", addr);
-	pc_source_key_make(&keys[n++], PC_SRC_DENY, 0, AF_INET, addr, 16);
+	pc_source_key_make(&lists[n].key, PC_SRC_SOURCE, 0, AF_INET, addr, 16);
+	lists[n++].flags = PC_SRC_F_DENY;
 	for (int i = 0; i < EXTRA_DENIED; i++) {
 		addr[2] = 1 + i / 250;
 		addr[3] = 1 + i % 250;
-		pc_source_key_make(&keys[n++], PC_SRC_DENY, 0, AF_INET, addr, 32);
+		pc_source_key_make(&lists[n].key, PC_SRC_SOURCE, 0, AF_INET, addr, 32);
+		lists[n++].flags = PC_SRC_F_DENY;
 	}
 	inet_pton(AF_INET6, "2001:2:0:ff00::", addr);
-	pc_source_key_make(&keys[n++], PC_SRC_DENY, 0, AF_INET6, addr, 56);
+	pc_source_key_make(&lists[n].key, PC_SRC_SOURCE, 0, AF_INET6, addr, 56);
+	lists[n++].flags = PC_SRC_F_DENY;
 	memset(addr, 0, sizeof(addr));
 	inet_pton(AF_INET, "198.18.200.0", addr);
-	pc_source_key_make(&keys[n++], PC_SRC_TRUST, 0, AF_INET, addr, 24);
+	pc_source_key_make(&lists[n].key, PC_SRC_SOURCE, 0, AF_INET, addr, 24);
+	lists[n++].flags = PC_SRC_F_TRUST;
 	inet_pton(AF_INET, "198.18.0.0", addr);
-	pc_source_key_make(&keys[n++], PC_SRC_PORT, 1, AF_INET, addr, 24);
+	pc_source_key_make(&port_key, PC_SRC_PORT, 1, AF_INET, addr, 24);
 
 	trie = pc_sources_create();
 	if (trie < 0)
 		return trie;
-	err = pc_sources_add(trie, keys, n);
+	err = pc_sources_add_lists(trie, lists, n);
+	if (!err)
+		err = pc_sources_add(trie, &port_key, 1);
 	if (!err)
 		err = pc_sources_install(maps, 0, trie);
 	close(trie);

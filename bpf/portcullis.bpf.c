@@ -91,16 +91,18 @@ struct {
 };
 
 /*
- * Is the packet's source in list (KIND, LIST) of rule set SET? Only called
- * when the set has such a list, so packets pay nothing for empty ones. An
+ * The value of the packet's source in list (KIND, LIST) of rule set SET, 0
+ * when it is in none. Only called when the set has such a list, so packets
+ * pay nothing for empty ones. An
  * IPv4-mapped IPv6 source is looked up as the IPv4 address it carries, or
  * ::ffff:a.b.c.d would walk past every IPv4 entry.
  */
-static __always_inline int source_listed(const struct packet *pkt, __u32 set, __u8 kind,
-					 __u16 list)
+static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, __u8 kind,
+					   __u16 list)
 {
 	struct pc_source_key key = { .kind = kind, .list = list };
 	void *trie = bpf_map_lookup_elem(&pc_sources, &set);
+	__u32 *value;
 
 	if (!trie)
 		return 0;
@@ -129,7 +131,8 @@ static __always_inline int source_listed(const struct packet *pkt, __u32 set, __
 			__builtin_memcpy(key.addr, &ip6->saddr, 16);
 		}
 	}
-	return bpf_map_lookup_elem(trie, &key) != NULL;
+	value = bpf_map_lookup_elem(trie, &key);
+	return value ? *value : 0;
 }
 
 /* The decision plus what the counters need to attribute it to a port. */
@@ -262,7 +265,7 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 	 * or not, so a port closed to a source stays closed to it. */
 	if (rule && (rule->flags & PC_PORT_SOURCE_LIMITED)) {
 		v->port_counted = 1;
-		if (source_listed(pkt, set, PC_SRC_PORT, rule->source_list)) {
+		if (source_lookup(pkt, set, PC_SRC_PORT, rule->source_list)) {
 			v->reason = PC_PASS_ALLOWED;
 			v->pass_slot = rule->pass_slot;
 		} else {
@@ -304,15 +307,18 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 		return;
 	}
 
-	/* Step 2 */
-	if ((cfg->flags & PC_CFG_HAVE_DENY) && source_listed(pkt, set, PC_SRC_DENY, 0)) {
-		v->reason = PC_DROP_DENIED_SOURCE;
-		return;
-	}
-	/* Step 3 */
-	if ((cfg->flags & PC_CFG_HAVE_TRUST) && source_listed(pkt, set, PC_SRC_TRUST, 0)) {
-		v->reason = PC_PASS_TRUSTED;
-		return;
+	/* Steps 2 and 3, one lookup for both lists. */
+	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST)) {
+		__u32 listed = source_lookup(pkt, set, PC_SRC_SOURCE, 0);
+
+		if (listed & PC_SRC_F_DENY) {
+			v->reason = PC_DROP_DENIED_SOURCE;
+			return;
+		}
+		if (listed & PC_SRC_F_TRUST) {
+			v->reason = PC_PASS_TRUSTED;
+			return;
+		}
 	}
 	/* Step 4 */
 	if (source_banned(pkt, cfg)) {

@@ -146,6 +146,32 @@ static int add_keys(struct pc_source_key **keys, size_t *n, size_t *cap,
 	return 0;
 }
 
+/* "deny from" and "allow from" into the trie, as one list of flagged prefixes. */
+static int add_source_lists(const struct pc_ruleset *rs, int trie_fd)
+{
+	size_t n = rs->denied.count + rs->trusted.count, i = 0;
+	struct pc_source_entry *entries = calloc(n ? n : 1, sizeof(*entries));
+	int err;
+
+	if (!entries)
+		return -ENOMEM;
+	for (size_t d = 0; d < rs->denied.count; d++, i++) {
+		const struct pc_prefix *p = &rs->denied.items[d];
+
+		pc_source_key_make(&entries[i].key, PC_SRC_SOURCE, 0, p->family, p->addr, p->len);
+		entries[i].flags = PC_SRC_F_DENY;
+	}
+	for (size_t t = 0; t < rs->trusted.count; t++, i++) {
+		const struct pc_prefix *p = &rs->trusted.items[t];
+
+		pc_source_key_make(&entries[i].key, PC_SRC_SOURCE, 0, p->family, p->addr, p->len);
+		entries[i].flags = PC_SRC_F_TRUST;
+	}
+	err = pc_sources_add_lists(trie_fd, entries, n);
+	free(entries);
+	return err;
+}
+
 /* Fill a fresh trie with every source list of RS; ports get their list ids. */
 static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *table, int trie_fd,
 			 __u32 *next_list)
@@ -168,9 +194,7 @@ static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *tabl
 		table->rules[index].source_list = b.list_of[index];
 
 	if (!err)
-		err = add_keys(&keys, &n, &cap, &rs->denied, PC_SRC_DENY, 0);
-	if (!err)
-		err = add_keys(&keys, &n, &cap, &rs->trusted, PC_SRC_TRUST, 0);
+		err = add_source_lists(rs, trie_fd);
 	for (__u32 id = 1; id <= b.n_lists && !err; id++)
 		for (size_t m = 0; m < b.members[id].n && !err; m++)
 			err = add_keys(&keys, &n, &cap, &rs->allows[b.members[id].allows[m]].sources,

@@ -38,9 +38,11 @@ static bool is_trusted(const struct pc_maps *maps, const struct pc_prefix *addr)
 	trie = pc_sources_open(maps, set);
 	if (trie < 0)
 		return false;
-	pc_source_key_make(&key, PC_SRC_TRUST, 0, addr->family, addr->addr,
+	pc_source_key_make(&key, PC_SRC_SOURCE, 0, addr->family, addr->addr,
 			   addr->family == AF_INET ? 32 : 128);
-	trusted = bpf_map_lookup_elem(trie, &key, &value) == 0;
+	/* As the data path sees it: a denied source is not trusted. */
+	trusted = bpf_map_lookup_elem(trie, &key, &value) == 0 && (value & PC_SRC_F_TRUST) &&
+		  !(value & PC_SRC_F_DENY);
 	close(trie);
 	return trusted;
 }

@@ -199,10 +199,18 @@ _Static_assert(sizeof(struct pc_meta) == 280, "pc_meta layout changed");
  * way and no moment with a half-filled list.
  */
 enum pc_source_kind {
-	PC_SRC_DENY = 1,    /* deny from */
-	PC_SRC_TRUST = 2,   /* allow from */
+	PC_SRC_SOURCE = 1,  /* deny from and allow from, one key space: value = PC_SRC_F_* */
 	PC_SRC_PORT = 3,    /* allow PROTO PORTS from: list = pc_port_rule.source_list */
 };
+
+/*
+ * Value of a PC_SRC_SOURCE entry. Steps 2 and 3 take one lookup: the longest
+ * matching prefix carries the flags of every prefix around it too (the
+ * loader works them out), so a trusted /32 inside a denied /16 still says
+ * "denied", and deny wins as the verdict order wants.
+ */
+#define PC_SRC_F_DENY  (1U << 0)
+#define PC_SRC_F_TRUST (1U << 1)
 
 #define PC_SRC_FAMILY_V4 4
 #define PC_SRC_FAMILY_V6 6

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,34 +65,113 @@ void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int fa
 
 #define ADD_CHUNK 65536
 
-int pc_sources_add(int trie_fd, const struct pc_source_key *keys, size_t n)
+/* Insert N keys with VALUES (NULL: all 1) in batches. */
+static int add_values(int trie_fd, const struct pc_source_key *keys, const __u32 *values,
+		      size_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 *values = malloc(ADD_CHUNK * sizeof(*values));
+	__u32 *ones = NULL;
 	int err = 0;
 
-	if (!values)
-		return -ENOMEM;
-	for (size_t i = 0; i < ADD_CHUNK; i++)
-		values[i] = 1;
+	if (!values) {
+		ones = malloc(ADD_CHUNK * sizeof(*ones));
+		if (!ones)
+			return -ENOMEM;
+		for (size_t i = 0; i < ADD_CHUNK; i++)
+			ones[i] = 1;
+	}
 	for (size_t done = 0; done < n && !err;) {
 		__u32 count = n - done < ADD_CHUNK ? n - done : ADD_CHUNK;
+		const __u32 *chunk = values ? values + done : ones;
 
-		if (bpf_map_update_batch(trie_fd, keys + done, values, &count, &opts)) {
+		if (bpf_map_update_batch(trie_fd, keys + done, chunk, &count, &opts)) {
 			if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP) {
 				err = -errno;
 				break;
 			}
 			/* Kernels without batch ops for tries: one at a time. */
 			count = 0;
-			if (bpf_map_update_elem(trie_fd, keys + done, values, BPF_ANY))
+			if (bpf_map_update_elem(trie_fd, keys + done, chunk, BPF_ANY))
 				err = -errno;
 			else
 				count = 1;
 		}
 		done += count;
 	}
+	free(ones);
+	return err;
+}
+
+int pc_sources_add(int trie_fd, const struct pc_source_key *keys, size_t n)
+{
+	return add_values(trie_fd, keys, NULL, n);
+}
+
+/* Family, then address, then shorter prefixes first: a prefix precedes all it contains. */
+static int entry_order(const void *a, const void *b)
+{
+	const struct pc_source_key *x = &((const struct pc_source_entry *)a)->key;
+	const struct pc_source_key *y = &((const struct pc_source_entry *)b)->key;
+	int diff = (int)x->family - (int)y->family;
+
+	if (!diff)
+		diff = memcmp(x->addr, y->addr, sizeof(x->addr));
+	if (!diff)
+		diff = (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
+	return diff;
+}
+
+static bool contains(const struct pc_source_key *outer, const struct pc_source_key *inner)
+{
+	__u32 bits = outer->prefixlen - PC_SRC_KEY_HDR_BITS;
+
+	if (outer->family != inner->family || outer->prefixlen > inner->prefixlen)
+		return false;
+	if (memcmp(outer->addr, inner->addr, bits / 8))
+		return false;
+	return bits % 8 == 0 ||
+	       !((outer->addr[bits / 8] ^ inner->addr[bits / 8]) & (0xff << (8 - bits % 8)));
+}
+
+int pc_sources_add_lists(int trie_fd, struct pc_source_entry *entries, size_t n)
+{
+	struct pc_source_key *keys = malloc(n * sizeof(*keys));
+	__u32 *values = malloc(n * sizeof(*values));
+	size_t *stack = malloc(n * sizeof(*stack));
+	size_t depth = 0, out = 0;
+	int err;
+
+	if (n && (!keys || !values || !stack)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	qsort(entries, n, sizeof(*entries), entry_order);
+	/* A sweep with the chain of prefixes containing the current one. */
+	for (size_t i = 0; i < n; i++) {
+		struct pc_source_entry *entry = &entries[i];
+
+		while (depth && !contains(&entries[stack[depth - 1]].key, &entry->key))
+			depth--;
+		if (depth) {
+			struct pc_source_entry *outer = &entries[stack[depth - 1]];
+
+			if (outer->key.prefixlen == entry->key.prefixlen) {
+				/* The same prefix in both lists: one entry with both flags. */
+				outer->flags |= entry->flags;
+				values[out - 1] = outer->flags; /* duplicates sort next to each other */
+				continue;
+			}
+			entry->flags |= outer->flags;
+		}
+		stack[depth++] = i;
+		keys[out] = entry->key;
+		values[out++] = entry->flags;
+	}
+	err = add_values(trie_fd, keys, values, out);
+out:
+	free(keys);
 	free(values);
+	free(stack);
 	return err;
 }
 

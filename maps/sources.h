@@ -27,6 +27,19 @@ void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int fa
 /* Insert N keys (value 1) in batches. */
 int pc_sources_add(int trie_fd, const struct pc_source_key *keys, size_t n);
 
+/* A "deny from" or "allow from" prefix: key kind PC_SRC_SOURCE, flags PC_SRC_F_*. */
+struct pc_source_entry {
+	struct pc_source_key key;
+	__u32 flags;
+};
+
+/*
+ * Insert the deny and trust lists as one: every prefix gets the flags of all
+ * prefixes that contain it, so the data path's single longest-prefix lookup
+ * answers both questions. Sorts ENTRIES in place.
+ */
+int pc_sources_add_lists(int trie_fd, struct pc_source_entry *entries, size_t n);
+
 /* Copy every entry of per-port list FROM into list TO of the same trie. */
 int pc_sources_copy_list(int trie_fd, __u16 from, __u16 to);
 

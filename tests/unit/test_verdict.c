@@ -64,38 +64,50 @@ struct test_source {
 	__u16 list;	    /* per-port list id */
 	const char *prefix; /* address */
 	int len;	    /* prefix length */
+	__u32 flags;	    /* PC_SRC_F_* for deny and trust */
 };
 
 static const struct test_source test_sources[] = {
-    {PC_SRC_DENY, 0, "203.0.113.0", 24},
-    {PC_SRC_DENY, 0, "2001:db8:bad::", 48},
-    {PC_SRC_TRUST, 0, "192.0.2.99", 32},
-    {PC_SRC_TRUST, 0, "2001:db8:7::", 48},
-    {PC_SRC_TRUST, 0, "203.0.113.77", 32},
-    {PC_SRC_PORT, PORT_LIST_2222, "198.51.100.0", 24},
-    {PC_SRC_PORT, PORT_LIST_2222, "2001:db8:1::", 48},
+    {PC_SRC_SOURCE, 0, "203.0.113.0", 24, PC_SRC_F_DENY},
+    {PC_SRC_SOURCE, 0, "2001:db8:bad::", 48, PC_SRC_F_DENY},
+    {PC_SRC_SOURCE, 0, "192.0.2.99", 32, PC_SRC_F_TRUST},
+    {PC_SRC_SOURCE, 0, "2001:db8:7::", 48, PC_SRC_F_TRUST},
+    {PC_SRC_SOURCE, 0, "203.0.113.77", 32, PC_SRC_F_TRUST},
+    {PC_SRC_PORT, PORT_LIST_2222, "198.51.100.0", 24, 0},
+    {PC_SRC_PORT, PORT_LIST_2222, "2001:db8:1::", 48, 0},
 };
 
 /* A trie with test_sources for rule set SET. */
 static int write_sources(__u32 set)
 {
+	struct pc_source_entry lists[ARRAY_SIZE(test_sources)];
 	struct pc_source_key keys[ARRAY_SIZE(test_sources)];
 	int fd = pc_sources_create(), err;
+	size_t n_lists = 0, n_keys = 0;
 
 	if (fd < 0)
 		return fd;
 	for (size_t i = 0; i < ARRAY_SIZE(test_sources); i++) {
-		int family = strchr(test_sources[i].prefix, ':') ? AF_INET6 : AF_INET;
+		const struct test_source *src = &test_sources[i];
+		int family = strchr(src->prefix, ':') ? AF_INET6 : AF_INET;
 		__u8 addr[16] = {};
 
-		if (inet_pton(family, test_sources[i].prefix, addr) != 1) {
+		if (inet_pton(family, src->prefix, addr) != 1) {
 			close(fd);
 			return -EINVAL;
 		}
-		pc_source_key_make(&keys[i], test_sources[i].kind, test_sources[i].list, family,
-				   addr, test_sources[i].len);
+		/* Deny and trust go in together, the way the loader puts them. */
+		if (src->kind == PC_SRC_SOURCE) {
+			pc_source_key_make(&lists[n_lists].key, src->kind, 0, family, addr, src->len);
+			lists[n_lists++].flags = src->flags;
+		} else {
+			pc_source_key_make(&keys[n_keys++], src->kind, src->list, family, addr,
+					   src->len);
+		}
 	}
-	err = pc_sources_add(fd, keys, ARRAY_SIZE(keys));
+	err = pc_sources_add_lists(fd, lists, n_lists);
+	if (!err)
+		err = pc_sources_add(fd, keys, n_keys);
 	if (!err)
 		err = pc_sources_install(&maps, set, fd);
 	close(fd); /* the outer map holds the trie now */
