@@ -980,28 +980,6 @@ static const char *slot_name(__u32 slot)
 	return buf;
 }
 
-static void dump_frame(const __u8 *data, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		printf("%s%02x%s", i % 16 == 0 ? "    " : "", data[i],
-		       i % 16 == 15 || i + 1 == len ? "\n" : " ");
-}
-
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void report(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (case_failed)
-		printf("    %s\n", msg);
-	else
-		test_fail("%s", msg);
-}
-
 /* Run one packet both ways; false on a mismatch (reported). */
 static bool compare(const struct diff_rules *d, const struct gen_frame *f, __u64 seed, __u32 config,
 		    __u64 index)
@@ -1039,11 +1017,11 @@ static bool compare(const struct diff_rules *d, const struct gen_frame *f, __u64
 		append(got, sizeof(got), " (retval %u, want %u)", opts.retval, want_ret);
 	}
 	mismatches++;
-	report("seed %llu config %u packet %llu: model %s, program %s", (unsigned long long)seed,
+	test_detail("seed %llu config %u packet %llu: model %s, program %s", (unsigned long long)seed,
 	       config, (unsigned long long)index, slot_name(slot), got);
 	printf("    replay: test_differential --seed %llu --config %u --packet %llu\n",
 	       (unsigned long long)seed, config, (unsigned long long)index);
-	dump_frame(f->data, f->len);
+	test_hexdump(f->data, f->len);
 	return false;
 }
 
@@ -1063,7 +1041,7 @@ static void run_config(__u32 config, __u64 seed, __u64 count, long long only)
 	}
 	err = apply_config(config, &d);
 	if (err) {
-		report("configuring: %s", strerror(-err));
+		test_detail("configuring: %s", strerror(-err));
 		test_end();
 		return;
 	}
@@ -1074,7 +1052,7 @@ static void run_config(__u32 config, __u64 seed, __u64 count, long long only)
 		if (only >= 0) {
 			printf("    model: %s\n",
 			       slot_name(model_verdict(&d.rules, f.data, f.len)));
-			dump_frame(f.data, f.len);
+			test_hexdump(f.data, f.len);
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1099,10 +1077,10 @@ static void check_coverage(__u64 count)
 		       (unsigned long long)coverage[PC_REASONS + reason]);
 	for (int reason = 0; reason < PC_REASONS; reason++) {
 		if (coverage[reason] < min)
-			report("%s: %llu packets", slot_name(reason),
+			test_detail("%s: %llu packets", slot_name(reason),
 			       (unsigned long long)coverage[reason]);
 		if (coverage[PC_REASONS + reason] < min)
-			report("%s: %llu packets", slot_name(PC_REASONS + reason),
+			test_detail("%s: %llu packets", slot_name(PC_REASONS + reason),
 			       (unsigned long long)coverage[PC_REASONS + reason]);
 	}
 	test_end();
@@ -1193,7 +1171,7 @@ int main(int argc, char **argv)
 	}
 	if (setup()) {
 		test_begin("differential: load the program");
-		report("%s", strerror(errno));
+		test_detail("%s", strerror(errno));
 		test_end();
 		return test_exit_code();
 	}

@@ -152,30 +152,11 @@ static struct pc_config make_config(__u32 flags, __u32 established)
 	return cfg;
 }
 
-/*
- * The first failed check of a case makes its one FAIL line (tests/run.sh
- * counts them); later ones are printed as details under it.
- */
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (case_failed)
-		printf("    %s\n", msg);
-	else
-		test_fail("%s", msg);
-}
-
 #define EXPECT(cond, fmt, ...)                                                                     \
 	({                                                                                         \
 		bool ok_ = (cond);                                                                 \
 		if (!ok_)                                                                          \
-			fail("%s:%d: " fmt, __FILE__, __LINE__, ##__VA_ARGS__);                    \
+			test_detail("%s:%d: " fmt, __FILE__, __LINE__, ##__VA_ARGS__);                    \
 		ok_;                                                                               \
 	})
 
@@ -255,13 +236,13 @@ static void check_delta(const char *map, const struct pc_counter *old, const str
 		__u64 want_packets = i == want ? 1 : 0, want_bytes = i == want ? len : 0;
 
 		if (packets != want_packets || bytes != want_bytes)
-			fail("%s[%u]%s%s: +%llu packets +%llu bytes, expected +%llu +%llu", map, i,
+			test_detail("%s[%u]%s%s: +%llu packets +%llu bytes, expected +%llu +%llu", map, i,
 			     name ? " " : "", name ? name(i) : "", (unsigned long long)packets,
 			     (unsigned long long)bytes, (unsigned long long)want_packets,
 			     (unsigned long long)want_bytes);
 	}
 	if (want >= (long long)n)
-		fail("%s: expected slot %lld out of range", map, want);
+		test_detail("%s: expected slot %lld out of range", map, want);
 }
 
 /*
@@ -314,13 +295,6 @@ static int run_prog(int fd, const void *data, __u32 len, __u32 repeat, __u32 *re
 	if (duration)
 		*duration = opts.duration;
 	return 0;
-}
-
-static void dump_frame(const __u8 *data, __u32 len)
-{
-	for (__u32 i = 0; i < len; i++)
-		printf("%s%02x%s", i % 16 == 0 ? "    " : "", data[i],
-		       i % 16 == 15 || i + 1 == len ? "\n" : " ");
 }
 
 static const char *xdp_name(int ret)
@@ -394,7 +368,7 @@ static void check_frame_ports(const struct frame *f, __u32 len, const struct exp
 	}
 	check_snapshot(slot, drop_key, pass_slot, len, port_maps);
 	if (case_failed)
-		dump_frame(f->data, len);
+		test_hexdump(f->data, len);
 }
 
 static void check_frame(const struct frame *f, __u32 len, const struct expect *e)
@@ -1396,7 +1370,7 @@ static void run_socket_cases(int family)
 		err = connect_loopback(family, udp_conn, 9);
 	if (err) {
 		test_begin("sockets: %s loopback sockets", fam);
-		fail("socket setup: %s", strerror(-err));
+		test_detail("socket setup: %s", strerror(-err));
 		test_end();
 		goto out;
 	}
@@ -1556,7 +1530,7 @@ static void run_ban_cases(void)
 		err = ban("192.0.2.51", pc_now_ns() - 1);
 	if (err) {
 		test_begin("ban: set up bans");
-		fail("pc_bans_add: %s", strerror(-err));
+		test_detail("pc_bans_add: %s", strerror(-err));
 		test_end();
 		return;
 	}
@@ -1907,7 +1881,7 @@ int main(int argc, char **argv)
 	err = setup();
 	if (err) {
 		test_begin("verdict: load the program and write the rules");
-		fail("%s", strerror(-err));
+		test_detail("%s", strerror(-err));
 		test_end();
 		teardown();
 		return test_exit_code();

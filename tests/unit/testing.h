@@ -57,6 +57,33 @@ static inline bool test_end(void)
 	return !case_failed;
 }
 
+/*
+ * For cases with many checks: the first failure makes the case's one FAIL
+ * line (tests/run.sh counts them), later ones are printed as details under it.
+ */
+static inline void test_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void test_detail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (case_failed)
+		printf("    %s\n", msg);
+	else
+		test_fail("%s", msg);
+}
+
+/* A packet under a failed case, 16 bytes a line. */
+static inline void test_hexdump(const unsigned char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		printf("%s%02x%s", i % 16 == 0 ? "    " : "", data[i],
+		       i % 16 == 15 || i + 1 == len ? "\n" : " ");
+}
+
 static inline void test_skip(const char *name, const char *why)
 {
 	printf("SKIP: %s: %s\n", name, why);
