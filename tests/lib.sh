@@ -190,3 +190,13 @@ pcbench_path() {
 	[ -x "$path" ] || path=$(dirname "${BASH_SOURCE[0]}")/../build/bench/pcbench
 	echo "$path"
 }
+
+# wait_for FILE PATTERN [SECONDS]: until PATTERN (ERE) shows up in FILE.
+wait_for() {
+	local i
+	for i in $(seq $((${3:-5} * 10))); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -15,14 +15,6 @@ conf_b=$(write_config b.conf "allow tcp 22,9001" "scan-detect off")
 conf="$TEST_TMP/portcullis.conf"
 cp "$conf_a" "$conf"
 
-wait_for() {
-	local i
-	for i in $(seq $((${3:-5} * 10))); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 quiet() { "$@" >/dev/null; }
 wait_for_file() {
 	local i

@@ -15,15 +15,6 @@ listen_srv tcp:22 tcp:8080 || exit 1
 conf="$TEST_TMP/portcullis.conf"
 printf '%s\n' "allow tcp 22" "scan-detect off" >"$conf"
 
-# wait_for FILE PATTERN [SECONDS]: until PATTERN shows up in FILE.
-wait_for() {
-	local i
-	for i in $(seq $((${3:-5} * 10))); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # metric NAME LABELS: one sample from the running service.
 metric() {
 	srv curl -s -m 5 "$URL" | grep -F "$1{interface=\"$IF_SRV\"${2:+,$2}}" | awk '{print $2}'
