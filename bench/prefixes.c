@@ -132,18 +132,12 @@ int bench_prefixes(int argc, char **argv)
 	struct portcullis_bpf *pc[N_POINTS] = {};
 	struct frame frames[N_POINTS][N_PROBES];
 	struct curve_opts o;
-	int rounds, calls, err = 1, retval;
-	const char *data_path = NULL;
-	__u32 repeat;
+	int err = 1, retval;
 	char s1[64], s2[64], s3[64];
 	FILE *data = NULL;
 
 	if (parse_curve_opts(argc, argv, "prefixes", &o))
 		return 2;
-	rounds = o.rounds;
-	calls = o.calls;
-	repeat = o.repeat;
-	data_path = o.data_path;
 
 	for (int p = 0; p < N_POINTS; p++) {
 		pc[p] = portcullis_bpf__open_and_load();
@@ -160,17 +154,19 @@ int bench_prefixes(int argc, char **argv)
 	}
 
 	pin_cpu(sysconf(_SC_NPROCESSORS_ONLN) - 1);
-	for (int r = 0; r < rounds; r++) {
+	for (int r = 0; r < o.rounds; r++) {
 		for (int k = 0; k < N_POINTS; k++) {
 			int p = (k + r) % N_POINTS;
 			int fd = bpf_program__fd(pc[p]->progs.portcullis_xdp);
 
 			for (int probe = 0; probe < N_PROBES; probe++) {
 				int want = probe == PROBE_HIT && points[p] ? XDP_DROP : XDP_PASS;
-				double ns = test_run_ns(fd, &frames[p][probe], repeat, calls, &retval);
+				double ns = test_run_ns(fd, &frames[p][probe], o.repeat, o.calls,
+							&retval);
 
 				if (ns < 0 || retval != want) {
-					fprintf(stderr, "pcbench: %u prefixes, probe %d: verdict %d\n",
+					fprintf(stderr,
+						"pcbench: %u prefixes, probe %d: verdict %d\n",
 						points[p], probe, retval);
 					goto cleanup;
 				}
@@ -179,33 +175,34 @@ int bench_prefixes(int argc, char **argv)
 		}
 	}
 
-	if (data_path) {
-		data = fopen(data_path, "w");
+	if (o.data_path) {
+		data = fopen(o.data_path, "w");
 		if (!data) {
-			fprintf(stderr, "pcbench: %s: %s\n", data_path, strerror(errno));
+			fprintf(stderr, "pcbench: %s: %s\n", o.data_path, strerror(errno));
 			goto cleanup;
 		}
-		fprintf(data, "# prefixes miss_med min max hit_med min max load_seconds trie_bytes\n");
+		fprintf(data,
+			"# prefixes miss_med min max hit_med min max load_seconds trie_bytes\n");
 	}
 	printf("Nanoseconds per packet (BPF_PROG_TEST_RUN, repeat %u, mean of %d runs per "
 	       "round, %d rounds, points interleaved) with N random /24s in `deny from`, "
 	       "loaded through the loader's pc_ruleset_commit. Miss: allowed SYN from a source "
 	       "in no list; hit: SYN from inside a denied /24 (dropped). Load: wall time of "
 	       "the commit (trie fill and rule-set switch); trie: the kernel's memlock of it.\n\n",
-	       repeat, calls, rounds);
+	       o.repeat, o.calls, o.rounds);
 	printf("| prefixes | miss ns | hit ns | miss vs none | load s | trie memory |\n"
 	       "|---:|---:|---:|---:|---:|---:|\n");
 	for (int p = 0; p < N_POINTS; p++) {
-		struct summary miss = summarize(runs[p].ns[PROBE_MISS], rounds);
-		struct summary hit = summarize(runs[p].ns[PROBE_HIT], rounds);
+		struct summary miss = summarize(runs[p].ns[PROBE_MISS], o.rounds);
+		struct summary hit = summarize(runs[p].ns[PROBE_HIT], o.rounds);
 		double rel[MAX_ROUNDS];
 
-		for (int r = 0; r < rounds; r++)
+		for (int r = 0; r < o.rounds; r++)
 			rel[r] = runs[p].ns[PROBE_MISS][r] / runs[0].ns[PROBE_MISS][r];
 		printf("| %u | %s | %s | %s | %.2f | %.1f MiB |\n", points[p],
 		       fmt_summary(s1, sizeof(s1), miss, 1),
 		       points[p] ? fmt_summary(s2, sizeof(s2), hit, 1) : "-",
-		       fmt_summary(s3, sizeof(s3), summarize(rel, rounds), 2), runs[p].load_s,
+		       fmt_summary(s3, sizeof(s3), summarize(rel, o.rounds), 2), runs[p].load_s,
 		       runs[p].trie_bytes / 1048576.0);
 		if (data)
 			fprintf(data, "%u %.3f %.3f %.3f %.3f %.3f %.3f %.3f %lld\n", points[p],

@@ -60,20 +60,14 @@ int bench_scaling(int argc, char **argv)
 	static struct point_runs runs[N_POINTS];
 	struct portcullis_bpf *pc[N_POINTS] = {};
 	struct frame frames[N_POINTS][N_PROBES];
-	const char *data_path = NULL;
 	struct bare_bpf *bare = NULL;
 	struct curve_opts o;
-	int rounds, calls, err = 1, retval;
-	__u32 repeat;
+	int err = 1, retval;
 	char s1[64], s2[64], s3[64], s4[64];
 	FILE *data = NULL;
 
 	if (parse_curve_opts(argc, argv, "scaling", &o))
 		return 2;
-	rounds = o.rounds;
-	calls = o.calls;
-	repeat = o.repeat;
-	data_path = o.data_path;
 
 	bare = bare_bpf__open_and_load();
 	if (!bare)
@@ -93,14 +87,14 @@ int bench_scaling(int argc, char **argv)
 	}
 
 	pin_cpu(sysconf(_SC_NPROCESSORS_ONLN) - 1);
-	for (int r = 0; r < rounds; r++) {
+	for (int r = 0; r < o.rounds; r++) {
 		for (int k = 0; k < N_POINTS; k++) {
 			int p = (k + r) % N_POINTS;
 			int fd = bpf_program__fd(pc[p]->progs.portcullis_xdp);
 
 			for (int probe = 0; probe < N_PROBES; probe++) {
-				double ns =
-					test_run_ns(fd, &frames[p][probe], repeat, calls, &retval);
+				double ns = test_run_ns(fd, &frames[p][probe], o.repeat, o.calls,
+							&retval);
 
 				if (ns < 0 ||
 				    retval != (probe == PROBE_ALLOWED ? XDP_PASS : XDP_DROP)) {
@@ -114,14 +108,14 @@ int bench_scaling(int argc, char **argv)
 			}
 			runs[p].bare_ns[r] =
 				test_run_ns(bpf_program__fd(bare->progs.bare_pass),
-					    &frames[p][PROBE_ALLOWED], repeat, calls, &retval);
+					    &frames[p][PROBE_ALLOWED], o.repeat, o.calls, &retval);
 		}
 	}
 
-	if (data_path) {
-		data = fopen(data_path, "w");
+	if (o.data_path) {
+		data = fopen(o.data_path, "w");
 		if (!data) {
-			fprintf(stderr, "pcbench: %s: %s\n", data_path, strerror(errno));
+			fprintf(stderr, "pcbench: %s: %s\n", o.data_path, strerror(errno));
 			goto cleanup;
 		}
 		fprintf(data, "# ports allowed_med min max denied_med min max bare_med min max "
@@ -132,19 +126,19 @@ int bench_scaling(int argc, char **argv)
 	       "Allowed probe: SYN to tcp/N (the highest open port); denied probe: SYN to "
 	       "tcp/N+1 (tcp/0 at 65,535). Map memory: sum of the kernel's memlock of every "
 	       "map of the instance.\n\n",
-	       repeat, calls, rounds);
+	       o.repeat, o.calls, o.rounds);
 	printf("| allowed tcp ports | allowed ns | denied ns | bare ns | allowed vs 1 port | "
 	       "map memory |\n|---:|---:|---:|---:|---:|---:|\n");
 	double worst = 0;
 	for (int p = 0; p < N_POINTS; p++) {
-		struct summary allowed = summarize(runs[p].ns[PROBE_ALLOWED], rounds);
-		struct summary denied = summarize(runs[p].ns[PROBE_DENIED], rounds);
-		struct summary bare_s = summarize(runs[p].bare_ns, rounds);
+		struct summary allowed = summarize(runs[p].ns[PROBE_ALLOWED], o.rounds);
+		struct summary denied = summarize(runs[p].ns[PROBE_DENIED], o.rounds);
+		struct summary bare_s = summarize(runs[p].bare_ns, o.rounds);
 		double rel[MAX_ROUNDS];
 
-		for (int r = 0; r < rounds; r++)
+		for (int r = 0; r < o.rounds; r++)
 			rel[r] = runs[p].ns[PROBE_ALLOWED][r] / runs[0].ns[PROBE_ALLOWED][r];
-		struct summary rel_s = summarize(rel, rounds);
+		struct summary rel_s = summarize(rel, o.rounds);
 
 		double deviation = rel_s.median > 1 ? rel_s.median : 1 / rel_s.median;
 
