@@ -79,6 +79,12 @@ int portcullis_configure(struct bpf_object *obj, __u32 established, bool scan_de
  * and a manual ban of 198.18.0.66.
  */
 int portcullis_configure_sources(struct bpf_object *obj);
+/*
+ * Another build of portcullis.bpf.o, loaded and configured as the xdp-filter
+ * equivalent (established off, scan-detect off); returns the program fd or
+ * negative errno. *OBJ is to be closed by the caller either way.
+ */
+int load_candidate(const char *path, struct bpf_object **obj);
 /* Sum of pc_map_memlock() over every map of OBJ. */
 long long object_memlock(struct bpf_object *obj);
 
@@ -95,6 +101,7 @@ int bench_classes(int argc, char **argv);
 int bench_scaling(int argc, char **argv);
 int bench_live(int argc, char **argv);
 int bench_prefixes(int argc, char **argv);
+int bench_ab(int argc, char **argv);
 
 /*
  * Per-packet run time of PROG_FD on FRAME as BPF_PROG_TEST_RUN measures it

@@ -187,30 +187,6 @@ static double geomean(const double *values, int n)
 	return n ? exp(log_sum / n) : 0;
 }
 
-/* Another build of the data path, configured like the built-in one. */
-static int load_candidate(const char *path, struct bpf_object **obj)
-{
-	struct bpf_program *prog;
-	int err;
-
-	*obj = bpf_object__open_file(path, NULL);
-	if (!*obj) {
-		err = -errno;
-		fprintf(stderr, "pcbench: %s: %s\n", path, strerror(-err));
-		return err;
-	}
-	err = bpf_object__load(*obj);
-	if (!err)
-		err = portcullis_configure(*obj, PC_ESTABLISHED_OFF, false, 0);
-	prog = bpf_object__find_program_by_name(*obj, "portcullis_xdp");
-	if (err || !prog) {
-		fprintf(stderr, "pcbench: %s: cannot load and configure portcullis_xdp: %s\n", path,
-			strerror(err ? -err : ENOENT));
-		return err ? err : -ENOENT;
-	}
-	return bpf_program__fd(prog);
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: pcbench classes [-r ROUNDS] [-n REPEAT] [-k CALLS] [-x auto|none] "

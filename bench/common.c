@@ -196,6 +196,30 @@ double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Another build of the data path, configured like the built-in one. */
+int load_candidate(const char *path, struct bpf_object **obj)
+{
+	struct bpf_program *prog;
+	int err;
+
+	*obj = bpf_object__open_file(path, NULL);
+	if (!*obj) {
+		err = -errno;
+		fprintf(stderr, "pcbench: %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	err = bpf_object__load(*obj);
+	if (!err)
+		err = portcullis_configure(*obj, PC_ESTABLISHED_OFF, false, 0);
+	prog = bpf_object__find_program_by_name(*obj, "portcullis_xdp");
+	if (err || !prog) {
+		fprintf(stderr, "pcbench: %s: cannot load and configure portcullis_xdp: %s\n", path,
+			strerror(err ? -err : ENOENT));
+		return err ? err : -ENOENT;
+	}
+	return bpf_program__fd(prog);
+}
+
 double test_run_ns(int prog_fd, const struct frame *frame, __u32 repeat, int calls, int *retval)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame->data, .data_size_in = frame->len,

@@ -7,6 +7,8 @@
  *   pcbench classes  per-packet cost by class (BPF_PROG_TEST_RUN)
  *   pcbench scaling  cost and map memory vs number of allowed ports
  *   pcbench live     one live-frames flood across a veth, receiver rate
+ *   pcbench prefixes cost and memory vs number of source-list prefixes
+ *   pcbench ab       A/B of data path builds, nanoseconds apart
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +24,7 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: pcbench classes|scaling|live|prefixes [OPTIONS]\n");
+		fprintf(stderr, "usage: pcbench classes|scaling|live|prefixes|ab [OPTIONS]\n");
 		return 2;
 	}
 	libbpf_set_print(quiet_print);
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
 		return bench_live(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "prefixes"))
 		return bench_prefixes(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ab"))
+		return bench_ab(argc - 1, argv + 1);
 	fprintf(stderr, "pcbench: unknown subcommand '%s'\n", argv[1]);
 	return 2;
 }
