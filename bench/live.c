@@ -99,7 +99,7 @@ static long long portcullis_seen(struct portcullis_bpf *skel, long long *drops)
 
 	*drops = 0;
 	if (pc_maps_from_object(skel->obj, &maps) ||
-	    pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, counters))
+	    pc_maps_read_reasons(&maps, counters))
 		return -1;
 	for (int i = 0; i < PC_REASON_SLOTS; i++) {
 		total += counters[i].packets;

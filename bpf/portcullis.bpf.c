@@ -374,6 +374,109 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 	port_verdict(ctx, pkt, cfg, set, v);
 }
 
+/*
+ * The fast path: what a filter mostly sees, an untagged IPv4 (no options) or
+ * IPv6 (no extension headers) TCP or UDP packet, under a rule set without
+ * source lists and while no ban is in force. For such a packet it checks what
+ * decide() would check, reaches the same verdict, and counts it once; for
+ * anything else, and for every verdict that needs more (a scan flag, a source
+ * list, a socket lookup, the scan detector), it leaves the packet to decide().
+ * tests/unit/test_differential holds the two paths to one model.
+ */
+#define FAST_UNDECIDED (-1)
+
+static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config *cfg, __u32 set,
+				     __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct pc_port_rule *rule;
+	__u32 l4_len, key, proto;
+	__be16 dport;
+	void *l4;
+	__u8 ip_proto, tcp_flags = PC_TCP_SYN;
+
+	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST) || bans_in_force())
+		return FAST_UNDECIDED;
+	if ((void *)(eth + 1) > data_end)
+		return FAST_UNDECIDED;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		/* Version 4 and a 20-byte header; and not a later fragment. */
+		if ((void *)(ip + 1) > data_end || *(__u8 *)ip != 0x45 ||
+		    ip->frag_off & bpf_htons(IP_OFFSET_MASK))
+			return FAST_UNDECIDED;
+		l4_len = bpf_ntohs(ip->tot_len);
+		if (l4_len < sizeof(*ip) || (void *)ip + l4_len > data_end)
+			return FAST_UNDECIDED;
+		l4_len -= sizeof(*ip);
+		ip_proto = ip->protocol;
+		l4 = ip + 1;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+			return FAST_UNDECIDED;
+		l4_len = bpf_ntohs(ip6->payload_len);
+		if ((void *)(ip6 + 1) + l4_len > data_end)
+			return FAST_UNDECIDED;
+		ip_proto = ip6->nexthdr;
+		l4 = ip6 + 1;
+	} else {
+		return FAST_UNDECIDED;
+	}
+
+	if (ip_proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > data_end || l4_len < sizeof(*tcp) || tcp->doff < 5 ||
+		    tcp->doff * 4U > l4_len)
+			return FAST_UNDECIDED;
+		tcp_flags = ((__u8 *)tcp)[13] & 0x3f;
+		if (!(cfg->flags & PC_CFG_SCAN_PASS) &&
+		    pc_tcp_flags_reason(tcp_flags) != PC_TCP_FLAGS_LEGAL)
+			return FAST_UNDECIDED;
+		dport = tcp->dest;
+		proto = PC_PROTO_TCP;
+	} else if (ip_proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+
+		if ((void *)(udp + 1) > data_end || l4_len < sizeof(*udp))
+			return FAST_UNDECIDED;
+		dport = udp->dest;
+		proto = PC_PROTO_UDP;
+	} else {
+		return FAST_UNDECIDED;
+	}
+
+	key = pc_port_key(set, proto, dport);
+	rule = bpf_map_lookup_elem(&pc_ports, &key);
+	if (!rule)
+		return FAST_UNDECIDED;
+	if (rule->flags & PC_PORT_ALLOWED) {
+		/* The reason's count is the sum of the pass slots. */
+		count(&pc_port_pass, rule->pass_slot, len);
+		return XDP_PASS;
+	}
+	/* A source-limited port, a reply to one of ours, a scanner to track. */
+	if (rule->flags & PC_PORT_SOURCE_LIMITED || cfg->flags & PC_CFG_SCAN_DETECT)
+		return FAST_UNDECIDED;
+	if (cfg->established != PC_ESTABLISHED_OFF &&
+	    !(proto == PC_PROTO_TCP && (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN))
+		return FAST_UNDECIDED;
+
+	if (cfg->flags & PC_CFG_MONITOR) {
+		count(&pc_reasons, PC_MODE_MONITOR * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
+		count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
+		return XDP_PASS;
+	}
+	count(&pc_reasons, PC_DROP_NOT_ALLOWED, len);
+	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
+	return XDP_DROP;
+}
+
 SEC("xdp")
 int portcullis_xdp(struct xdp_md *ctx)
 {
@@ -381,7 +484,7 @@ int portcullis_xdp(struct xdp_md *ctx)
 	struct verdict v = {};
 	struct pc_config *cfg;
 	__u32 zero = 0, set, *active;
-	int monitor;
+	int monitor, ret;
 	__u64 len;
 
 	pkt.data_end = (void *)(long)ctx->data_end;
@@ -399,6 +502,10 @@ int portcullis_xdp(struct xdp_md *ctx)
 	if (!cfg)
 		return XDP_ABORTED;
 
+	ret = fast_path(ctx, cfg, set, pkt.len);
+	if (ret != FAST_UNDECIDED)
+		return ret;
+
 	decide(ctx, &pkt, cfg, set, &v);
 
 	/* Step 10's and step 7's drops are what a scanner leaves behind. */
@@ -408,7 +515,9 @@ int portcullis_xdp(struct xdp_md *ctx)
 		scan_feed(&pkt, cfg);
 
 	monitor = (cfg->flags & PC_CFG_MONITOR) != 0;
-	count(&pc_reasons, monitor * PC_REASONS + v.reason, pkt.len);
+	/* An allowed port's pass slot is the reason's count (fast_path). */
+	if (v.reason != PC_PASS_ALLOWED)
+		count(&pc_reasons, monitor * PC_REASONS + v.reason, pkt.len);
 	if (v.port_counted) {
 		if (v.reason == PC_PASS_ALLOWED)
 			count(&pc_port_pass, v.pass_slot, pkt.len);

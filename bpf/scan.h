@@ -199,15 +199,22 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	return 0;
 }
 
-/* Step 4: is the source banned? Free while nobody is. */
-static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg)
+/* The gate of step 4: while no ban is in force, nobody needs a lookup. */
+static __always_inline int bans_in_force(void)
 {
-	struct pc_addr_key key = {};
 	struct pc_ban_state *state;
 	__u32 zero = 0;
 
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
-	if (!state || !state->active)
+	return state && state->active;
+}
+
+/* Step 4: is the source banned? Free while nobody is. */
+static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg)
+{
+	struct pc_addr_key key = {};
+
+	if (!bans_in_force())
 		return 0;
 	if (source_addr_key(pkt, cfg, &key))
 		return 0;

@@ -181,6 +181,30 @@ static __u32 table_index(enum pc_proto proto, __u16 port)
 	return (__u32)proto * PC_PORTS + port;
 }
 
+void pc_reasons_add_pass(struct pc_counter reasons[PC_REASON_SLOTS],
+			 const struct pc_counter pass[PC_PASS_SLOTS])
+{
+	struct pc_counter *allowed = &reasons[pc_reason_slot(PC_MODE_ENFORCE, PC_PASS_ALLOWED)];
+
+	for (__u32 slot = 0; slot < PC_PASS_SLOTS; slot++) {
+		allowed->packets += pass[slot].packets;
+		allowed->bytes += pass[slot].bytes;
+	}
+}
+
+int pc_maps_read_reasons(const struct pc_maps *maps, struct pc_counter reasons[PC_REASON_SLOTS])
+{
+	struct pc_counter *pass = calloc(PC_PASS_SLOTS, sizeof(*pass));
+	int err = pass ? 0 : -ENOMEM;
+
+	err = err ?: pc_maps_sum_counters(maps, maps->reasons, PC_REASON_SLOTS, reasons);
+	err = err ?: pc_maps_sum_counters(maps, maps->port_pass, PC_PASS_SLOTS, pass);
+	if (!err)
+		pc_reasons_add_pass(reasons, pass);
+	free(pass);
+	return err;
+}
+
 int pc_maps_read_pass_owners(const struct pc_maps *maps, __u32 owner[PC_PASS_SLOTS])
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);

@@ -100,6 +100,14 @@ int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
 
 /* Sum of a per-CPU counter array of N entries into OUT[N]. */
 int pc_maps_sum_counters(const struct pc_maps *maps, int map_fd, __u32 n, struct pc_counter *out);
+/*
+ * The reason counters as the contract counts them, PC_PASS_ALLOWED included
+ * (see pc_reason_slot): pc_reasons plus the sum of PASS[PC_PASS_SLOTS], the
+ * pass slots already read; pc_maps_read_reasons() reads both itself.
+ */
+void pc_reasons_add_pass(struct pc_counter reasons[PC_REASON_SLOTS],
+			 const struct pc_counter pass[PC_PASS_SLOTS]);
+int pc_maps_read_reasons(const struct pc_maps *maps, struct pc_counter reasons[PC_REASON_SLOTS]);
 /* Owners of the pass slots: owner[slot] = pc_port_counter_key() + 1, or 0. */
 int pc_maps_read_pass_owners(const struct pc_maps *maps, __u32 owner[PC_PASS_SLOTS]);
 

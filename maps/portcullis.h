@@ -71,6 +71,20 @@ enum pc_mode {
 
 #define PC_REASON_SLOTS (PC_MODES * PC_REASONS)
 
+/*
+ * The one reason the data path does not count in pc_reasons is
+ * PC_PASS_ALLOWED: an allowed packet is counted once, in its port's
+ * pc_port_pass slot, and the reason's count is the sum of those slots. That
+ * spares the fast path a second counter per packet, and the sum only grows,
+ * because a pass slot, once handed out, is never taken back.
+ * pc_maps_read_reasons() fills the reason in from the pass slots, in its
+ * enforce slot whatever the mode: a pass is a pass in both.
+ */
+static inline __u32 pc_reason_slot(__u32 mode, __u32 reason)
+{
+	return reason == PC_PASS_ALLOWED ? reason : mode * PC_REASONS + reason;
+}
+
 /* How replies to the host's own conversations are recognised (step 9). */
 enum pc_established {
 	PC_ESTABLISHED_SOCKET = 0,    /* kernel socket lookup */

@@ -118,6 +118,7 @@ int pc_snapshot_read(const struct pc_maps *maps, struct pc_snapshot *snap)
 		err = pc_bans_stats(maps, snap->scan, &snap->bans_active);
 	if (err)
 		goto out;
+	pc_reasons_add_pass(snap->reasons, pass);
 	derive_totals(snap);
 	err = derive_ports(snap, table, drops, pass, owner);
 out:

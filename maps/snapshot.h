@@ -21,7 +21,7 @@ struct pc_snapshot {
 	__u32 active_set;
 	struct pc_config config; /* of the active set */
 	struct pc_meta meta;
-	struct pc_counter reasons[PC_REASON_SLOTS]; /* raw, by mode */
+	struct pc_counter reasons[PC_REASON_SLOTS]; /* by mode, see pc_reason_slot() */
 
 	/* Derived */
 	struct pc_counter pass_total;

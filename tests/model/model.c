@@ -372,12 +372,16 @@ static int port_verdict(const struct model_rules *rules, const struct model_pack
 	return PC_DROP_NOT_ALLOWED;
 }
 
-enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *frame, size_t len)
+enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *frame, size_t len,
+			     struct model_port *where)
 {
 	struct model_packet pkt = { 0 };
 	uint16_t ethertype, port;
 	uint8_t tcp_flags = 0;
 	int reason;
+
+	if (where)
+		where->valid = false;
 
 	/* Step 1 */
 	reason = link_layer(frame, len, &pkt.l3, &ethertype);
@@ -415,6 +419,9 @@ enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *fra
 
 	/* Step 7; destination port at offset 2 in TCP (RFC 793) and UDP (RFC 768). */
 	port = be16_at(frame, pkt.l4 + 2);
+	if (where)
+		*where = (struct model_port){ true, pkt.protocol == PROTO_TCP ? MODEL_TCP : MODEL_UDP,
+					      port };
 	if (pkt.protocol == PROTO_TCP) {
 		tcp_flags = byte_at(frame, pkt.l4 + 13);
 		reason = tcp_flags_verdict(tcp_flags);

@@ -70,8 +70,20 @@ struct model_rules {
 	unsigned int ban_ipv6_prefix;
 };
 
-/* The contract's reason for FRAME (LEN bytes from the Ethernet header). */
-enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *frame, size_t len);
+/* The destination a verdict of steps 7-10 was made on. */
+struct model_port {
+	bool valid; /* false: the verdict came before the port was read */
+	enum model_proto proto;
+	uint16_t port; /* host order */
+};
+
+/*
+ * The contract's reason for FRAME (LEN bytes from the Ethernet header); and,
+ * if PORT is not NULL, the port the verdict was made on, for the per-port
+ * counters.
+ */
+enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *frame, size_t len,
+			     struct model_port *port);
 
 /* True when REASON drops the packet under RULES (never in monitor mode). */
 bool model_drops(const struct model_rules *rules, enum pc_reason reason);

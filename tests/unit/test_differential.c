@@ -168,6 +168,23 @@ static const struct diff_config configs[] = {
 		.bans = "8000::,198.51.100.1",
 		.ban_ipv6_prefix = 1,
 	},
+	/* No deny/trust lists and no bans: the program's fast path takes part. */
+	{
+		.name = "fast path: enforce, ephemeral 40000-50000, port lists only",
+		.share = 15,
+		.established = MODEL_ESTABLISHED_EPHEMERAL,
+		.ephemeral_lo = 40000,
+		.ephemeral_hi = 50000,
+		.allows = { STANDARD_ALLOWS },
+	},
+	{
+		.name = "fast path: monitor, scan-flags pass, established off, port lists only",
+		.share = 10,
+		.monitor = true,
+		.scan_pass = true,
+		.established = MODEL_ESTABLISHED_OFF,
+		.allows = { STANDARD_ALLOWS },
+	},
 };
 
 /* A configuration in the model's terms, with the pools packets draw from. */
@@ -483,11 +500,53 @@ static int remove_all_bans(void)
 static int read_all_slots(__u64 out[PC_REASON_SLOTS])
 {
 	struct pc_counter sums[PC_REASON_SLOTS];
-	int err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, sums);
+	int err = pc_maps_read_reasons(&maps, sums);
 
 	for (int i = 0; i < PC_REASON_SLOTS && !err; i++)
 		out[i] = sums[i].packets;
 	return err;
+}
+
+static __u64 read_percpu(int map_fd, __u32 key)
+{
+	__u64 sum = 0;
+
+	if (bpf_map_lookup_elem(map_fd, &key, percpu))
+		return ~0ULL;
+	for (int cpu = 0; cpu < maps.ncpus; cpu++)
+		sum += percpu[cpu].packets;
+	return sum;
+}
+
+/* Packets per pass slot, as last read. */
+static __u64 pass_seen[PC_PASS_SLOTS];
+/* The active rules: which pass slot counts each (proto, port). */
+static struct pc_port_table rules_table;
+
+static int read_pass_slots(void)
+{
+	static struct pc_counter sums[PC_PASS_SLOTS];
+	int err = pc_maps_sum_counters(&maps, maps.port_pass, PC_PASS_SLOTS, sums);
+
+	for (__u32 slot = 0; slot < PC_PASS_SLOTS && !err; slot++)
+		pass_seen[slot] = sums[slot].packets;
+	return err;
+}
+
+static int read_rules_table(void)
+{
+	__u32 active;
+	int err = pc_maps_active_set(&maps, &active);
+
+	return err ?: pc_maps_read_ports(&maps, active, &rules_table);
+}
+
+/* The pass slot of the port the model made its verdict on. */
+static __u32 pass_slot_of(const struct model_port *port)
+{
+	enum pc_proto proto = port->proto == MODEL_TCP ? PC_PROTO_TCP : PC_PROTO_UDP;
+
+	return rules_table.rules[proto * PC_PORTS + port->port].pass_slot;
 }
 
 /* Configure the program as the loader would for C; D gets the same rules. */
@@ -543,19 +602,12 @@ static int apply_config(__u32 config, struct diff_rules *d)
 				 d->rules.ban_ipv6_prefix);
 		err = pc_bans_add(&maps, &key, &ban, &replaced);
 	}
+	err = err ?: read_rules_table();
+	err = err ?: read_pass_slots();
 	return err ?: read_all_slots(slot_seen);
 }
 
-static __u64 read_slot(__u32 slot)
-{
-	__u64 sum = 0;
 
-	if (bpf_map_lookup_elem(maps.reasons, &slot, percpu))
-		return ~0ULL;
-	for (int cpu = 0; cpu < maps.ncpus; cpu++)
-		sum += percpu[cpu].packets;
-	return sum;
-}
 
 /* ---- frames ----------------------------------------------------------------------- */
 
@@ -966,7 +1018,7 @@ static void generate(struct gen_frame *f, const struct diff_rules *d, __u64 seed
 
 /* ---- running ------------------------------------------------------------------------ */
 
-static __u64 coverage[PC_REASON_SLOTS]; /* packets per slot over every configuration */
+static __u64 coverage[PC_REASON_SLOTS]; /* packets per mode and reason, all configurations */
 static int mismatches;
 static __u64 compared;
 
@@ -985,8 +1037,10 @@ static bool compare(const struct diff_rules *d, const struct gen_frame *f, __u64
 		    __u64 index)
 {
 	const struct model_rules *r = &d->rules;
-	enum pc_reason want = model_verdict(r, f->data, f->len);
-	__u32 slot = (r->monitor ? PC_MODE_MONITOR * PC_REASONS : 0) + want;
+	struct model_port port;
+	enum pc_reason want = model_verdict(r, f->data, f->len, &port);
+	__u32 mode = r->monitor ? PC_MODE_MONITOR : PC_MODE_ENFORCE;
+	__u32 slot = pc_reason_slot(mode, want);
 	__u32 want_ret = model_drops(r, want) ? XDP_DROP : XDP_PASS;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->data, .data_size_in = f->len,
 		    .repeat = 1);
@@ -994,15 +1048,27 @@ static bool compare(const struct diff_rules *d, const struct gen_frame *f, __u64
 	char got[256] = "";
 	int err;
 
-	coverage[slot]++;
+	coverage[mode * PC_REASONS + want]++;
 	compared++;
 	err = bpf_prog_test_run_opts(prog_fd, &opts);
 	if (err) {
 		snprintf(got, sizeof(got), "test_run: %s", strerror(errno));
-	} else if (read_slot(slot) == slot_seen[slot] + 1 && opts.retval == want_ret) {
+	} else if (want == PC_PASS_ALLOWED && port.valid) {
+		/* Counted once, in the port's own pass slot (pc_reason_slot). */
+		__u32 pass_slot = pass_slot_of(&port);
+
+		if (read_percpu(maps.port_pass, pass_slot) == pass_seen[pass_slot] + 1 &&
+		    opts.retval == want_ret) {
+			pass_seen[pass_slot]++;
+			slot_seen[slot]++;
+			return true;
+		}
+	} else if (read_percpu(maps.reasons, slot) == slot_seen[slot] + 1 &&
+		   opts.retval == want_ret) {
 		slot_seen[slot]++;
 		return true;
-	} else {
+	}
+	if (!err) {
 		/* Which slot moved, then? */
 		if (read_all_slots(now)) {
 			snprintf(got, sizeof(got), "counters unreadable");
@@ -1013,6 +1079,7 @@ static bool compare(const struct diff_rules *d, const struct gen_frame *f, __u64
 					       slot_name(i),
 					       (unsigned long long)(now[i] - slot_seen[i]));
 			memcpy(slot_seen, now, sizeof(now));
+			read_pass_slots();
 		}
 		append(got, sizeof(got), " (retval %u, want %u)", opts.retval, want_ret);
 	}
@@ -1051,7 +1118,7 @@ static void run_config(__u32 config, __u64 seed, __u64 count, long long only)
 		compare(&d, &f, seed, config, i);
 		if (only >= 0) {
 			printf("    model: %s\n",
-			       slot_name(model_verdict(&d.rules, f.data, f.len)));
+			       slot_name(model_verdict(&d.rules, f.data, f.len, NULL)));
 			test_hexdump(f.data, f.len);
 		}
 	}

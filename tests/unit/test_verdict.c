@@ -139,12 +139,20 @@ static struct pc_port_table *standard_ports(void)
 	return table;
 }
 
+/*
+ * The tables run twice. First with the deny and trust lists the rules hold,
+ * which sends every packet down the program's general path; then with the
+ * lists switched off, so that the packets the fast path takes are judged by
+ * it, and the cases whose verdict comes from those lists are left out.
+ */
+static bool without_lists;
+
 static struct pc_config make_config(__u32 flags, __u32 established)
 {
 	struct pc_config cfg = {};
 
 	/* The loader sets HAVE_DENY/HAVE_TRUST when the set has such entries: ours has. */
-	cfg.flags = flags | PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST;
+	cfg.flags = flags | (without_lists ? 0 : PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST);
 	cfg.established = established;
 	cfg.ephemeral_lo = EPHEMERAL_LO;
 	cfg.ephemeral_hi = EPHEMERAL_HI;
@@ -206,6 +214,7 @@ static int sum_counters_batch(int fd, __u32 n, struct pc_counter *out)
 	return 0;
 }
 
+/* Reasons as the contract counts them: PC_PASS_ALLOWED from the pass slots. */
 static int read_counters(struct counters *c)
 {
 	int err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, c->reasons);
@@ -214,6 +223,8 @@ static int read_counters(struct counters *c)
 		err = sum_counters_batch(maps.port_drops, PC_PORT_SLOTS, c->port_drops);
 	if (!err)
 		err = sum_counters_batch(maps.port_pass, PC_PASS_SLOTS, c->port_pass);
+	if (!err)
+		pc_reasons_add_pass(c->reasons, c->port_pass);
 	return err;
 }
 
@@ -256,12 +267,7 @@ static int check_snapshot(long long reason_slot, long long drop_key, long long p
 	struct counters *tmp;
 	int err;
 
-	err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, fresh->reasons);
-	if (!err && port_maps) {
-		err = sum_counters_batch(maps.port_drops, PC_PORT_SLOTS, fresh->port_drops);
-		if (!err)
-			err = sum_counters_batch(maps.port_pass, PC_PASS_SLOTS, fresh->port_pass);
-	}
+	err = port_maps ? read_counters(fresh) : pc_maps_read_reasons(&maps, fresh->reasons);
 	if (!EXPECT(err == 0, "reading counters: %s", strerror(-err)))
 		return err;
 	check_delta("pc_reasons", snap->reasons, fresh->reasons, PC_REASON_SLOTS, reason_slot, len,
@@ -344,7 +350,7 @@ static enum pc_proto frame_pc_proto(const struct frame *f)
 static void check_frame_ports(const struct frame *f, __u32 len, const struct expect *e,
 			      bool port_maps)
 {
-	long long slot = e->reason + (e->monitor ? PC_MODE_MONITOR * PC_REASONS : 0);
+	long long slot = pc_reason_slot(e->monitor ? PC_MODE_MONITOR : PC_MODE_ENFORCE, e->reason);
 	long long drop_key = -1, pass_slot = -1;
 	__u8 out[FRAME_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->data, .data_size_in = len,
@@ -998,7 +1004,10 @@ static void run_case(const struct verdict_case *c)
 	struct frame f;
 	int err;
 
-	test_begin("verdict: %s", c->name);
+	if (without_lists &&
+	    (c->want.reason == PC_DROP_DENIED_SOURCE || c->want.reason == PC_PASS_TRUSTED))
+		return;
+	test_begin("verdict%s: %s", without_lists ? " without lists" : "", c->name);
 	build_case(&f, c);
 	err = pc_maps_write_config(&maps, 0, &cfg);
 	if (EXPECT(err == 0, "writing config: %s", strerror(-err)))
@@ -1171,11 +1180,17 @@ static void run_truncation(const struct verdict_case *c)
 {
 	const struct expect malformed = {XDP_DROP, PC_DROP_MALFORMED, false, PORT_NONE};
 	const struct expect allowed = {XDP_PASS, PC_PASS_ALLOWED, false, PORT_PASS};
+	struct pc_config cfg = make_config(0, PC_ESTABLISHED_OFF);
 	struct frame f;
 	__u32 retval;
 
 	build_case(&f, c);
-	test_begin("truncation: %s, every length 0..%u", c->name, f.len);
+	test_begin("truncation%s: %s, every length 0..%u", without_lists ? " without lists" : "",
+		   c->name, f.len);
+	if (!EXPECT(pc_maps_write_config(&maps, 0, &cfg) == 0, "writing config")) {
+		test_end();
+		return;
+	}
 	for (__u32 len = 0; len <= f.len && !case_failed; len++) {
 		if (len < ETH_HLEN) {
 			int err = run_prog(prog_fd, f.data, len, 1, &retval, NULL);
@@ -1654,7 +1669,7 @@ static void run_counter_total(void)
 	int err;
 
 	test_begin("counters: sum of all reason slots grows by exactly one per packet");
-	err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, before);
+	err = pc_maps_read_reasons(&maps, before);
 	for (size_t i = 0; i < ARRAY_SIZE(cases) && !err; i++) {
 		struct pc_config cfg = make_config(cases[i].cfg_flags, cases[i].established);
 		struct frame f;
@@ -1667,7 +1682,7 @@ static void run_counter_total(void)
 		want_bytes += f.len;
 	}
 	if (!err)
-		err = pc_maps_sum_counters(&maps, maps.reasons, PC_REASON_SLOTS, after);
+		err = pc_maps_read_reasons(&maps, after);
 	if (EXPECT(err == 0, "%s", strerror(-err))) {
 		for (int slot = 0; slot < PC_REASON_SLOTS; slot++) {
 			packets += after[slot].packets - before[slot].packets;
@@ -1892,12 +1907,16 @@ int main(int argc, char **argv)
 		return err;
 	}
 
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
-		run_case(&cases[i]);
-	run_monitor_replay(cases, ARRAY_SIZE(cases));
-	run_flag_cases();
-	for (size_t i = 0; i < ARRAY_SIZE(truncation_packets); i++)
-		run_truncation(&truncation_packets[i]);
+	for (int pass = 0; pass < 2; pass++) {
+		without_lists = pass == 1;
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+			run_case(&cases[i]);
+		run_monitor_replay(cases, ARRAY_SIZE(cases));
+		run_flag_cases();
+		for (size_t i = 0; i < ARRAY_SIZE(truncation_packets); i++)
+			run_truncation(&truncation_packets[i]);
+	}
+	without_lists = false;
 	run_rule_set_switch();
 	if (private_netns) {
 		run_socket_cases(AF_INET);
