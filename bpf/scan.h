@@ -13,10 +13,17 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, PC_SCAN_SEEN_SLOTS);
+	__uint(max_entries, PC_SCAN_SEEN_BUCKETS);
 	__type(key, __u32);
-	__type(value, struct pc_scan_seen);
+	__type(value, struct pc_scan_bucket);
 } pc_scan_seen SEC(".maps");
+
+/*
+ * The secret the source hash is keyed with, drawn by the loader before the
+ * program is loaded (0 in tests and benchmarks, which do not care who can
+ * predict it).
+ */
+const volatile __u64 scan_hash_key = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -109,16 +116,22 @@ static __always_inline int source_addr_key(const struct packet *pkt, const struc
 	return 0;
 }
 
-/* One 64-bit mix of the key: the low bits pick a slot, the high ones fingerprint. */
+/*
+ * One 64-bit hash of the key under the secret: the low bits pick a bucket,
+ * the high ones fingerprint. The closing avalanche (MurmurHash3's fmix64
+ * constants) lets every bit of the chain reach the bucket bits.
+ */
 static __always_inline __u64 source_hash(const struct pc_addr_key *key)
 {
 	const __u32 *w = (const __u32 *)key;
-	__u64 h = 0x9e3779b97f4a7c15ULL;
+	__u64 h = 0x9e3779b97f4a7c15ULL ^ scan_hash_key;
 
 #pragma unroll
 	for (int i = 0; i < 5; i++)
 		h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 29);
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
 }
 
 /*
@@ -289,42 +302,65 @@ static __always_inline void ban_scanner(const struct scan_probe *probe,
  */
 __noinline int scan_record(struct scan_probe *probe)
 {
-	struct pc_scan_seen *seen, before, after;
+	struct pc_scan_seen before, after;
+	struct pc_scan_bucket *bucket;
 	struct pc_scan_track *track;
 	struct pc_addr_key key;
-	__u32 slot, fingerprint, port, seen_port, count;
-	__u64 now, raw, old_raw, hash;
-	__u16 window_units;
+	__u32 index, fingerprint, port, seen_port, count, way, victim = 0, oldest = 0, age;
+	__u64 now, raw, old_raw = 0, hash;
+	__u16 window_units, now_units;
+	int found = 0;
 
 	if (!probe)
 		return 0;
 	key = probe->source;
 	hash = source_hash(&key);
-	slot = hash & (PC_SCAN_SEEN_SLOTS - 1);
+	index = hash & (PC_SCAN_SEEN_BUCKETS - 1);
 	fingerprint = (__u32)(hash >> 32) | 1;
-	seen = bpf_map_lookup_elem(&pc_scan_seen, &slot);
-	if (!seen)
+	bucket = bpf_map_lookup_elem(&pc_scan_seen, &index);
+	if (!bucket)
 		return 0;
+	now = now_ns();
+	now_units = (now >> 30) & SEEN_STAMP_MASK;
 
-	/* The slot is read and written as one 8-byte word, so a CPU never sees
-	 * half of another CPU's record. */
-	old_raw = *(volatile __u64 *)seen;
+	/*
+	 * The source's record, or where a new one goes: an empty way, else the
+	 * one seen longest ago. Records are read and written as one 8-byte
+	 * word, so a CPU never sees half of another CPU's.
+	 */
+	for (way = 0; way < PC_SCAN_SEEN_WAYS; way++) {
+		raw = *(volatile __u64 *)&bucket->way[way];
+		__builtin_memcpy(&before, &raw, sizeof(before));
+		if (before.fingerprint == fingerprint) {
+			old_raw = raw;
+			found = 1;
+			break;
+		}
+		age = before.fingerprint ? (now_units - before.stamp) & SEEN_STAMP_MASK
+					 : SEEN_STAMP_MASK + 1;
+		if (age > oldest) {
+			oldest = age;
+			victim = way;
+		}
+	}
+	if (found)
+		victim = way;
+	if (victim >= PC_SCAN_SEEN_WAYS)
+		return 0;
 	__builtin_memcpy(&before, &old_raw, sizeof(before));
 
-	now = now_ns();
 	after.fingerprint = fingerprint;
 	after.port = bpf_htons(probe->port);
-	after.stamp = ((now >> 30) & SEEN_STAMP_MASK) | ((probe->proto & 1) << 15);
+	after.stamp = now_units | ((probe->proto & 1) << 15);
 	__builtin_memcpy(&raw, &after, sizeof(raw));
 	/* A source repeating itself leaves the line clean for the other CPUs. */
 	if (raw == old_raw)
 		return 0;
-	*(volatile __u64 *)seen = raw;
+	*(volatile __u64 *)&bucket->way[victim] = raw;
 
 	window_units = (probe->window_ns >> 30) + 1;
-	if (before.fingerprint != fingerprint ||
-	    ((after.stamp - before.stamp) & SEEN_STAMP_MASK) > window_units)
-		return 0; /* new here, or a colliding source: remembered, nothing more */
+	if (!found || ((after.stamp - before.stamp) & SEEN_STAMP_MASK) > window_units)
+		return 0; /* new here, or back too late: remembered, nothing more */
 
 	port = probe->port + 1 + ((probe->proto & 1) << 16);
 	seen_port = bpf_ntohs(before.port) + 1 + ((before.stamp >> 15) << 16);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <sys/random.h>
 #include <arpa/inet.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -253,6 +254,7 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 {
 	const char *ifname = opts->ifname;
 	struct portcullis_bpf *skel = NULL;
+	__u64 key;
 	int ifindex, link_fd = -1, lock_fd = -1, got_mode = 0, err;
 	int ret = PC_EXIT_FAILURE;
 	struct pc_ruleset rs;
@@ -299,6 +301,13 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		pc_warn("%s: couldn't open the BPF object: %s", ifname, pc_strerr(-errno));
 		goto cleanup;
 	}
+	/* The scan detector's hash key: nobody outside may know it. */
+	if (getrandom(&key, sizeof(key), 0) != sizeof(key)) {
+		pc_warn("%s: couldn't draw the scan detector's hash key: %s", ifname,
+			pc_strerr(-errno));
+		goto cleanup;
+	}
+	skel->rodata->scan_hash_key = key;
 	err = portcullis_bpf__load(skel);
 	if (err) {
 		pc_warn("%s: couldn't load the BPF program: %s (run with -v for the verifier log)",

@@ -253,17 +253,26 @@ _Static_assert(sizeof(struct pc_source_key) == 24, "pc_source_key layout changed
  * grouped by scan_ipv6_prefix. Three maps, each of fixed size, so a flood
  * from millions of spoofed sources can neither grow memory nor evict a ban:
  *
- * pc_scan_seen   ARRAY, the pre-filter: one 8-byte slot per source hash
- *                remembering the last denied port. Only a source seen again
- *                on another port is worth exact tracking, which a spoofed
- *                random-source flood (one packet per source) never is.
+ * pc_scan_seen   ARRAY, the pre-filter: buckets of 8 one-word records, each
+ *                remembering a source's last denied port. Only a source seen
+ *                again on another port is worth exact tracking, which a
+ *                spoofed random-source flood (one packet per source) never is.
  * pc_scan_track  LRU_HASH, exact distinct-port sets of promoted sources.
  * pc_bans        HASH, never LRU: bans are only removed by expiry or unban.
  */
-/* Every packet of a spoofed flood touches the pre-filter, so it must stay in
+/*
+ * Every packet of a spoofed flood touches the pre-filter, so it must stay in
  * cache: 128 KiB. 65536 slots (512 KiB) cost 220 ns per flood frame on the
- * dev VM against 121 ns for this size; collisions only make it forget. */
-#define PC_SCAN_SEEN_SLOTS 16384
+ * dev VM against 121 ns for this size. A bucket is one cache line of 8
+ * records: sources that hash to the same bucket do not push each other out
+ * until a ninth arrives, and then the one seen longest ago goes. (With one
+ * record per hash, a quarter of 4,000 sources scanning at once, or two
+ * addresses an attacker picked to collide, were never seen twice.) The hash
+ * is keyed with a secret the loader draws at attach (scan_hash_key), so
+ * nobody can pick sources that share a bucket.
+ */
+#define PC_SCAN_SEEN_WAYS 8
+#define PC_SCAN_SEEN_BUCKETS 2048
 #define PC_SCAN_TRACK_MAX 16384          /* sources tracked exactly at once */
 #define PC_BANS_MAX 65536                /* bans in force at once */
 #define PC_SCAN_MAX_PORTS 64             /* largest "scan-detect ports N" */
@@ -277,13 +286,19 @@ struct pc_addr_key {
 };
 _Static_assert(sizeof(struct pc_addr_key) == 20, "pc_addr_key layout changed");
 
-/* Value of pc_scan_seen: the pre-filter's memory of one source hash. */
+/* One record of the pre-filter: what it remembers of one source. */
 struct pc_scan_seen {
 	__u32 fingerprint; /* host order; second hash of the source, 0 = empty */
 	__u16 port;        /* network order; last denied destination port */
 	__u16 stamp;       /* host order; coarse time (2^30 ns units, 15 bits), proto in bit 15 */
 };
 _Static_assert(sizeof(struct pc_scan_seen) == 8, "pc_scan_seen layout changed");
+
+/* Value of pc_scan_seen, key = bucket: one cache line. */
+struct pc_scan_bucket {
+	struct pc_scan_seen way[PC_SCAN_SEEN_WAYS];
+};
+_Static_assert(sizeof(struct pc_scan_bucket) == 64, "pc_scan_bucket layout changed");
 
 /*
  * Value of pc_scan_track. Ports are a small open-addressing set filled with

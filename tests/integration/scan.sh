@@ -4,7 +4,7 @@
 # sources, slow scans and retries of one port are not banned; bans expire;
 # ban/unban/bans/events do what they say.
 . "$(dirname "$0")/../lib.sh"
-need python3 nsenter nmap
+need python3 nsenter nmap bpftool
 
 TRUSTED=198.18.0.9 FRESH=198.18.0.6 SLOW=198.18.0.7 OTHER6=2001:2::5 FAR6=2001:2:0:1::2
 
@@ -104,4 +104,31 @@ check "events: unban line" grep -q "^unban $CLI4B$" "$TEST_TMP/events.log"
 check "events: the hand-lifted scan ban" grep -q "^unban $CLI4$" "$TEST_TMP/events.log"
 echo "--- events seen:"
 cat "$TEST_TMP/events.log"
+check "detach" pc detach "$IF_SRV"
+
+# The detector's hash key, from the attached program's .rodata: the loader
+# draws a new secret for every attach, so nobody can pick sources that share
+# a pre-filter bucket.
+hash_key() {
+	local prog map
+	prog=$(bpftool -j link show pinned "$PORTCULLIS_PIN_ROOT/$IF_SRV/link" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["prog_id"])') || return 1
+	for map in $(bpftool -j prog show id "$prog" |
+		python3 -c 'import json, sys; print(*json.load(sys.stdin)["map_ids"])'); do
+		bpftool -j map show id "$map" | grep -q '"name":"[^"]*\.rodata"' || continue
+		bpftool -j map dump id "$map" | python3 -c '
+import json, sys
+for entry in json.load(sys.stdin):
+    for section in entry.get("formatted", {}).get("value", {}).get(".rodata", []):
+        if "scan_hash_key" in section:
+            print(section["scan_hash_key"])'
+	done
+}
+check "attach again" pc attach "$IF_SRV" -c "$conf"
+key1=$(hash_key)
+pc detach "$IF_SRV"
+check "and again" pc attach "$IF_SRV" -c "$conf"
+key2=$(hash_key)
+check "the scan detector's hash key is drawn at attach ($key1)" test -n "$key1" -a "${key1:-0}" != 0
+check "and differs from one attach to the next ($key2)" test -n "$key2" -a "$key1" != "$key2"
 check "detach" pc detach "$IF_SRV"

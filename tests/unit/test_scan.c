@@ -329,6 +329,32 @@ static void test_many_sources(void)
 	test_end();
 }
 
+/*
+ * A distributed scan: 4,000 sources take turns, each pass over them probing
+ * the next closed port. Every one of them is a scanner and must be banned,
+ * however the pre-filter's hash spreads them; with one slot per hash, the
+ * quarter of them that shared a slot pushed each other out and went unseen.
+ */
+static void test_many_scanners(void)
+{
+	const int sources = 4000, ports = 5;
+	struct lab lab;
+	char src[32];
+
+	test_begin("scan: 4,000 sources scanning at once are all banned");
+	if (lab_up(&lab, ports, 60 * SEC_NS, 600 * SEC_NS, 64, NULL)) {
+		for (int pass = 0; pass < ports && !case_failed; pass++) {
+			for (int i = 0; i < sources && !case_failed; i++) {
+				snprintf(src, sizeof(src), "198.18.%d.%d", 16 + (i >> 8), i & 0xff);
+				CHECK_INT(syn(&lab, src, 2000 + pass), XDP_DROP);
+			}
+		}
+		CHECK_INT(count_bans(&lab, NULL), sources);
+	}
+	lab_down(&lab);
+	test_end();
+}
+
 int main(void)
 {
 	test_threshold();
@@ -340,5 +366,6 @@ int main(void)
 	test_expiry();
 	test_manual();
 	test_many_sources();
+	test_many_scanners();
 	return test_exit_code();
 }
