@@ -19,6 +19,9 @@
 #define BENCH_SRC4 0xc6120001U /* 198.18.0.1, host order */
 #define BENCH_DST4 0xc6120002U /* 198.18.0.2 */
 
+/* Largest IPv4 source pool of bench/gen.bpf.c: 198.18.1.0 .. 198.19.255.255. */
+#define GEN_IPV4_POOL_MAX 130816U
+
 enum l4 { L4_TCP, L4_UDP };
 
 /* What a test packet looks like; packet_build() turns it into a frame. */

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Summarise bench/run.sh's live-flood records into Markdown.
 # Input, tab-separated, one line per run:
-#   live LABEL ROUND WALL_MPPS RECEIVED SENT WALL_S BUSY_NS PC_SEEN PC_DROPS RULE_DROPS
+#   live LABEL ROUND WALL_MPPS RECEIVED SENT WALL_S BUSY_NS PC_SEEN PC_DROPS BANS PROMOTED
+#   MAP_BYTES RULE_DROPS
 # (WALL_MPPS is "ERR" when a run failed). BUSY_NS is the kernel's busy time
 # per frame for generator + receiver; the "gen-only" runs give the
 # generator's share, subtracted per round. Ratios are taken per round, then
@@ -59,7 +60,7 @@ $1 == "live" {
 	wall[$2, $3] = $4; busy[$2, $3] = $8
 	delivered[$2] += $5; sent[$2] += $6
 	if ($9 >= 0 && $9 != "") { filt[$2] += $10; counted[$2] = 1 }
-	if ($11 != "-" && $11 != "") { filt[$2] += $11; counted[$2] = 1 }
+	if ($14 != "-" && $14 != "") { filt[$2] += $14; counted[$2] = 1 }
 }
 
 END {
@@ -88,6 +89,9 @@ END {
 	if ("portcullis-drop-defaults" in seen)
 		printf "With the contract's defaults (scan-detect on, established socket), portcullis drop rate / bare XDP_DROP, receiver alone: %s.\n\n",
 			rx_ratio("portcullis-drop-defaults", bare)
+	if ("xdp-filter-drop" in seen)
+		printf "portcullis drop rate / xdp-filter's (`load --policy deny`, the same ports), receiver alone: **%s**; with the generator's share: %s.\n\n",
+			rx_ratio(pc, "xdp-filter-drop"), busy_ratio(pc, "xdp-filter-drop")
 	best = ""; m_best = -1
 	for (i = 1; i <= nlabels; i++) if (order[i] ~ /^nft-/) {
 		s = rx_ratio(pc, order[i])

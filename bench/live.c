@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "bans.h"
 #include "bare.skel.h"
 #include "gen.skel.h"
 #include "portcullis.skel.h"
@@ -37,8 +38,10 @@
 struct live_opts {
 	const char *gen_ns, *rx_ns, *tx_if, *rx_if, *filter, *label;
 	bool mixed; /* allowed, closed, Xmas and scanning frames (gen.bpf.c) */
+	bool ipv6;
 	__u16 dport;
 	__u32 frames;
+	__u32 sources; /* pool size of gen.bpf.c, 0 for its default cycle */
 	int round;
 };
 
@@ -109,15 +112,47 @@ static long long portcullis_seen(struct portcullis_bpf *skel, long long *drops)
 	return total;
 }
 
+/*
+ * What runs on the receiver: portcullis as the xdp-filter equivalent; with
+ * the contract's defaults; with scan-detect on, IPv6 sources tracked one by
+ * one (ipv6-prefix 128) and established off, for the distinct-sources
+ * curve; a bare XDP_DROP; no XDP program (nftables, iptables or nothing);
+ * or the generator alone, its frames dropped unsent.
+ */
+static const char *const filters[] = {
+	"portcullis", "portcullis-defaults", "portcullis-scan", "drop", "none", "gen-only",
+};
+
+/* scan-detect on with IPv6 sources one by one, established off. */
+static int configure_scan(struct bpf_object *obj)
+{
+	struct pc_config cfg;
+	struct pc_maps maps;
+	int err = portcullis_configure(obj, PC_ESTABLISHED_OFF, true, 0);
+
+	err = err ?: pc_maps_from_object(obj, &maps);
+	err = err ?: pc_maps_read_config(&maps, 0, &cfg);
+	if (err)
+		return err;
+	cfg.scan_ipv6_prefix = 128;
+	return pc_maps_write_config(&maps, 0, &cfg);
+}
+
 static int parse_args(int argc, char **argv, struct live_opts *o)
 {
 	int opt;
 
 	*o = (struct live_opts){.filter = "none", .label = "?", .dport = 8080, .frames = 2000000};
-	while ((opt = getopt(argc, argv, "g:R:t:i:f:l:p:n:r:m")) != -1) {
+	while ((opt = getopt(argc, argv, "g:R:t:i:f:l:p:n:r:s:m6")) != -1) {
 		switch (opt) {
 		case 'm':
 			o->mixed = true;
+			break;
+		case '6':
+			o->ipv6 = true;
+			break;
+		case 's':
+			o->sources = strtoul(optarg, NULL, 0);
 			break;
 		case 'g':
 			o->gen_ns = optarg;
@@ -152,10 +187,12 @@ static int parse_args(int argc, char **argv, struct live_opts *o)
 	}
 	if (!o->gen_ns || !o->rx_ns || !o->tx_if || !o->rx_if || !o->frames)
 		return -1;
-	if (strcmp(o->filter, "portcullis") && strcmp(o->filter, "portcullis-defaults") &&
-	    strcmp(o->filter, "drop") && strcmp(o->filter, "none") && strcmp(o->filter, "gen-only"))
+	if (o->sources && (o->mixed || (!o->ipv6 && o->sources > GEN_IPV4_POOL_MAX)))
 		return -1;
-	return 0;
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (!strcmp(o->filter, filters[i]))
+			return 0;
+	return -1;
 }
 
 int bench_live(int argc, char **argv)
@@ -166,7 +203,8 @@ int bench_live(int argc, char **argv)
 	struct bpf_link *link = NULL;
 	struct bpf_program *gen_prog;
 	struct packet_spec spec = {4, 0, L4_TCP, 0, TCP_SYN, 0, {}, NULL};
-	long long before, after, seen = -1, drops = 0;
+	long long before, after, seen = -1, drops = 0, memory = -1;
+	__u64 scan[PC_SCAN_STATS] = {}, bans_active = 0;
 	struct xdp_md ctx = {};
 	struct frame frame;
 	struct live_opts o;
@@ -174,16 +212,21 @@ int bench_live(int argc, char **argv)
 	int err = 1, rx_ifindex, tx_ifindex;
 
 	if (parse_args(argc, argv, &o)) {
-		fprintf(stderr, "usage: pcbench live -g GEN_NETNS -R RX_NETNS -t TX_IF -i RX_IF "
-				"[-f portcullis|portcullis-defaults|drop|none|gen-only] [-p DPORT] "
-				"[-n FRAMES] [-l LABEL] "
-				"[-r ROUND] [-m (mixed traffic)]\n");
+		fprintf(stderr,
+			"usage: pcbench live -g GEN_NETNS -R RX_NETNS -t TX_IF -i RX_IF "
+			"[-f portcullis|portcullis-defaults|portcullis-scan|drop|none|gen-only] "
+			"[-p DPORT] [-n FRAMES] [-l LABEL] [-r ROUND] [-6 (IPv6 frames)] "
+			"[-m (mixed traffic) | -s SOURCES (pool of sources, each pass over it "
+			"probing the next port; IPv4 at most %u)]\n",
+			GEN_IPV4_POOL_MAX);
 		return 2;
 	}
 
 	gen = gen_bpf__open();
-	if (gen)
+	if (gen) {
 		gen->rodata->mixed = o.mixed;
+		gen->rodata->n_sources = o.sources;
+	}
 	if (gen && gen_bpf__load(gen)) {
 		gen_bpf__destroy(gen);
 		gen = NULL;
@@ -194,9 +237,14 @@ int bench_live(int argc, char **argv)
 		bool defaults = !strcmp(o.filter, "portcullis-defaults");
 
 		pc = portcullis_bpf__open_and_load();
-		if (!pc || portcullis_configure(
-			       pc->obj, defaults ? PC_ESTABLISHED_SOCKET : PC_ESTABLISHED_OFF,
-			       defaults, 0))
+		if (!pc)
+			goto load_error;
+		if (!strcmp(o.filter, "portcullis-scan") ? configure_scan(pc->obj)
+							  : portcullis_configure(
+								pc->obj,
+								defaults ? PC_ESTABLISHED_SOCKET
+									 : PC_ESTABLISHED_OFF,
+								defaults, 0))
 			goto load_error;
 	} else if (!strcmp(o.filter, "drop")) {
 		bare = bare_bpf__open_and_load();
@@ -232,6 +280,7 @@ int bench_live(int argc, char **argv)
 		goto cleanup;
 	}
 	spec.dport = o.dport;
+	spec.family = o.ipv6 ? 6 : 4;
 	packet_build(&frame, &spec);
 	ctx.data_end = frame.len;
 	ctx.ingress_ifindex = tx_ifindex;
@@ -256,14 +305,22 @@ int bench_live(int argc, char **argv)
 		fprintf(stderr, "pcbench: cannot read rx_packets of %s\n", o.rx_if);
 		goto cleanup;
 	}
-	if (pc)
+	if (pc) {
+		struct pc_maps maps;
+
 		seen = portcullis_seen(pc, &drops);
+		memory = object_memlock(pc->obj);
+		if (pc_maps_from_object(pc->obj, &maps) ||
+		    pc_bans_stats(&maps, scan, &bans_active))
+			fprintf(stderr, "pcbench: cannot read the scan detector's counters\n");
+	}
 
 	/* label round wall-Mpps received sent wall-seconds busy-ns/frame filter-seen filter-drops
-	 */
-	printf("live\t%s\t%d\t%.4f\t%lld\t%u\t%.4f\t%u\t%lld\t%lld\n", o.label, o.round,
-	       (after - before) / elapsed / 1e6, after - before, o.frames, elapsed, run.duration,
-	       seen, drops);
+	 * bans-made promoted map-bytes */
+	printf("live\t%s\t%d\t%.4f\t%lld\t%u\t%.4f\t%u\t%lld\t%lld\t%llu\t%llu\t%lld\n",
+	       o.label, o.round, (after - before) / elapsed / 1e6, after - before, o.frames, elapsed,
+	       run.duration, seen, drops, (unsigned long long)scan[PC_STAT_BANS],
+	       (unsigned long long)scan[PC_STAT_PROMOTED], memory);
 	err = 0;
 	goto cleanup;
 

@@ -7,9 +7,10 @@
 #
 #   bench/run.sh quick   class table only (< 2 minutes) -> bench/results/quick.md
 #   bench/run.sh full    everything                     -> bench/results/latest.md + PNGs
-#   bench/run.sh live|scaling|prefixes|control   one section -> bench/results/SECTION.md
+#   bench/run.sh live|scaling|sources|prefixes|control   one section -> bench/results/SECTION.md
 #
-# Knobs (environment): ROUNDS, REPEAT, CALLS, LIVE_FRAMES, OUTPUT.
+# Knobs (environment): ROUNDS, REPEAT, CALLS, LIVE_FRAMES, OUTPUT; for the
+# distinct-sources curve SOURCE_POOLS (list) and SOURCE_ROUNDS.
 # Everything it creates is named pcb<PID>-* and removed on exit, even on failure.
 set -euo pipefail
 
@@ -26,8 +27,8 @@ ns_rx=$tag-rx
 
 case "$mode" in
 quick) rounds=${ROUNDS:-5} calls=${CALLS:-2} ;;
-full | live | scaling | prefixes | control) rounds=${ROUNDS:-7} calls=${CALLS:-3} ;;
-*) echo "usage: $0 quick|full|live|scaling|prefixes|control" >&2; exit 2 ;;
+full | live | scaling | sources | prefixes | control) rounds=${ROUNDS:-7} calls=${CALLS:-3} ;;
+*) echo "usage: $0 quick|full|live|scaling|sources|prefixes|control" >&2; exit 2 ;;
 esac
 repeat=${REPEAT:-1000000}
 live_frames=${LIVE_FRAMES:-3000000}
@@ -56,6 +57,7 @@ cleanup() {
 	set +e
 	# xdp-filter keeps pins under /sys/fs/bpf/xdp-filter until it is unloaded.
 	[ -e "/run/netns/$ns_xf" ] && in_ns "$ns_xf" xdp-filter unload xf0 >/dev/null 2>&1
+	[ -e "/run/netns/$ns_rx" ] && in_ns "$ns_rx" xdp-filter unload r0 >/dev/null 2>&1
 	for ns in "$ns_xf" "$ns_gen" "$ns_rx"; do
 		[ -e "/run/netns/$ns" ] && ip netns del "$ns"
 	done
@@ -176,11 +178,19 @@ ipt_rules() { # iptables-legacy|iptables-nft
 
 # Configurations: label, XDP filter pcbench attaches, destination port.
 live_configs="gen-only:gen-only:8080 xdp-drop-bare:drop:8080 portcullis-drop:portcullis:8080
-portcullis-drop-defaults:portcullis-defaults:8080 portcullis-pass:portcullis:80 nft-netdev-ingress:none:8080 nft-prerouting-raw:none:8080
+portcullis-drop-defaults:portcullis-defaults:8080 portcullis-pass:portcullis:80 xdp-filter-drop:none:8080
+nft-netdev-ingress:none:8080 nft-prerouting-raw:none:8080
 iptables-legacy-raw:none:8080 iptables-nft-raw:none:8080 no-filter-stack:none:8080"
 
 live_prepare() { # label
 	case "$1" in
+	xdp-filter-drop)
+		command -v xdp-filter >/dev/null || return 1
+		in_ns "$ns_rx" xdp-filter load --policy deny -m native r0 >/dev/null || return 1
+		for port in 22 80 443; do
+			in_ns "$ns_rx" xdp-filter port -m dst -p tcp "$port" >/dev/null || return 1
+		done
+		in_ns "$ns_rx" xdp-filter port -m dst -p udp 53 >/dev/null ;;
 	nft-netdev-ingress)
 		nft_rules netdev 'type filter hook ingress device "r0" priority 0' |
 			ip netns exec "$ns_rx" nft -f - ;;
@@ -191,10 +201,22 @@ live_prepare() { # label
 	esac
 }
 
+# XDP_DROP packets in xdp-filter's aggregate statistics.
+xdp_filter_drops() {
+	# Nothing loaded anywhere: status fails, and that is 0 drops.
+	{ in_ns "$ns_rx" xdp-filter status 2>/dev/null || true; } |
+		awk '$1 == "XDP_DROP" { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
 # Packets the rule set dropped (prints "-" where the figure comes from elsewhere).
 live_finish() { # label
 	local n="-"
 	case "$1" in
+	xdp-filter-drop)
+		# Its counters are shared with every xdp-filter instance (the class
+		# table's too), so this is read as the difference over the run.
+		n=$(( $(xdp_filter_drops) - xf_drops_before ))
+		in_ns "$ns_rx" xdp-filter unload r0 >/dev/null 2>&1 ;;
 	nft-*)
 		n=$(ip netns exec "$ns_rx" nft list ruleset | grep -o 'counter packets [0-9]*' |
 			awk '{ s += $3 } END { print s + 0 }') ;;
@@ -207,7 +229,7 @@ live_finish() { # label
 }
 
 live() {
-	log "live flood: $rounds rounds x 10 configurations x $live_frames frames"
+	log "live flood: $rounds rounds x $(echo $live_configs | wc -w) configurations x $live_frames frames"
 	need_pkgs nftables iptables ethtool
 	local raw=$results/live-raw.tsv.tmp
 	: >"$raw"
@@ -219,6 +241,8 @@ live() {
 		for config in $configs; do
 			IFS=: read -r label filter dport <<<"$config"
 			live_setup
+			xf_drops_before=0
+			if [ "$label" = xdp-filter-drop ]; then xf_drops_before=$(xdp_filter_drops); fi
 			if ! live_prepare "$label"; then
 				echo "bench: setting up $label failed" >&2
 				echo -e "live\t$label\t$round\tERR" >>"$raw"
@@ -242,7 +266,8 @@ live() {
 	stack takes them; the TCP checksum is wrong on purpose, so whatever a filter passes is
 	discarded by TCP without a reply. Drop floods go to tcp/8080 (denied), the pass flood to
 	tcp/80 (allowed); every rule set is the same policy (tcp 22, 80, 443 and udp 53 open,
-	other TCP/UDP dropped). portcullis runs the xdp-filter equivalent (\`established off\`,
+	other TCP/UDP dropped); xdp-filter-drop is Debian's xdp-filter with \`load --policy deny
+	-m native\` and those ports. portcullis runs the xdp-filter equivalent (\`established off\`,
 	\`scan-detect off\`); portcullis-drop-defaults adds the contract's defaults
 	(\`scan-detect ports 20 window 10s ban 10m\`, \`established socket\`): each frame of
 	the flood comes from a new source, the worst case for the scan detector. XDP programs attach in native mode; the other configurations run
@@ -278,6 +303,59 @@ scaling() {
 	fi
 }
 
+# --- 3b. distinct sources ---------------------------------------------------------
+# A flood from a pool of N IPv6 sources, each pass over the pool probing the
+# next closed port: what the scan detector costs as N grows past its tables.
+source_pools=${SOURCE_POOLS:-1000 10000 100000 1000000 10000000}
+
+sources() {
+	local pool_rounds=${SOURCE_ROUNDS:-3}
+	log "scaling: distinct sources $source_pools, $pool_rounds rounds"
+	need_pkgs ethtool
+	local raw=$results/sources-raw.tsv.tmp
+	: >"$raw"
+	for round in $(seq 0 $((pool_rounds - 1))); do
+		for pool in $source_pools; do
+			# At least two passes over the pool, so every source comes back.
+			local frames=$((2 * pool > live_frames ? 2 * pool : live_frames))
+			for filter in gen-only drop portcullis portcullis-scan; do
+				live_setup
+				local line
+				line=$(timeout 300 "$pcbench" live -6 -s "$pool" -g "/run/netns/$ns_gen" \
+					-R "/run/netns/$ns_rx" -t g0 -i r0 -f "$filter" -p 8080 \
+					-n "$frames" -l "$filter@$pool" -r "$round") ||
+					line="live	$filter@$pool	$round	ERR"
+				echo "$line" >>"$raw"
+			done
+		done
+	done
+	live_teardown
+	echo "## 3b. Scaling with the number of distinct sources"
+	echo
+	cat <<-EOT
+	The live-frames flood of section 2, in IPv6, from a pool of N sources in 2001:2::/96:
+	frame i comes from source i mod N and goes to tcp/8080 + (i / N) mod 1000, so every
+	pass over the pool probes the next closed port, and each run makes at least two
+	passes. That is a distributed scan, the detector's worst case: every source comes
+	back on a new port, is promoted to exact tracking, and is banned at its 20th port
+	if the tracking table (16,384 sources, LRU) has kept it that long. portcullis:
+	the xdp-filter equivalent (scan-detect off); + scan-detect: \`scan-detect ports 20
+	window 10s ban 10m ipv6-prefix 128\` (each address its own source), established off.
+	Receiver ns per frame as in section 2 (busy time minus the gen-only run of the same
+	round and pool), $pool_rounds rounds. Banned and promoted: the detector's own
+	counters after one run (medians). Map memory is fixed at load time whatever N is.
+
+	EOT
+	awk -v datafile="$results/sources.dat" -f "$root/bench/sources-summary.awk" "$raw"
+	echo
+	cp "$raw" "$results/sources-raw.tsv"
+	if command -v gnuplot >/dev/null; then
+		gnuplot -e "datafile='$results/sources.dat'; outdir='$results'" "$root/bench/sources.gp" &&
+			echo "![cost vs distinct sources](sources-cost.png)" &&
+			echo
+	fi
+}
+
 # --- 4. source-list prefixes ------------------------------------------------------
 prefixes() {
 	log "scaling: deny-list prefixes 0 .. 1,000,000"
@@ -310,6 +388,7 @@ main() {
 	quick) classes >>"$tmp" ;;
 	live) live >>"$tmp" ;;
 	scaling) scaling >>"$tmp" ;;
+	sources) sources >>"$tmp" ;;
 	prefixes) prefixes >>"$tmp" ;;
 	control) control_plane >>"$tmp" ;;
 	full)
@@ -317,6 +396,7 @@ main() {
 		cp "$results/classes-raw.tsv.tmp" "$results/classes-raw.tsv"
 		live >>"$tmp"
 		scaling >>"$tmp"
+		sources >>"$tmp"
 		prefixes >>"$tmp"
 		control_plane >>"$tmp"
 		;;
