@@ -7,7 +7,7 @@
  * short rounds and per-round differences make a few-nanosecond change
  * visible on a machine whose absolute figures drift by more than that.
  *
- *   pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] A.bpf.o B.bpf.o ...
+ *   pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d] A.bpf.o B.bpf.o ...
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +37,7 @@ static const struct {
 
 struct ab {
 	int rounds, calls, builds;
+	bool defaults; /* the contract's defaults instead of the xdp-filter equivalent */
 	__u32 repeat;
 	int fd[MAX_BUILDS + 1]; /* [0] is the bare floor */
 	const char *path[MAX_BUILDS + 1];
@@ -78,10 +79,12 @@ static void report(const struct ab *ab)
 	char s1[64], s2[64], s3[64];
 	double diff[MAX_ROUNDS];
 
-	printf("A/B of data path builds: BPF_PROG_TEST_RUN, repeat %u, mean of %d runs per round, "
-	       "%d rounds, builds interleaved and rotated. Cells: median (min-max) over rounds; "
-	       "\"vs %s\" is the per-round difference in ns, negative = faster.\n\n",
-	       ab->repeat, ab->calls, ab->rounds, ab->path[1]);
+	printf("A/B of data path builds (%s): BPF_PROG_TEST_RUN, repeat %u, mean of %d runs per "
+	       "round, %d rounds, builds interleaved and rotated. Cells: median (min-max) over "
+	       "rounds; \"vs first\" is the per-round difference from %s in ns, negative = "
+	       "faster.\n\n",
+	       ab->defaults ? "the contract's defaults" : "the xdp-filter equivalent", ab->repeat,
+	       ab->calls, ab->rounds, ab->path[1]);
 	for (int c = 0; c < N_AB_CLASSES; c++) {
 		printf("%s\n\n| build | verdict | ns | ns above bare | vs first |\n"
 		       "|---|---|---:|---:|---:|\n",
@@ -112,8 +115,11 @@ int bench_ab(int argc, char **argv)
 	ab.rounds = 21;
 	ab.calls = 1;
 	ab.repeat = 1000000;
-	while ((opt = getopt(argc, argv, "r:n:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:k:d")) != -1) {
 		switch (opt) {
+		case 'd':
+			ab.defaults = true;
+			break;
 		case 'r':
 			ab.rounds = atoi(optarg);
 			break;
@@ -142,7 +148,7 @@ int bench_ab(int argc, char **argv)
 	ab.path[0] = "bare XDP_DROP";
 	for (int b = 0; b < ab.builds; b++) {
 		ab.path[b + 1] = argv[optind + b];
-		ab.fd[b + 1] = load_candidate(ab.path[b + 1], &objs[b]);
+		ab.fd[b + 1] = load_candidate(ab.path[b + 1], ab.defaults, &objs[b]);
 		if (ab.fd[b + 1] < 0)
 			goto cleanup;
 	}
@@ -157,9 +163,11 @@ cleanup:
 	bare_bpf__destroy(bare);
 	return err;
 usage:
-	fprintf(stderr, "usage: pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] A.bpf.o [B.bpf.o ...]\n"
-			"  runs up to %d builds of portcullis.bpf.o side by side (the first is the\n"
-			"  reference) with the xdp-filter equivalent policy, next to a bare XDP_DROP\n",
+	fprintf(stderr,
+		"usage: pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d] A.bpf.o [B.bpf.o ...]\n"
+		"  runs up to %d builds of portcullis.bpf.o side by side (the first is the\n"
+		"  reference) with the xdp-filter equivalent policy, or with -d the contract's\n"
+		"  defaults (scan-detect on, established socket), next to a bare XDP_DROP\n",
 		MAX_BUILDS);
 	return 2;
 }

@@ -84,10 +84,11 @@ int portcullis_configure(struct bpf_object *obj, __u32 established, bool scan_de
 int portcullis_configure_sources(struct bpf_object *obj);
 /*
  * Another build of portcullis.bpf.o, loaded and configured as the xdp-filter
- * equivalent (established off, scan-detect off); returns the program fd or
- * negative errno. *OBJ is to be closed by the caller either way.
+ * equivalent (established off, scan-detect off) or, with DEFAULTS, as the
+ * contract's defaults (established socket, scan-detect on); returns the
+ * program fd or negative errno. *OBJ is to be closed by the caller either way.
  */
-int load_candidate(const char *path, struct bpf_object **obj);
+int load_candidate(const char *path, bool defaults, struct bpf_object **obj);
 /* Sum of pc_map_memlock() over every map of OBJ. */
 long long object_memlock(struct bpf_object *obj);
 

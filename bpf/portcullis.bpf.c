@@ -378,9 +378,10 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
  * The fast path: what a filter mostly sees, an untagged IPv4 (no options) or
  * IPv6 (no extension headers) TCP or UDP packet, under a rule set without
  * source lists and while no ban is in force. For such a packet it checks what
- * decide() would check, reaches the same verdict, and counts it once; for
- * anything else, and for every verdict that needs more (a scan flag, a source
- * list, a socket lookup, the scan detector), it leaves the packet to decide().
+ * decide() would check, reaches the same verdict, feeds the scan detector the
+ * same way, and counts it; for anything else, and for every verdict that
+ * needs more (a scan flag, a source list, a socket lookup), it leaves the
+ * packet to decide().
  * tests/unit/test_differential holds the two paths to one model.
  */
 #define FAST_UNDECIDED (-1)
@@ -393,7 +394,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	struct ethhdr *eth = data;
 	struct pc_port_rule *rule;
 	__u32 l4_len, key, proto;
-	__be16 dport;
+	__be16 h_proto, dport;
 	void *l4;
 	__u8 ip_proto, tcp_flags = PC_TCP_SYN;
 
@@ -401,7 +402,8 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		return FAST_UNDECIDED;
 	if ((void *)(eth + 1) > data_end)
 		return FAST_UNDECIDED;
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+	h_proto = eth->h_proto;
+	if (h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 
 		/* Version 4 and a 20-byte header; and not a later fragment. */
@@ -414,7 +416,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		l4_len -= sizeof(*ip);
 		ip_proto = ip->protocol;
 		l4 = ip + 1;
-	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
 		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
@@ -460,12 +462,25 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		count(&pc_port_pass, rule->pass_slot, len);
 		return XDP_PASS;
 	}
-	/* A source-limited port, a reply to one of ours, a scanner to track. */
-	if (rule->flags & PC_PORT_SOURCE_LIMITED || cfg->flags & PC_CFG_SCAN_DETECT)
+	/* A source-limited port, or maybe a reply to one of ours. */
+	if (rule->flags & PC_PORT_SOURCE_LIMITED)
 		return FAST_UNDECIDED;
 	if (cfg->established != PC_ESTABLISHED_OFF &&
 	    !(proto == PC_PROTO_TCP && (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN))
 		return FAST_UNDECIDED;
+
+	/* Step 10's drop is what a scanner leaves behind (see portcullis_xdp). */
+	if (cfg->flags & PC_CFG_SCAN_DETECT) {
+		struct packet pkt = {
+			.data_end = data_end,
+			.l3 = eth + 1,
+			.eth_proto = h_proto,
+			.l4_proto = ip_proto,
+			.dport = dport,
+		};
+
+		scan_feed(&pkt, cfg);
+	}
 
 	if (cfg->flags & PC_CFG_MONITOR) {
 		count(&pc_reasons, PC_MODE_MONITOR * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
