@@ -234,10 +234,17 @@ live() {
 	local raw=$results/live-raw.tsv.tmp
 	: >"$raw"
 	for round in $(seq 0 $((rounds - 1))); do
-		# Rotate the order every round so no configuration always goes first.
+		# Rotate the order every round so no configuration always goes first,
+		# but keep the first three (gen-only, bare XDP_DROP, portcullis-drop)
+		# back to back: the drop target is their ratio, and the machine's
+		# mood drifts over a round.
 		local configs
-		configs=$(echo $live_configs | tr ' ' '\n' | awk -v r="$round" \
-			'{ a[NR] = $0 } END { for (i = 0; i < NR; i++) print a[(i + r) % NR + 1] }')
+		configs=$(echo $live_configs | tr ' ' '\n' | awk -v r="$round" '
+			{ a[NR] = $0 }
+			END {
+				for (i = 0; i < 3; i++) print a[(i + r) % 3 + 1]
+				for (i = 0; i < NR - 3; i++) print a[(i + r) % (NR - 3) + 4]
+			}')
 		for config in $configs; do
 			IFS=: read -r label filter dport <<<"$config"
 			live_setup
