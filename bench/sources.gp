@@ -5,7 +5,7 @@ set terminal pngcairo size 900,500 noenhanced
 set logscale x
 set xlabel "distinct sources in the flood (IPv6)"
 set grid
-set key top left
+set key top right
 
 set output outdir."/sources-cost.png"
 set title "receiver cost per frame vs distinct sources (live frames, median, min-max bars)"
