@@ -7,7 +7,7 @@
  * short rounds and per-round differences make a few-nanosecond change
  * visible on a machine whose absolute figures drift by more than that.
  *
- *   pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d] A.bpf.o B.bpf.o ...
+ *   pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s] A.bpf.o B.bpf.o ...
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,9 +35,15 @@ static const struct {
 
 #define N_AB_CLASSES (int)(sizeof(ab_classes) / sizeof(ab_classes[0]))
 
+static const char *const policy_names[] = {
+	[POLICY_XF] = "the xdp-filter equivalent",
+	[POLICY_DEFAULTS] = "the contract's defaults",
+	[POLICY_SOURCES] = "the xdp-filter equivalent plus source lists and a ban",
+};
+
 struct ab {
 	int rounds, calls, builds;
-	bool defaults; /* the contract's defaults instead of the xdp-filter equivalent */
+	enum bench_policy policy;
 	__u32 repeat;
 	int fd[MAX_BUILDS + 1]; /* [0] is the bare floor */
 	const char *path[MAX_BUILDS + 1];
@@ -83,7 +89,7 @@ static void report(const struct ab *ab)
 	       "round, %d rounds, builds interleaved and rotated. Cells: median (min-max) over "
 	       "rounds; \"vs first\" is the per-round difference from %s in ns, negative = "
 	       "faster.\n\n",
-	       ab->defaults ? "the contract's defaults" : "the xdp-filter equivalent", ab->repeat,
+	       policy_names[ab->policy], ab->repeat,
 	       ab->calls, ab->rounds, ab->path[1]);
 	for (int c = 0; c < N_AB_CLASSES; c++) {
 		printf("%s\n\n| build | verdict | ns | ns above bare | vs first |\n"
@@ -115,10 +121,13 @@ int bench_ab(int argc, char **argv)
 	ab.rounds = 21;
 	ab.calls = 1;
 	ab.repeat = 1000000;
-	while ((opt = getopt(argc, argv, "r:n:k:d")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:k:ds")) != -1) {
 		switch (opt) {
 		case 'd':
-			ab.defaults = true;
+			ab.policy = POLICY_DEFAULTS;
+			break;
+		case 's':
+			ab.policy = POLICY_SOURCES;
 			break;
 		case 'r':
 			ab.rounds = atoi(optarg);
@@ -148,7 +157,7 @@ int bench_ab(int argc, char **argv)
 	ab.path[0] = "bare XDP_DROP";
 	for (int b = 0; b < ab.builds; b++) {
 		ab.path[b + 1] = argv[optind + b];
-		ab.fd[b + 1] = load_candidate(ab.path[b + 1], ab.defaults, &objs[b]);
+		ab.fd[b + 1] = load_candidate(ab.path[b + 1], ab.policy, &objs[b]);
 		if (ab.fd[b + 1] < 0)
 			goto cleanup;
 	}
@@ -164,10 +173,12 @@ cleanup:
 	return err;
 usage:
 	fprintf(stderr,
-		"usage: pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d] A.bpf.o [B.bpf.o ...]\n"
+		"usage: pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s] A.bpf.o [B.bpf.o ...]\n"
 		"  runs up to %d builds of portcullis.bpf.o side by side (the first is the\n"
-		"  reference) with the xdp-filter equivalent policy, or with -d the contract's\n"
-		"  defaults (scan-detect on, established socket), next to a bare XDP_DROP\n",
+		"  reference) with the xdp-filter equivalent policy, next to a bare XDP_DROP;\n"
+		"  -d: the contract's defaults instead (scan-detect on, established socket);\n"
+		"  -s: that policy plus the class table's source lists and ban (the probes'\n"
+		"  sources are in no list)\n",
 		MAX_BUILDS);
 	return 2;
 }

@@ -82,13 +82,19 @@ int portcullis_configure(struct bpf_object *obj, __u32 established, bool scan_de
  * and a manual ban of 198.18.0.66.
  */
 int portcullis_configure_sources(struct bpf_object *obj);
+/* The policies a build of the data path can be measured under. */
+enum bench_policy {
+	POLICY_XF,	 /* the xdp-filter equivalent: established off, scan-detect off */
+	POLICY_DEFAULTS, /* the contract's defaults: established socket, scan-detect on */
+	POLICY_SOURCES,	 /* the xdp-filter equivalent plus portcullis_configure_sources() */
+};
+
 /*
- * Another build of portcullis.bpf.o, loaded and configured as the xdp-filter
- * equivalent (established off, scan-detect off) or, with DEFAULTS, as the
- * contract's defaults (established socket, scan-detect on); returns the
- * program fd or negative errno. *OBJ is to be closed by the caller either way.
+ * Another build of portcullis.bpf.o, loaded and configured with POLICY;
+ * returns the program fd or negative errno. *OBJ is to be closed by the
+ * caller either way.
  */
-int load_candidate(const char *path, bool defaults, struct bpf_object **obj);
+int load_candidate(const char *path, enum bench_policy policy, struct bpf_object **obj);
 /* Sum of pc_map_memlock() over every map of OBJ. */
 long long object_memlock(struct bpf_object *obj);
 

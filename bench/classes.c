@@ -506,7 +506,7 @@ int bench_classes(int argc, char **argv)
 	}
 	b.have_xf = b.prog_fd[CFG_XF] >= 0;
 	if (cand_path) {
-		b.prog_fd[CFG_CAND] = load_candidate(cand_path, false, &cand);
+		b.prog_fd[CFG_CAND] = load_candidate(cand_path, POLICY_XF, &cand);
 		if (b.prog_fd[CFG_CAND] < 0)
 			goto cleanup;
 		b.have_cand = true;

@@ -197,7 +197,7 @@ double now_seconds(void)
 }
 
 /* Another build of the data path, configured like the built-in one. */
-int load_candidate(const char *path, bool defaults, struct bpf_object **obj)
+int load_candidate(const char *path, enum bench_policy policy, struct bpf_object **obj)
 {
 	struct bpf_program *prog;
 	int err;
@@ -210,8 +210,12 @@ int load_candidate(const char *path, bool defaults, struct bpf_object **obj)
 	}
 	err = bpf_object__load(*obj);
 	if (!err)
-		err = portcullis_configure(*obj, defaults ? PC_ESTABLISHED_SOCKET : PC_ESTABLISHED_OFF,
-					   defaults, 0);
+		err = policy == POLICY_SOURCES
+			      ? portcullis_configure_sources(*obj)
+			      : portcullis_configure(*obj,
+						     policy == POLICY_DEFAULTS ? PC_ESTABLISHED_SOCKET
+									       : PC_ESTABLISHED_OFF,
+						     policy == POLICY_DEFAULTS, 0);
 	prog = bpf_object__find_program_by_name(*obj, "portcullis_xdp");
 	if (err || !prog) {
 		fprintf(stderr, "pcbench: %s: cannot load and configure portcullis_xdp: %s\n", path,
