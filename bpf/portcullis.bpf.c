@@ -293,6 +293,26 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 	v->reason = PC_DROP_NOT_ALLOWED;
 }
 
+/*
+ * Steps 2-4, on the source alone: its reason (denied, trusted, banned), or
+ * PARSE_OK to go on. Deny and trust take one lookup for both lists.
+ */
+static __always_inline int source_steps(const struct packet *pkt, const struct pc_config *cfg,
+					__u32 set)
+{
+	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST)) {
+		__u32 listed = source_lookup(pkt, set, PC_SRC_SOURCE, 0);
+
+		if (listed & PC_SRC_F_DENY)
+			return PC_DROP_DENIED_SOURCE;
+		if (listed & PC_SRC_F_TRUST)
+			return PC_PASS_TRUSTED;
+	}
+	if (source_banned(pkt, cfg))
+		return PC_DROP_BANNED;
+	return PARSE_OK;
+}
+
 static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 				   const struct pc_config *cfg, __u32 set, struct verdict *v)
 {
@@ -307,22 +327,10 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 		return;
 	}
 
-	/* Steps 2 and 3, one lookup for both lists. */
-	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST)) {
-		__u32 listed = source_lookup(pkt, set, PC_SRC_SOURCE, 0);
-
-		if (listed & PC_SRC_F_DENY) {
-			v->reason = PC_DROP_DENIED_SOURCE;
-			return;
-		}
-		if (listed & PC_SRC_F_TRUST) {
-			v->reason = PC_PASS_TRUSTED;
-			return;
-		}
-	}
-	/* Step 4 */
-	if (source_banned(pkt, cfg)) {
-		v->reason = PC_DROP_BANNED;
+	/* Steps 2-4 */
+	ret = source_steps(pkt, cfg, set);
+	if (ret != PARSE_OK) {
+		v->reason = ret;
 		return;
 	}
 
@@ -376,12 +384,11 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 
 /*
  * The fast path: what a filter mostly sees, an untagged IPv4 (no options) or
- * IPv6 (no extension headers) TCP or UDP packet, under a rule set without
- * source lists and while no ban is in force. For such a packet it checks what
- * decide() would check, reaches the same verdict, feeds the scan detector the
- * same way, and counts it; for anything else, and for every verdict that
- * needs more (a scan flag, a source list, a socket lookup), it leaves the
- * packet to decide().
+ * IPv6 (no extension headers) TCP or UDP packet. For such a packet it checks
+ * what decide() would check, reaches the same verdict (source lists and bans
+ * included), feeds the scan detector the same way, and counts it; for
+ * anything else, and for every verdict that needs more (a scan flag, a
+ * source-limited port, a socket lookup), it leaves the packet to decide().
  * tests/unit/test_differential holds the two paths to one model.
  */
 #define FAST_UNDECIDED (-1)
@@ -391,15 +398,15 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0, ret, allowed;
 	struct ethhdr *eth = data;
 	struct pc_port_rule *rule;
+	struct packet pkt = {};
 	__u32 l4_len, key, proto;
 	__be16 h_proto, dport;
 	void *l4;
 	__u8 ip_proto, tcp_flags = PC_TCP_SYN;
 
-	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST) || bans_in_force())
-		return FAST_UNDECIDED;
 	if ((void *)(eth + 1) > data_end)
 		return FAST_UNDECIDED;
 	h_proto = eth->h_proto;
@@ -453,43 +460,50 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		return FAST_UNDECIDED;
 	}
 
+	/* What decide() would have to do anyway goes there before any lookup
+	 * is made twice: a source-limited port, or maybe a reply to one of ours. */
 	key = pc_port_key(set, proto, dport);
 	rule = bpf_map_lookup_elem(&pc_ports, &key);
 	if (!rule)
 		return FAST_UNDECIDED;
-	if (rule->flags & PC_PORT_ALLOWED) {
+	allowed = rule->flags & PC_PORT_ALLOWED;
+	if (!allowed && (rule->flags & PC_PORT_SOURCE_LIMITED ||
+			 (cfg->established != PC_ESTABLISHED_OFF &&
+			  !(proto == PC_PROTO_TCP &&
+			    (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN))))
+		return FAST_UNDECIDED;
+
+	/* What the source checks and the scan detector read of the packet. */
+	pkt.data_end = data_end;
+	pkt.l3 = eth + 1;
+	pkt.eth_proto = h_proto;
+	pkt.l4_proto = ip_proto;
+	pkt.dport = dport;
+
+	/* Steps 2-4 only now: with every header check passed, their verdict is
+	 * the one decide() reaches before checking the headers. Without lists
+	 * or bans there is nothing to look up. */
+	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST) || bans_in_force()) {
+		ret = source_steps(&pkt, cfg, set);
+		if (ret != PARSE_OK) {
+			count(&pc_reasons, monitor * PC_REASONS + ret, len);
+			return ret < PC_DROP_REASONS && !monitor ? XDP_DROP : XDP_PASS;
+		}
+	}
+
+	if (allowed) {
 		/* The reason's count is the sum of the pass slots. */
 		count(&pc_port_pass, rule->pass_slot, len);
 		return XDP_PASS;
 	}
-	/* A source-limited port, or maybe a reply to one of ours. */
-	if (rule->flags & PC_PORT_SOURCE_LIMITED)
-		return FAST_UNDECIDED;
-	if (cfg->established != PC_ESTABLISHED_OFF &&
-	    !(proto == PC_PROTO_TCP && (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN))
-		return FAST_UNDECIDED;
 
 	/* Step 10's drop is what a scanner leaves behind (see portcullis_xdp). */
-	if (cfg->flags & PC_CFG_SCAN_DETECT) {
-		struct packet pkt = {
-			.data_end = data_end,
-			.l3 = eth + 1,
-			.eth_proto = h_proto,
-			.l4_proto = ip_proto,
-			.dport = dport,
-		};
-
+	if (cfg->flags & PC_CFG_SCAN_DETECT)
 		scan_feed(&pkt, cfg);
-	}
 
-	if (cfg->flags & PC_CFG_MONITOR) {
-		count(&pc_reasons, PC_MODE_MONITOR * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
-		count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
-		return XDP_PASS;
-	}
-	count(&pc_reasons, PC_DROP_NOT_ALLOWED, len);
+	count(&pc_reasons, monitor * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
 	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
-	return XDP_DROP;
+	return monitor ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
