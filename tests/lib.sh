@@ -184,11 +184,16 @@ map_memory() {
 	echo "$total"
 }
 
-# The live-frames generator built beside the binary under test (build/bench/pcbench).
-pcbench_path() {
-	local path=${PCBENCH:-$(dirname "$PC")/../bench/pcbench}
-	[ -x "$path" ] || path=$(dirname "${BASH_SOURCE[0]}")/../build/bench/pcbench
-	echo "$path"
+# need_pcbench NAME: set PCBENCH to the live-frames generator built beside the
+# binary under test (build/bench/pcbench), or skip test NAME and exit when it
+# is not built.
+need_pcbench() {
+	PCBENCH=${PCBENCH:-$(dirname "$PC")/../bench/pcbench}
+	[ -x "$PCBENCH" ] || PCBENCH=$(dirname "${BASH_SOURCE[0]}")/../build/bench/pcbench
+	if [ ! -x "$PCBENCH" ]; then
+		skip "$1" "the live-frames generator (build/bench/pcbench) is not built"
+		exit 0
+	fi
 }
 
 # wait_for FILE PATTERN [SECONDS]: until PATTERN (ERE) shows up in FILE.

@@ -6,11 +6,7 @@
 # throughout.
 . "$(dirname "$0")/../lib.sh"
 need python3 nsenter nmap bpftool
-PCBENCH=$(pcbench_path)
-if [ ! -x "$PCBENCH" ]; then
-	skip flood "the live-frames generator (build/bench/pcbench) is not built"
-	exit 0
-fi
+need_pcbench flood
 FRAMES=${FLOOD_FRAMES:-5000000}
 MANUAL=198.19.0.99
 

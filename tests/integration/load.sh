@@ -6,11 +6,7 @@
 # own memory must stay flat while it logs thousands of bans.
 . "$(dirname "$0")/../lib.sh"
 need python3 nsenter bpftool curl
-PCBENCH=$(pcbench_path)
-if [ ! -x "$PCBENCH" ]; then
-	skip load "the live-frames generator (build/bench/pcbench) is not built"
-	exit 0
-fi
+need_pcbench load
 FRAMES=${LOAD_FRAMES:-10000000}
 PORT=$((20000 + LAB_ID % 20000))
 

@@ -44,6 +44,7 @@
 #include "loader/apply.h"
 #include "loader/config.h"
 #include "netns.h"
+#include "libbpf_log.h"
 #include "testing.h"
 
 /* The model is one small file; built into this test rather than a library. */
@@ -415,7 +416,6 @@ static struct pc_maps maps;
 static int prog_fd;
 static __u64 slot_seen[PC_REASON_SLOTS]; /* packets per reason slot, as last read */
 static struct pc_counter *percpu;	 /* one slot's per-CPU values */
-static bool verbose;
 
 static void append(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -1154,13 +1154,6 @@ static void check_coverage(__u64 count)
 }
 
 /* ---- setup ------------------------------------------------------------------------------- */
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
 
 static int setup(void)
 {

@@ -34,6 +34,7 @@
 #include "maps/bans.h"
 #include "packets.h"
 #include "netns.h"
+#include "libbpf_log.h"
 #include "testing.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -46,7 +47,6 @@ static struct portcullis_bpf *skel;
 static struct pc_maps maps;
 static int prog_fd;
 static struct pc_port_table *ports; /* rule set 0 as written, for pass slots */
-static bool verbose;
 
 /*
  * Rule set 0 of every table case:
@@ -1700,13 +1700,6 @@ static void run_counter_total(void)
 }
 
 /* ---- setup ------------------------------------------------------------------------------- */
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
 
 static int setup(void)
 {
