@@ -135,6 +135,12 @@ static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, 
 	return value ? *value : 0;
 }
 
+/* What the packet's fate is: drops drop, except in monitor mode. */
+static __always_inline int xdp_action(int reason, int monitor)
+{
+	return reason < PC_DROP_REASONS && !monitor ? XDP_DROP : XDP_PASS;
+}
+
 /* The decision plus what the counters need to attribute it to a port. */
 struct verdict {
 	int reason;             /* enum pc_reason */
@@ -232,10 +238,9 @@ static __always_inline int socket_owns(struct xdp_md *ctx, const struct packet *
  * connection would complete. (Simultaneous open, a SYN crossing ours, is the
  * one exception; it is given up for SYN floods that cost no socket lookup.)
  */
-static __always_inline int opens_connection(const struct packet *pkt)
+static __always_inline int opens_connection(__u8 l4_proto, __u8 tcp_flags)
 {
-	return pkt->l4_proto == IPPROTO_TCP &&
-	       (pkt->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN;
+	return l4_proto == IPPROTO_TCP && (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN;
 }
 
 /* Without socket lookups, a reply is anything to the local port range that
@@ -274,7 +279,8 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 		return;
 	}
 
-	switch (opens_connection(pkt) ? PC_ESTABLISHED_OFF : cfg->established) {
+	switch (opens_connection(pkt->l4_proto, pkt->tcp_flags) ? PC_ESTABLISHED_OFF
+								 : cfg->established) {
 	case PC_ESTABLISHED_SOCKET:
 		if (socket_owns(ctx, pkt)) {
 			v->reason = PC_PASS_ESTABLISHED;
@@ -405,7 +411,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	__u32 l4_len, key, proto;
 	__be16 h_proto, dport;
 	void *l4;
-	__u8 ip_proto, tcp_flags = PC_TCP_SYN;
+	__u8 ip_proto, tcp_flags = 0;
 
 	if ((void *)(eth + 1) > data_end)
 		return FAST_UNDECIDED;
@@ -469,8 +475,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	allowed = rule->flags & PC_PORT_ALLOWED;
 	if (!allowed && (rule->flags & PC_PORT_SOURCE_LIMITED ||
 			 (cfg->established != PC_ESTABLISHED_OFF &&
-			  !(proto == PC_PROTO_TCP &&
-			    (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN))))
+			  !opens_connection(ip_proto, tcp_flags))))
 		return FAST_UNDECIDED;
 
 	/* What the source checks and the scan detector read of the packet. */
@@ -487,7 +492,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		ret = source_steps(&pkt, cfg, set);
 		if (ret != PARSE_OK) {
 			count(&pc_reasons, monitor * PC_REASONS + ret, len);
-			return ret < PC_DROP_REASONS && !monitor ? XDP_DROP : XDP_PASS;
+			return xdp_action(ret, monitor);
 		}
 	}
 
@@ -503,7 +508,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 
 	count(&pc_reasons, monitor * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
 	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
-	return monitor ? XDP_PASS : XDP_DROP;
+	return xdp_action(PC_DROP_NOT_ALLOWED, monitor);
 }
 
 SEC("xdp")
@@ -555,7 +560,5 @@ int portcullis_xdp(struct xdp_md *ctx)
 			      pkt.len);
 	}
 
-	if (v.reason < PC_DROP_REASONS && !monitor)
-		return XDP_DROP;
-	return XDP_PASS;
+	return xdp_action(v.reason, monitor);
 }

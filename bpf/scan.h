@@ -347,7 +347,6 @@ __noinline int scan_record(struct scan_probe *probe)
 		victim = way;
 	if (victim >= PC_SCAN_SEEN_WAYS)
 		return 0;
-	__builtin_memcpy(&before, &old_raw, sizeof(before));
 
 	after.fingerprint = fingerprint;
 	after.port = bpf_htons(probe->port);
