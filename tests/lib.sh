@@ -196,6 +196,21 @@ need_pcbench() {
 	fi
 }
 
+# start_run LOG [ARGS]: portcullis run on the lab's server side with the
+# test's $conf and metrics on 127.0.0.1:$PORT, stderr to LOG; RUN_PID is its
+# PID. Returns once run says it serves, or fails. RUN_ENV (VAR=value ...) is
+# added to its environment.
+start_run() {
+	local log=$1
+	shift
+	# shellcheck disable=SC2086 # RUN_ENV is a list of words
+	env ${RUN_ENV:-} nsenter --net="/run/netns/$NS_SRV" \
+		"$PC" run "$IF_SRV" -c "$conf" --listen "127.0.0.1:$PORT" "$@" 2>"$log" &
+	RUN_PID=$!
+	LAB_PIDS+=("$RUN_PID")
+	wait_for "$log" "metrics at|error|refus|fail" 10
+}
+
 # wait_for FILE PATTERN [SECONDS]: until PATTERN (ERE) shows up in FILE.
 wait_for() {
 	local i

@@ -28,15 +28,6 @@ attached() { test -e "$PORTCULLIS_PIN_ROOT/${1:-$IF_SRV}/link"; }
 xdp_on_link() { ip -n "$NS_SRV" link show "${1:-$IF_SRV}" | grep -q 'prog/xdp'; }
 # Background commands go through nsenter directly: it execs portcullis, so $!
 # is its PID (a shell function would put a subshell in between).
-# start_run LOG [ARGS]: portcullis run in the server namespace; RUN_PID is its PID.
-start_run() {
-	local log=$1
-	shift
-	nsenter --net="/run/netns/$NS_SRV" "$PC" run "$IF_SRV" -c "$conf" --listen 127.0.0.1:$PORT "$@" 2>"$log" &
-	RUN_PID=$!
-	LAB_PIDS+=("$RUN_PID")
-	wait_for "$log" "metrics at|error|refus|fail" 10
-}
 # Exactly rule set A or B: tcp/22 open, tcp/8080 closed, one of 9000 and 9001.
 # Prints A or B, or what it saw.
 enforced_set() {

@@ -22,16 +22,12 @@ metric() {
 attached() { test -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"; }
 xdp_on_link() { ip -n "$NS_SRV" link show "$IF_SRV" | grep -q xdp; }
 
-# start_run LOG ARGS...: portcullis run in the server namespace, with a notify socket.
-start_run() {
-	local log=$1
-	shift
+# run tells systemd-style notifications to this socket; notify.log holds
+# the ones since the last start_notified_run.
+RUN_ENV="NOTIFY_SOCKET=$TEST_TMP/notify.sock"
+start_notified_run() {
 	: >"$TEST_TMP/notify.log"
-	NOTIFY_SOCKET="$TEST_TMP/notify.sock" nsenter --net="/run/netns/$NS_SRV" \
-		"$PC" run "$IF_SRV" -c "$conf" --listen 127.0.0.1:$PORT "$@" 2>"$log" &
-	RUN_PID=$!
-	LAB_PIDS+=("$RUN_PID")
-	wait_for "$log" "metrics at|error|refus|fail" 10
+	start_run "$@"
 }
 # stop_run: SIGTERM; the exit status is checked by the caller.
 stop_run() {
@@ -62,7 +58,7 @@ in_syslog() {
 }
 
 # --- start, serve, reload ------------------------------------------------------
-start_run "$TEST_TMP/run.log"
+start_notified_run "$TEST_TMP/run.log"
 check "run attaches and says where the metrics are" \
 	grep -q "$IF_SRV: filtering with $conf; metrics at http://127.0.0.1:$PORT/metrics" "$TEST_TMP/run.log"
 check "attached: the link is pinned" attached
@@ -112,7 +108,7 @@ check "the exit is logged" grep -q "$IF_SRV: stopping on Terminated" "$TEST_TMP/
 
 # --- --keep, adopting -------------------------------------------------------------
 printf '%s\n' "allow tcp 22" "scan-detect off" >"$conf"
-start_run "$TEST_TMP/keep.log" --keep
+start_notified_run "$TEST_TMP/keep.log" --keep
 stop_run
 check "--keep: SIGTERM exits 0" test $? -eq 0
 check "--keep: still attached" attached
@@ -120,7 +116,7 @@ check_not "--keep: the filter still filters (tcp/8080 closed)" reach tcp "$SRV4"
 check "--keep: says so" grep -q "$IF_SRV: left attached (--keep)" "$TEST_TMP/keep.log"
 
 printf '%s\n' "allow tcp 22,8080" "scan-detect off" >"$conf"
-start_run "$TEST_TMP/adopt.log"
+start_notified_run "$TEST_TMP/adopt.log"
 check "run adopts an existing attachment" grep -q "$IF_SRV: adopted the existing attachment" "$TEST_TMP/adopt.log"
 check "and applies its config to it (tcp/8080 open)" reach tcp "$SRV4" 8080
 stop_run
@@ -128,7 +124,7 @@ check "the adopted attachment is detached on SIGTERM" test ! -e "$PORTCULLIS_PIN
 
 # --- failures at start leave nothing behind ---------------------------------------
 printf '%s\n' "allow tcp 22" "allow udp 0" >"$conf"
-start_run "$TEST_TMP/bad.log"
+start_notified_run "$TEST_TMP/bad.log"
 wait "$RUN_PID"
 rc=$?
 check "a bad config at start: exit 2 with FILE:LINE ($rc)" \
@@ -141,7 +137,7 @@ srv python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_S
 squat=$!
 LAB_PIDS+=("$squat")
 wait_for "$TEST_TMP/squat.out" ready
-start_run "$TEST_TMP/busy.log"
+start_notified_run "$TEST_TMP/busy.log"
 wait "$RUN_PID"
 rc=$?
 check "metrics port in use: exit 1 naming the address ($rc)" \
