@@ -31,6 +31,9 @@ static const struct {
     {"ipv4-syn-denied", {4, 0, L4_TCP, 8080, TCP_SYN, 0, {}, NULL}},
     {"ipv6-syn-denied", {6, 0, L4_TCP, 8080, TCP_SYN, 0, {}, NULL}},
     {"ipv4-udp-allowed", {4, 0, L4_UDP, 53, 0, 32, {}, NULL}},
+    /* With -s, tcp/2222 is open to 198.18.0.0/24 only: a hit and a miss. */
+    {"ipv4-syn-2222", {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, NULL}},
+    {"ipv4-syn-2222-other", {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, "198.18.1.1"}},
 };
 
 #define N_AB_CLASSES (int)(sizeof(ab_classes) / sizeof(ab_classes[0]))

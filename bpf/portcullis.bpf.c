@@ -252,14 +252,12 @@ static __always_inline int ephemeral_owns(const struct packet *pkt, const struct
 	return port >= cfg->ephemeral_lo && port <= cfg->ephemeral_hi;
 }
 
-/* Steps 8-10: the allowlist, then established traffic, then default drop. */
-static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet *pkt,
+/* Steps 8-10 on the port's RULE (none: closed): the allowlist, then
+ * established traffic, then default drop. */
+static __always_inline void rule_verdict(struct xdp_md *ctx, const struct packet *pkt,
 					 const struct pc_config *cfg, __u32 set,
-					 struct verdict *v)
+					 const struct pc_port_rule *rule, struct verdict *v)
 {
-	__u32 key = pc_port_key(set, l4_index(pkt), pkt->dport);
-	struct pc_port_rule *rule = bpf_map_lookup_elem(&pc_ports, &key);
-
 	if (rule && (rule->flags & PC_PORT_ALLOWED)) {
 		v->reason = PC_PASS_ALLOWED;
 		v->port_counted = 1;
@@ -297,6 +295,42 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 
 	v->port_counted = 1;
 	v->reason = PC_DROP_NOT_ALLOWED;
+}
+
+static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet *pkt,
+					 const struct pc_config *cfg, __u32 set,
+					 struct verdict *v)
+{
+	__u32 key = pc_port_key(set, l4_index(pkt), pkt->dport);
+
+	rule_verdict(ctx, pkt, cfg, set, bpf_map_lookup_elem(&pc_ports, &key), v);
+}
+
+/*
+ * Feeds the scan detector, counts the verdict and turns it into the XDP
+ * action. Step 10's and step 7's drops are what a scanner leaves behind.
+ */
+static __always_inline int finish(const struct packet *pkt, const struct pc_config *cfg,
+				  const struct verdict *v)
+{
+	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0;
+
+	if ((v->reason == PC_DROP_NOT_ALLOWED ||
+	     (v->reason >= PC_DROP_SCAN_NULL && v->reason <= PC_DROP_SCAN_OTHER)) &&
+	    (cfg->flags & PC_CFG_SCAN_DETECT))
+		scan_feed(pkt, cfg);
+
+	/* An allowed port's pass slot is the reason's count (fast_path). */
+	if (v->reason != PC_PASS_ALLOWED)
+		count(&pc_reasons, monitor * PC_REASONS + v->reason, pkt->len);
+	if (v->port_counted) {
+		if (v->reason == PC_PASS_ALLOWED)
+			count(&pc_port_pass, v->pass_slot, pkt->len);
+		else
+			count(&pc_port_drops, pc_port_counter_key(l4_index(pkt), pkt->dport),
+			      pkt->len);
+	}
+	return xdp_action(v->reason, monitor);
 }
 
 /*
@@ -391,10 +425,10 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 /*
  * The fast path: what a filter mostly sees, an untagged IPv4 (no options) or
  * IPv6 (no extension headers) TCP or UDP packet. For such a packet it checks
- * what decide() would check, reaches the same verdict (source lists and bans
- * included), feeds the scan detector the same way, and counts it; for
- * anything else, and for every verdict that needs more (a scan flag, a
- * source-limited port, a socket lookup), it leaves the packet to decide().
+ * what decide() would check, reaches the same verdict (source lists, bans,
+ * source-limited ports and established-ephemeral included), feeds the scan
+ * detector the same way, and counts it; for anything else, and for a scan
+ * flag or a socket lookup, it leaves the packet to decide().
  * tests/unit/test_differential holds the two paths to one model.
  */
 #define FAST_UNDECIDED (-1)
@@ -408,6 +442,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	struct ethhdr *eth = data;
 	struct pc_port_rule *rule;
 	struct packet pkt = {};
+	struct verdict v = {};
 	__u32 l4_len, key, proto;
 	__be16 h_proto, dport;
 	void *l4;
@@ -466,23 +501,24 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		return FAST_UNDECIDED;
 	}
 
-	/* What decide() would have to do anyway goes there before any lookup
-	 * is made twice: a source-limited port, or maybe a reply to one of ours. */
+	/* Only a socket lookup goes to decide(), before any lookup is made
+	 * twice: it costs more than the general parse it comes with. */
 	key = pc_port_key(set, proto, dport);
 	rule = bpf_map_lookup_elem(&pc_ports, &key);
 	if (!rule)
 		return FAST_UNDECIDED;
 	allowed = rule->flags & PC_PORT_ALLOWED;
-	if (!allowed && (rule->flags & PC_PORT_SOURCE_LIMITED ||
-			 (cfg->established != PC_ESTABLISHED_OFF &&
-			  !opens_connection(ip_proto, tcp_flags))))
+	if (!allowed && !(rule->flags & PC_PORT_SOURCE_LIMITED) &&
+	    cfg->established == PC_ESTABLISHED_SOCKET && !opens_connection(ip_proto, tcp_flags))
 		return FAST_UNDECIDED;
 
-	/* What the source checks and the scan detector read of the packet. */
+	/* What the source checks, the rule and the scan detector read of it. */
 	pkt.data_end = data_end;
 	pkt.l3 = eth + 1;
+	pkt.len = len;
 	pkt.eth_proto = h_proto;
 	pkt.l4_proto = ip_proto;
+	pkt.tcp_flags = tcp_flags;
 	pkt.dport = dport;
 
 	/* Steps 2-4 only now: with every header check passed, their verdict is
@@ -502,10 +538,17 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		return XDP_PASS;
 	}
 
-	/* Step 10's drop is what a scanner leaves behind (see portcullis_xdp). */
+	/* A source-limited port, or maybe a reply (established ephemeral). */
+	if (rule->flags & PC_PORT_SOURCE_LIMITED ||
+	    (cfg->established != PC_ESTABLISHED_OFF && !opens_connection(ip_proto, tcp_flags))) {
+		rule_verdict(ctx, &pkt, cfg, set, rule, &v);
+		return finish(&pkt, cfg, &v);
+	}
+
+	/* Step 10, spelt out: this is a flood's path, and finish() would
+	 * test again what is known here. */
 	if (cfg->flags & PC_CFG_SCAN_DETECT)
 		scan_feed(&pkt, cfg);
-
 	count(&pc_reasons, monitor * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
 	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
 	return xdp_action(PC_DROP_NOT_ALLOWED, monitor);
@@ -518,7 +561,7 @@ int portcullis_xdp(struct xdp_md *ctx)
 	struct verdict v = {};
 	struct pc_config *cfg;
 	__u32 zero = 0, set, *active;
-	int monitor, ret;
+	int ret;
 	__u64 len;
 
 	pkt.data_end = (void *)(long)ctx->data_end;
@@ -541,24 +584,5 @@ int portcullis_xdp(struct xdp_md *ctx)
 		return ret;
 
 	decide(ctx, &pkt, cfg, set, &v);
-
-	/* Step 10's and step 7's drops are what a scanner leaves behind. */
-	if ((v.reason == PC_DROP_NOT_ALLOWED ||
-	     (v.reason >= PC_DROP_SCAN_NULL && v.reason <= PC_DROP_SCAN_OTHER)) &&
-	    (cfg->flags & PC_CFG_SCAN_DETECT))
-		scan_feed(&pkt, cfg);
-
-	monitor = (cfg->flags & PC_CFG_MONITOR) != 0;
-	/* An allowed port's pass slot is the reason's count (fast_path). */
-	if (v.reason != PC_PASS_ALLOWED)
-		count(&pc_reasons, monitor * PC_REASONS + v.reason, pkt.len);
-	if (v.port_counted) {
-		if (v.reason == PC_PASS_ALLOWED)
-			count(&pc_port_pass, v.pass_slot, pkt.len);
-		else
-			count(&pc_port_drops, pc_port_counter_key(l4_index(&pkt), pkt.dport),
-			      pkt.len);
-	}
-
-	return xdp_action(v.reason, monitor);
+	return finish(&pkt, cfg, &v);
 }
