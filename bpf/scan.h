@@ -49,6 +49,14 @@ struct {
 } pc_ban_state SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PC_BAN_HINT_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} pc_ban_hint SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PC_SCAN_STATS);
 	__type(key, __u32);
@@ -178,6 +186,14 @@ static __always_inline void send_event(struct pc_ban_state *state, __u32 type,
 	bpf_ringbuf_submit(event, 0);
 }
 
+/* The count of bans in SOURCE's hint slot (see maps/portcullis.h). */
+static __always_inline __u64 *ban_hint(const struct pc_addr_key *source)
+{
+	__u32 slot = pc_ban_hint_slot(source);
+
+	return bpf_map_lookup_elem(&pc_ban_hint, &slot);
+}
+
 /*
  * Is SOURCE banned? An expired ban is removed on the way. A global function,
  * like pc_scan_probe, so the verifier checks it once, not once per parse path.
@@ -188,11 +204,14 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	struct pc_addr_key key;
 	struct pc_ban *ban, copy;
 	__u32 zero = 0;
-	__u64 now;
+	__u64 now, *hint;
 
 	if (!source)
 		return 0;
 	key = *source;
+	hint = ban_hint(&key);
+	if (hint && *hint == 0)
+		return 0; /* nobody with this hash is banned */
 	ban = bpf_map_lookup_elem(&pc_bans, &key);
 	if (!ban)
 		return 0;
@@ -205,6 +224,8 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	copy = *ban;
 	/* Only the one delete that succeeds accounts for the expiry. */
 	if (bpf_map_delete_elem(&pc_bans, &key) == 0) {
+		if (hint)
+			__sync_fetch_and_add(hint, -1);
 		__sync_fetch_and_add(&state->active, -1);
 		scan_stat(PC_STAT_EXPIRED);
 		send_event(state, PC_EVENT_EXPIRE, &key, &copy, now);
@@ -270,6 +291,7 @@ static __always_inline void ban_scanner(const struct scan_probe *probe,
 {
 	struct pc_ban_state *state;
 	__u32 zero = 0;
+	__u64 *hint;
 	struct pc_ban ban = {
 		.expires_ns = now + probe->ban_ns,
 		.created_ns = now,
@@ -282,9 +304,14 @@ static __always_inline void ban_scanner(const struct scan_probe *probe,
 	long err;
 
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
-	if (!state)
+	hint = ban_hint(&probe->source);
+	if (!state || !hint)
 		return;
+	/* The hint counts the ban before anyone can find it (see its map). */
+	__sync_fetch_and_add(hint, 1);
 	err = bpf_map_update_elem(&pc_bans, &probe->source, &ban, BPF_NOEXIST);
+	if (err != 0)
+		__sync_fetch_and_add(hint, -1);
 	if (err == 0) {
 		__sync_fetch_and_add(&state->active, 1);
 		scan_stat(PC_STAT_BANS);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,42 +60,66 @@ const char *pc_addr_key_format(const struct pc_addr_key *key, __u32 ipv6_prefix,
 }
 
 /*
- * The gate count is shared with the data path, which changes it with atomic
- * adds; user space maps the page and does the same, so neither side can
- * lose the other's update. An error leaves it high, never low: a high count
- * only costs lookups, a low one would let banned sources through.
+ * The gate count and the hint slots are shared with the data path, which
+ * changes them with atomic adds; user space maps the pages and does the
+ * same, so neither side can lose the other's update. Both may run high for
+ * a moment and never low: a high count only costs lookups, a low one would
+ * let banned sources through. So a new ban is counted before it is inserted
+ * and a deleted one after it is gone.
  */
-static int adjust_active(const struct pc_maps *maps, int delta)
+/* Adds DELTA to the __u64 at OFFSET of a mappable array, atomically. */
+static int add_mapped(int map_fd, size_t offset, int delta)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	struct pc_ban_state *state;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), start = offset / page * page;
+	char *base;
 
-	state = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, maps->ban_state, 0);
-	if (state == MAP_FAILED)
+	base = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, (off_t)start);
+	if (base == MAP_FAILED)
 		return -errno;
-	__atomic_add_fetch(&state->active, (__u64)(__s64)delta, __ATOMIC_SEQ_CST);
-	munmap(state, page);
+	__atomic_add_fetch((__u64 *)(base + offset - start), (__u64)(__s64)delta,
+			   __ATOMIC_SEQ_CST);
+	munmap(base, page);
 	return 0;
+}
+
+static int add_active(const struct pc_maps *maps, int delta)
+{
+	return add_mapped(maps->ban_state, offsetof(struct pc_ban_state, active), delta);
+}
+
+static int add_hint(const struct pc_maps *maps, const struct pc_addr_key *key, int delta)
+{
+	return add_mapped(maps->ban_hint, pc_ban_hint_slot(key) * sizeof(__u64), delta);
 }
 
 int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,
 		const struct pc_ban *ban, bool *replaced)
 {
+	int err = add_hint(maps, key, 1);
+
+	if (err)
+		return err;
 	if (bpf_map_update_elem(maps->bans, key, ban, BPF_NOEXIST) == 0) {
 		*replaced = false;
-		return adjust_active(maps, 1);
+		return add_active(maps, 1);
 	}
-	if (errno != EEXIST)
-		return -errno;
+	err = errno;
+	/* Not inserted: the ban there already was counted when it was. */
+	add_hint(maps, key, -1);
+	if (err != EEXIST)
+		return -err;
 	*replaced = true;
 	return bpf_map_update_elem(maps->bans, key, ban, BPF_EXIST) ? -errno : 0;
 }
 
 int pc_bans_remove(const struct pc_maps *maps, const struct pc_addr_key *key)
 {
+	int err;
+
 	if (bpf_map_delete_elem(maps->bans, key))
 		return -errno;
-	return adjust_active(maps, -1);
+	err = add_hint(maps, key, -1);
+	return add_active(maps, -1) ?: err;
 }
 
 static int by_expiry(const void *a, const void *b)

@@ -29,6 +29,7 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_SCAN_TRACK, offsetof(struct pc_maps, scan_track) },
 	{ PC_MAP_BANS, offsetof(struct pc_maps, bans) },
 	{ PC_MAP_BAN_STATE, offsetof(struct pc_maps, ban_state) },
+	{ PC_MAP_BAN_HINT, offsetof(struct pc_maps, ban_hint) },
 	{ PC_MAP_SCAN_STATS, offsetof(struct pc_maps, scan_stats) },
 	{ PC_MAP_EVENTS, offsetof(struct pc_maps, events) },
 };

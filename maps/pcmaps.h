@@ -30,6 +30,7 @@ struct pc_maps {
 	int scan_track;
 	int bans;
 	int ban_state;
+	int ban_hint;
 	int scan_stats;
 	int events;
 	int ncpus; /* possible CPUs: the stride of per-CPU values */

@@ -344,6 +344,29 @@ struct pc_ban_state {
 	__u64 event_count;   /* events sent in that second */
 };
 
+/*
+ * Map "pc_ban_hint", ARRAY of PC_BAN_HINT_SLOTS __u64, mappable: how many
+ * bans in pc_bans have a source that pc_ban_hint_slot() puts in each slot.
+ * A zero slot proves the source is not banned, which spares step 4 its
+ * hash lookup while bans are in force (on a host facing the internet, nearly
+ * always). It is kept like pc_ban_state.active, with atomics, but counted up
+ * before a ban is inserted and down after one is deleted: it may be high for
+ * a moment, which costs a lookup, and is never low, which would let a
+ * banned source through. The hash is fixed, not keyed: whoever aims at a
+ * banned source's slot only buys their own packets that lookup.
+ */
+#define PC_BAN_HINT_SLOTS 32768
+
+static inline __u32 pc_ban_hint_slot(const struct pc_addr_key *key)
+{
+	const __u32 *w = (const __u32 *)key;
+	__u64 h = 0;
+
+	for (int i = 0; i < (int)(sizeof(*key) / sizeof(*w)); i++)
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
+	return (__u32)(h >> 49) & (PC_BAN_HINT_SLOTS - 1);
+}
+
 /* Map "pc_scan_stats", PERCPU_ARRAY, key = enum pc_scan_stat, value __u64. */
 enum pc_scan_stat {
 	PC_STAT_BANS = 0,          /* bans made by the detector */
@@ -391,6 +414,7 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 #define PC_MAP_SCAN_TRACK "pc_scan_track"
 #define PC_MAP_BANS       "pc_bans"
 #define PC_MAP_BAN_STATE  "pc_ban_state"
+#define PC_MAP_BAN_HINT   "pc_ban_hint"
 #define PC_MAP_SCAN_STATS "pc_scan_stats"
 #define PC_MAP_EVENTS     "pc_events"
 #define PC_LINK_NAME      "link"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -58,8 +59,42 @@ static bool lab_up(struct lab *lab, __u32 ports, __u64 window_ns, __u64 ban_ns, 
 	return !case_failed;
 }
 
+/*
+ * The ban hint's invariant, after whatever the case did: each slot counts
+ * exactly the bans in pc_bans whose source hashes there. One too few would
+ * let a banned source through; one too many costs lookups for good.
+ */
+static void check_hint(struct lab *lab)
+{
+	static __u64 want[PC_BAN_HINT_SLOTS];
+	size_t len = sizeof(want), wrong = 0;
+	struct pc_addr_key key, next;
+	const __u64 *hint;
+	void *prev = NULL;
+	__u32 first = 0;
+
+	memset(want, 0, sizeof(want));
+	while (bpf_map_get_next_key(lab->maps.bans, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		want[pc_ban_hint_slot(&key)]++;
+	}
+	hint = mmap(NULL, len, PROT_READ, MAP_SHARED, lab->maps.ban_hint, 0);
+	if (!CHECK(hint != MAP_FAILED, "mmap pc_ban_hint: %s", strerror(errno)))
+		return;
+	for (__u32 slot = 0; slot < PC_BAN_HINT_SLOTS; slot++) {
+		if (hint[slot] != want[slot] && wrong++ == 0)
+			first = slot;
+	}
+	CHECK(wrong == 0, "%zu ban hint slots wrong, first %u: %llu for %llu bans", wrong, first,
+	      (unsigned long long)hint[first], (unsigned long long)want[first]);
+	munmap((void *)hint, len);
+}
+
 static void lab_down(struct lab *lab)
 {
+	if (lab->skel)
+		check_hint(lab);
 	portcullis_bpf__destroy(lab->skel);
 }
 
@@ -306,6 +341,11 @@ static void test_manual(void)
 		CHECK_INT(active, 0);
 		CHECK_INT(syn(&lab, "198.18.0.7", 22), XDP_PASS);
 		CHECK_INT(pc_bans_remove(&lab.maps, &key), -ENOENT);
+		/* Banned again, then the ban replaced: lab_down checks it is counted once. */
+		CHECK_INT(pc_bans_add(&lab.maps, &key, &ban, &replaced), 0);
+		CHECK_INT(pc_bans_add(&lab.maps, &key, &ban, &replaced), 0);
+		CHECK_INT(replaced, 1);
+		CHECK_INT(syn(&lab, "198.18.0.7", 22), XDP_DROP);
 	}
 	lab_down(&lab);
 	test_end();
