@@ -31,8 +31,10 @@ static const struct {
     {"ipv4-syn-denied", {4, 0, L4_TCP, 8080, TCP_SYN, 0, {}, NULL}},
     {"ipv6-syn-denied", {6, 0, L4_TCP, 8080, TCP_SYN, 0, {}, NULL}},
     {"ipv4-udp-allowed", {4, 0, L4_UDP, 53, 0, 32, {}, NULL}},
-    /* With -s, tcp/2222 is open to 198.18.0.0/24 only: a hit and a miss. */
-    {"ipv4-syn-2222", {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, NULL}},
+    /* With -s, every list is in 198.19.0.0/16: a source in no list but in
+     * that /16, and tcp/2222, open to 198.19.201.0/24 only: a hit and a miss. */
+    {"ipv4-syn-allowed-near", {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, "198.19.250.1"}},
+    {"ipv4-syn-2222", {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, "198.19.201.1"}},
     {"ipv4-syn-2222-other", {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, "198.18.1.1"}},
 };
 

@@ -77,9 +77,10 @@ int portcullis_configure(struct bpf_object *obj, __u32 established, bool scan_de
 			 __u16 tcp_range_hi);
 /*
  * The xdp-filter equivalent plus source lists, for the source classes: deny from
- * 198.19.0.0/16, 2001:2:0:ff00::/56 and 1,000 more /32s in 198.19.0.0/16;
- * allow from 198.18.200.0/24 (trusted); allow tcp 2222 from 198.18.0.0/24;
- * and a manual ban of 198.18.0.66.
+ * 198.19.0.0/17, 2001:2:0:ff00::/56 and 1,000 more /32s in 198.19.0.0/17;
+ * allow from 198.19.200.0/24 (trusted); allow tcp 2222 from 198.19.201.0/24;
+ * and a manual ban of 198.18.0.66. No list holds anything in 198.18.0.0/16,
+ * so the lookup hint answers for sources there.
  */
 int portcullis_configure_sources(struct bpf_object *obj);
 /* The policies a build of the data path can be measured under. */

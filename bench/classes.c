@@ -64,11 +64,15 @@ static const struct bench_class classes[] = {
      {4, 0, L4_TCP, 80, TCP_FIN | TCP_PSH | TCP_URG, 0, {}, NULL},
      TABLE_PORTS},
     {"src-ipv4-syn-allowed",
-     "IPv4 SYN to tcp/80, source in no list",
+     "IPv4 SYN to tcp/80 from 198.18.0.1 (no list, nor its /16)",
      {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, NULL},
      TABLE_SOURCES},
+    {"src-ipv4-syn-allowed-near",
+     "IPv4 SYN to tcp/80 from 198.19.250.1 (no list; its /16 has some)",
+     {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, "198.19.250.1"},
+     TABLE_SOURCES},
     {"src-ipv4-denied-source",
-     "IPv4 SYN to tcp/80 from 198.19.0.1 (deny from /16)",
+     "IPv4 SYN to tcp/80 from 198.19.0.1 (deny from /17)",
      {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, "198.19.0.1"},
      TABLE_SOURCES},
     {"src-ipv6-denied-source",
@@ -80,12 +84,12 @@ static const struct bench_class classes[] = {
      {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, "198.18.0.66"},
      TABLE_SOURCES},
     {"src-ipv4-trusted-source",
-     "IPv4 SYN to tcp/8080 from 198.18.200.1 (allow from)",
-     {4, 0, L4_TCP, 8080, TCP_SYN, 0, {}, "198.18.200.1"},
+     "IPv4 SYN to tcp/8080 from 198.19.200.1 (allow from)",
+     {4, 0, L4_TCP, 8080, TCP_SYN, 0, {}, "198.19.200.1"},
      TABLE_SOURCES},
     {"src-ipv4-source-list-hit",
-     "IPv4 SYN to tcp/2222 from 198.18.0.1 (allow tcp 2222 from /24)",
-     {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, NULL},
+     "IPv4 SYN to tcp/2222 from 198.19.201.1 (allow tcp 2222 from /24)",
+     {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, "198.19.201.1"},
      TABLE_SOURCES},
     {"src-ipv4-source-list-miss",
      "IPv4 SYN to tcp/2222 from 198.18.1.1",
@@ -301,10 +305,11 @@ static void report_sources(const struct class_bench *b)
 
 	printf(
 	    "Source lists and bans (same units). portcullis + sources: the policy above plus `deny "
-	    "from 198.19.0.0/16,2001:2:0:ff00::/56` and 1,000 more denied /32s, `allow from "
-	    "198.18.200.0/24`, `allow tcp 2222 from 198.18.0.0/24`, a manual ban of 198.18.0.66. "
-	    "Without lists: the policy "
-	    "above, for what the lists add (its verdict can differ).\n\n"
+	    "from 198.19.0.0/17,2001:2:0:ff00::/56` and 1,000 more denied /32s, `allow from "
+	    "198.19.200.0/24`, `allow tcp 2222 from 198.19.201.0/24`, a manual ban of 198.18.0.66. "
+	    "Every list prefix is in 198.19.0.0/16 or 2001:2::/32, so the lookup hint sends "
+	    "sources from there to the trie and answers for 198.18.x.y itself. Without lists: "
+	    "the policy above, for what the lists add (its verdict can differ).\n\n"
 	    "| class | packet | verdict with / without lists | bare ns | portcullis + "
 	    "sources ns | without lists ns | with / without lists | ns above bare |\n"
 	    "|---|---|---|---:|---:|---:|---:|---:|\n");

@@ -65,13 +65,14 @@ static int ban_one(const struct pc_maps *maps)
 static int install_sources(const struct pc_maps *maps)
 {
 	static struct pc_source_entry lists[EXTRA_DENIED + 3];
+	static struct pc_source_hint hint;
 	struct pc_source_key port_key;
 	__u8 addr[16] = {};
 	size_t n = 0;
 	int trie, err;
 
 	inet_pton(AF_INET, "198.19.0.0", addr);
-	pc_source_key_make(&lists[n].key, PC_SRC_SOURCE, 0, AF_INET, addr, 16);
+	pc_source_key_make(&lists[n].key, PC_SRC_SOURCE, 0, AF_INET, addr, 17);
 	lists[n++].flags = PC_SRC_F_DENY;
 	for (int i = 0; i < EXTRA_DENIED; i++) {
 		addr[2] = 1 + i / 250;
@@ -83,12 +84,15 @@ static int install_sources(const struct pc_maps *maps)
 	pc_source_key_make(&lists[n].key, PC_SRC_SOURCE, 0, AF_INET6, addr, 56);
 	lists[n++].flags = PC_SRC_F_DENY;
 	memset(addr, 0, sizeof(addr));
-	inet_pton(AF_INET, "198.18.200.0", addr);
+	inet_pton(AF_INET, "198.19.200.0", addr);
 	pc_source_key_make(&lists[n].key, PC_SRC_SOURCE, 0, AF_INET, addr, 24);
 	lists[n++].flags = PC_SRC_F_TRUST;
-	inet_pton(AF_INET, "198.18.0.0", addr);
+	inet_pton(AF_INET, "198.19.201.0", addr);
 	pc_source_key_make(&port_key, PC_SRC_PORT, 1, AF_INET, addr, 24);
 
+	for (size_t i = 0; i < n; i++)
+		pc_source_hint_add(&hint, &lists[i].key);
+	pc_source_hint_add(&hint, &port_key);
 	trie = pc_sources_create();
 	if (trie < 0)
 		return trie;
@@ -96,7 +100,7 @@ static int install_sources(const struct pc_maps *maps)
 	if (!err)
 		err = pc_sources_add(trie, &port_key, 1);
 	if (!err)
-		err = pc_sources_install(maps, 0, trie);
+		err = pc_sources_install(maps, 0, trie, &hint);
 	close(trie);
 	return err ? err : ban_one(maps);
 }

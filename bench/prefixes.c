@@ -3,9 +3,11 @@
  * Cost vs number of source-list prefixes: one portcullis instance per point
  * with N random /24s in "deny from", configured through the loader's own
  * pc_ruleset_commit (so the load time is what attach and reload pay), the
- * points interleaved in every round like the port scaling. Two probes: an
- * allowed SYN from a source in no list (the trie walked to a miss) and one
- * from inside a listed prefix (a hit, dropped as denied-source).
+ * points interleaved in every round like the port scaling. Three probes: an
+ * allowed SYN from a source in no list whose /16 holds no prefix either (the
+ * lookup hint answers), one from a source in no list inside a /16 that holds
+ * one (the trie walked to a miss), and one from inside a listed prefix (a
+ * hit, dropped as denied-source).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,7 +30,11 @@ static const __u32 points[] = { 0, 1000, 10000, 100000, 1000000 };
 
 #define N_POINTS (int)(sizeof(points) / sizeof(points[0]))
 
-enum probe { PROBE_MISS, PROBE_HIT, N_PROBES };
+enum probe { PROBE_MISS, PROBE_HIT, PROBE_NEAR, N_PROBES };
+
+/* The near probe's /16 gets one prefix of its own, away from the probe. */
+#define NEAR_PREFIX "198.19.255.0"
+#define NEAR_SOURCE "198.19.0.2"
 
 struct point_runs {
 	double ns[N_PROBES][MAX_ROUNDS];
@@ -99,6 +105,12 @@ static int configure(struct portcullis_bpf *skel, __u32 n, struct point_runs *ru
 	rs.allows = allows;
 	rs.n_allows = sizeof(allows) / sizeof(allows[0]);
 	err = fill_denied(&rs.denied, n, run->hit_source, sizeof(run->hit_source));
+	if (!err && n) {
+		struct pc_prefix near = { .family = AF_INET, .len = 24 };
+
+		inet_pton(AF_INET, NEAR_PREFIX, near.addr);
+		err = pc_prefix_list_add(&rs.denied, &near) ? -ENOMEM : 0;
+	}
 	if (!err)
 		err = pc_maps_from_object(skel->obj, &maps);
 	if (!err) {
@@ -133,7 +145,7 @@ int bench_prefixes(int argc, char **argv)
 	struct frame frames[N_POINTS][N_PROBES];
 	struct curve_opts o;
 	int err = 1, retval;
-	char s1[64], s2[64], s3[64];
+	char s1[64], s2[64], s3[64], s4[64];
 	FILE *data = NULL;
 
 	if (parse_curve_opts(argc, argv, "prefixes", &o))
@@ -151,6 +163,7 @@ int bench_prefixes(int argc, char **argv)
 		}
 		build_probe(&frames[p][PROBE_MISS], "198.18.0.2");
 		build_probe(&frames[p][PROBE_HIT], runs[p].hit_source);
+		build_probe(&frames[p][PROBE_NEAR], NEAR_SOURCE);
 	}
 
 	pin_cpu(sysconf(_SC_NPROCESSORS_ONLN) - 1);
@@ -182,32 +195,38 @@ int bench_prefixes(int argc, char **argv)
 			goto cleanup;
 		}
 		fprintf(data,
-			"# prefixes miss_med min max hit_med min max load_seconds trie_bytes\n");
+			"# prefixes miss_med min max hit_med min max load_seconds trie_bytes "
+			"near_med min max\n");
 	}
 	printf("Nanoseconds per packet (BPF_PROG_TEST_RUN, repeat %u, mean of %d runs per "
-	       "round, %d rounds, points interleaved) with N random /24s in `deny from`, "
-	       "loaded through the loader's pc_ruleset_commit. Miss: allowed SYN from a source "
-	       "in no list; hit: SYN from inside a denied /24 (dropped). Load: wall time of "
-	       "the commit (trie fill and rule-set switch); trie: the kernel's memlock of it.\n\n",
+	       "round, %d rounds, points interleaved) with N random /24s in `deny from` (none "
+	       "in 198.18.0.0/15) and " NEAR_PREFIX "/24, loaded through the loader's "
+	       "pc_ruleset_commit. Miss: allowed SYN from a source in no list, in a /16 with no "
+	       "prefix (198.18.0.2: the lookup hint answers); near miss: the same from a /16 "
+	       "that has one (" NEAR_SOURCE ": the trie is walked); hit: SYN from inside a "
+	       "denied /24 (dropped). Load: wall time of the commit (trie fill and rule-set "
+	       "switch); trie: the kernel's memlock of it.\n\n",
 	       o.repeat, o.calls, o.rounds);
-	printf("| prefixes | miss ns | hit ns | miss vs none | load s | trie memory |\n"
-	       "|---:|---:|---:|---:|---:|---:|\n");
+	printf("| prefixes | miss ns | near miss ns | hit ns | miss vs none | load s | trie memory |\n"
+	       "|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int p = 0; p < N_POINTS; p++) {
 		struct summary miss = summarize(runs[p].ns[PROBE_MISS], o.rounds);
 		struct summary hit = summarize(runs[p].ns[PROBE_HIT], o.rounds);
+		struct summary near = summarize(runs[p].ns[PROBE_NEAR], o.rounds);
 		double rel[MAX_ROUNDS];
 
 		for (int r = 0; r < o.rounds; r++)
 			rel[r] = runs[p].ns[PROBE_MISS][r] / runs[0].ns[PROBE_MISS][r];
-		printf("| %u | %s | %s | %s | %.2f | %.1f MiB |\n", points[p],
-		       fmt_summary(s1, sizeof(s1), miss, 1),
+		printf("| %u | %s | %s | %s | %s | %.2f | %.1f MiB |\n", points[p],
+		       fmt_summary(s1, sizeof(s1), miss, 1), fmt_summary(s4, sizeof(s4), near, 1),
 		       points[p] ? fmt_summary(s2, sizeof(s2), hit, 1) : "-",
 		       fmt_summary(s3, sizeof(s3), summarize(rel, o.rounds), 2), runs[p].load_s,
 		       runs[p].trie_bytes / 1048576.0);
 		if (data)
-			fprintf(data, "%u %.3f %.3f %.3f %.3f %.3f %.3f %.3f %lld\n", points[p],
-				miss.median, miss.min, miss.max, hit.median, hit.min, hit.max,
-				runs[p].load_s, runs[p].trie_bytes);
+			fprintf(data, "%u %.3f %.3f %.3f %.3f %.3f %.3f %.3f %lld %.3f %.3f %.3f\n",
+				points[p], miss.median, miss.min, miss.max, hit.median, hit.min,
+				hit.max, runs[p].load_s, runs[p].trie_bytes, near.median, near.min,
+				near.max);
 	}
 	printf("\n");
 	err = 0;

@@ -90,6 +90,33 @@ struct {
 	.values = { &pc_sources_in0, &pc_sources_in1 },
 };
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PC_RULE_SETS);
+	__type(key, __u32);
+	__type(value, struct pc_source_hint);
+} pc_source_hint SEC(".maps");
+
+/* Could any list of SET hold KEY's address? No means the trie need not be asked. */
+static __always_inline int source_hinted(__u32 set, const struct pc_source_key *key)
+{
+	const struct pc_source_hint *hint = bpf_map_lookup_elem(&pc_source_hint, &set);
+	__u32 bit;
+	__u64 word;
+
+	if (!hint)
+		return 1;
+	if (key->family == PC_SRC_FAMILY_V4) {
+		bit = (__u32)key->addr[0] << 8 | key->addr[1];
+		word = hint->v4[(bit / 64) & (PC_SOURCE_HINT_BITS / 64 - 1)];
+	} else {
+		bit = pc_source_hint_v6_bit((__u32)key->addr[0] << 24 | (__u32)key->addr[1] << 16 |
+					    (__u32)key->addr[2] << 8 | key->addr[3]);
+		word = hint->v6[(bit / 64) & (PC_SOURCE_HINT_BITS / 64 - 1)];
+	}
+	return (word >> (bit & 63)) & 1;
+}
+
 /*
  * The value of the packet's source in list (KIND, LIST) of rule set SET, 0
  * when it is in none. Only called when the set has such a list, so packets
@@ -97,15 +124,31 @@ struct {
  * IPv4-mapped IPv6 source is looked up as the IPv4 address it carries, or
  * ::ffff:a.b.c.d would walk past every IPv4 entry.
  */
+/* The trie half of source_lookup(): a global function, so the verifier
+ * walks it once rather than at each of the places lists are checked. */
+__noinline __u32 pc_source_find(const struct pc_source_key *key, __u32 set)
+{
+	struct pc_source_key copy;
+	__u32 *value;
+	void *trie;
+
+	if (!key)
+		return 0;
+	copy = *key;
+	if (!source_hinted(set, &copy))
+		return 0;
+	trie = bpf_map_lookup_elem(&pc_sources, &set);
+	if (!trie)
+		return 0;
+	value = bpf_map_lookup_elem(trie, &copy);
+	return value ? *value : 0;
+}
+
 static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, __u8 kind,
 					   __u16 list)
 {
 	struct pc_source_key key = { .kind = kind, .list = list };
-	void *trie = bpf_map_lookup_elem(&pc_sources, &set);
-	__u32 *value;
 
-	if (!trie)
-		return 0;
 	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
 		const struct iphdr *ip = pkt->l3;
 
@@ -131,8 +174,7 @@ static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, 
 			__builtin_memcpy(key.addr, &ip6->saddr, 16);
 		}
 	}
-	value = bpf_map_lookup_elem(trie, &key);
-	return value ? *value : 0;
+	return pc_source_find(&key, set);
 }
 
 /* What the packet's fate is: drops drop, except in monitor mode. */

@@ -149,8 +149,11 @@ static int allow_from(const struct pc_maps *maps, const char *ifname, enum pc_pr
 	for (size_t i = 0; i < sources->count; i++)
 		pc_source_key_make(&keys[i], PC_SRC_PORT, 0, sources->items[i].family,
 				   sources->items[i].addr, sources->items[i].len);
-	/* Lists first, then the ports: a port never points at a half-made list. */
-	err = plan_lists(maps, table, proto, ranges, n, use, trie_fd, keys, sources->count);
+	/* The hint, then the lists, then the ports: a port never points at a
+	 * half-made list, and no key is in the trie where the hint says none is. */
+	err = pc_source_hint_extend(maps, set, keys, sources->count);
+	if (!err)
+		err = plan_lists(maps, table, proto, ranges, n, use, trie_fd, keys, sources->count);
 	if (err == -E2BIG)
 		pc_warn("%s: out of per-port source list ids; a reload compacts them", ifname);
 	if (!err)

@@ -147,7 +147,8 @@ static int add_keys(struct pc_source_key **keys, size_t *n, size_t *cap,
 }
 
 /* "deny from" and "allow from" into the trie, as one list of flagged prefixes. */
-static int add_source_lists(const struct pc_ruleset *rs, int trie_fd)
+static int add_source_lists(const struct pc_ruleset *rs, int trie_fd,
+			    struct pc_source_hint *hint)
 {
 	size_t n = rs->denied.count + rs->trusted.count, i = 0;
 	struct pc_source_entry *entries = calloc(n ? n : 1, sizeof(*entries));
@@ -167,14 +168,17 @@ static int add_source_lists(const struct pc_ruleset *rs, int trie_fd)
 		pc_source_key_make(&entries[i].key, PC_SRC_SOURCE, 0, p->family, p->addr, p->len);
 		entries[i].flags = PC_SRC_F_TRUST;
 	}
+	for (i = 0; i < n; i++)
+		pc_source_hint_add(hint, &entries[i].key);
 	err = pc_sources_add_lists(trie_fd, entries, n);
 	free(entries);
 	return err;
 }
 
-/* Fill a fresh trie with every source list of RS; ports get their list ids. */
+/* Fill a fresh trie and its HINT with every source list of RS; ports get
+ * their list ids. */
 static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *table, int trie_fd,
-			 __u32 *next_list)
+			 struct pc_source_hint *hint, __u32 *next_list)
 {
 	struct list_builder b = { .rs = rs };
 	struct pc_source_key *keys = NULL;
@@ -194,11 +198,13 @@ static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *tabl
 		table->rules[index].source_list = b.list_of[index];
 
 	if (!err)
-		err = add_source_lists(rs, trie_fd);
+		err = add_source_lists(rs, trie_fd, hint);
 	for (__u32 id = 1; id <= b.n_lists && !err; id++)
 		for (size_t m = 0; m < b.members[id].n && !err; m++)
 			err = add_keys(&keys, &n, &cap, &rs->allows[b.members[id].allows[m]].sources,
 				       PC_SRC_PORT, id);
+	for (size_t k = 0; k < n && !err; k++)
+		pc_source_hint_add(hint, &keys[k]);
 	if (!err)
 		err = pc_sources_add(trie_fd, keys, n);
 	*next_list = b.n_lists + 1;
@@ -225,6 +231,7 @@ static int set_next_list(const struct pc_maps *maps, __u32 next_list)
 int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 generation)
 {
 	struct pc_port_table *table;
+	struct pc_source_hint *hint;
 	struct pc_config cfg;
 	__u32 active, next, next_list = 1;
 	int trie_fd, err;
@@ -235,11 +242,16 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 	next = active ^ 1;
 
 	table = pc_port_table_new(maps);
-	if (!table)
+	hint = calloc(1, sizeof(*hint));
+	if (!table || !hint) {
+		pc_port_table_free(table);
+		free(hint);
 		return -ENOMEM;
+	}
 	trie_fd = pc_sources_create();
 	if (trie_fd < 0) {
 		pc_port_table_free(table);
+		free(hint);
 		return trie_fd;
 	}
 	/* Ranges first, so a port also named on its own is listed as a single port. */
@@ -264,9 +276,9 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 		cfg.flags |= PC_CFG_HAVE_TRUST;
 
 	/* Everything goes into the inactive half first; the switch is last. */
-	err = build_sources(rs, table, trie_fd, &next_list);
+	err = build_sources(rs, table, trie_fd, hint, &next_list);
 	if (!err)
-		err = pc_sources_install(maps, next, trie_fd);
+		err = pc_sources_install(maps, next, trie_fd, hint);
 	if (!err)
 		err = pc_maps_write_ports(maps, next, table);
 	if (!err)
@@ -277,5 +289,6 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 		err = set_next_list(maps, next_list);
 	close(trie_fd); /* the outer map holds it now */
 	pc_port_table_free(table);
+	free(hint);
 	return err;
 }

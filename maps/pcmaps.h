@@ -26,6 +26,7 @@ struct pc_maps {
 	int pass_owner;
 	int meta;
 	int sources; /* ARRAY_OF_MAPS: one source trie per rule set */
+	int source_hint;
 	int scan_seen;
 	int scan_track;
 	int bans;

@@ -240,6 +240,31 @@ struct pc_source_key {
 };
 _Static_assert(sizeof(struct pc_source_key) == 24, "pc_source_key layout changed");
 
+/*
+ * Map "pc_source_hint", ARRAY, key = rule set, value struct pc_source_hint:
+ * which parts of the address space the set's trie has any prefix in, of
+ * any list. IPv4 is cut by its first 16 bits, IPv6 by a hash of its first
+ * 32; a shorter prefix sets every bit it covers (for IPv6, all of them). A
+ * clear bit proves a source is in no list, so nearly every packet of a host
+ * with a deny list costs a bit test instead of a trie walk. The loader sets
+ * a set's bits before the trie can hold a key under them, and never clears
+ * one of a live set: a stale set bit costs a lookup, a clear one is never
+ * wrong.
+ */
+#define PC_SOURCE_HINT_BITS 65536
+
+struct pc_source_hint {
+	__u64 v4[PC_SOURCE_HINT_BITS / 64];
+	__u64 v6[PC_SOURCE_HINT_BITS / 64];
+};
+
+/* The bit of an IPv4 address's first 16 bits, or an IPv6 address's first 32
+ * (host order). The hash is fixed: aiming at a set bit only buys a lookup. */
+static inline __u32 pc_source_hint_v6_bit(__u32 top32)
+{
+	return (top32 * 0x9e3779b1U) >> 16;
+}
+
 /* Tries allocate per entry; this only caps a runaway list. Both rule sets
  * exist at once during a reload, each in its own trie. */
 #define PC_MAX_SOURCES (4 * 1024 * 1024)
@@ -410,6 +435,7 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 #define PC_MAP_PASS_OWNER "pc_pass_owner"
 #define PC_MAP_META       "pc_meta"
 #define PC_MAP_SOURCES    "pc_sources"
+#define PC_MAP_SOURCE_HINT "pc_source_hint"
 #define PC_MAP_SCAN_SEEN  "pc_scan_seen"
 #define PC_MAP_SCAN_TRACK "pc_scan_track"
 #define PC_MAP_BANS       "pc_bans"

@@ -18,9 +18,63 @@ int pc_sources_create(void)
 	return fd < 0 ? -errno : fd;
 }
 
-int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd)
+int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd,
+		       const struct pc_source_hint *hint)
 {
+	/* The hint first: the trie it describes may go live with it. */
+	if (bpf_map_update_elem(maps->source_hint, &set, hint, BPF_ANY))
+		return -errno;
 	return bpf_map_update_elem(maps->sources, &set, &trie_fd, BPF_ANY) ? -errno : 0;
+}
+
+static void hint_set(__u64 *bits, __u32 bit)
+{
+	bits[bit / 64] |= 1ULL << (bit % 64);
+}
+
+void pc_source_hint_add(struct pc_source_hint *hint, const struct pc_source_key *key)
+{
+	__u32 len = key->prefixlen - PC_SRC_KEY_HDR_BITS, top;
+
+	if (key->family == PC_SRC_FAMILY_V4) {
+		top = (__u32)key->addr[0] << 8 | key->addr[1];
+		if (len >= 16) {
+			hint_set(hint->v4, top);
+			return;
+		}
+		/* Every /16 under a shorter prefix. */
+		top &= ~((1U << (16 - len)) - 1);
+		for (__u32 i = 0; i < 1U << (16 - len); i++)
+			hint_set(hint->v4, top + i);
+		return;
+	}
+	if (len < 32) {
+		memset(hint->v6, 0xff, sizeof(hint->v6));
+		return;
+	}
+	top = (__u32)key->addr[0] << 24 | (__u32)key->addr[1] << 16 | (__u32)key->addr[2] << 8 |
+	      key->addr[3];
+	hint_set(hint->v6, pc_source_hint_v6_bit(top));
+}
+
+int pc_source_hint_extend(const struct pc_maps *maps, __u32 set, const struct pc_source_key *keys,
+			  size_t n)
+{
+	struct pc_source_hint *hint = malloc(sizeof(*hint));
+	int err = 0;
+
+	if (!hint)
+		return -ENOMEM;
+	/* Bits only ever get set here, and commands on one interface take
+	 * turns, so the data path sees the old word or the new one. */
+	if (bpf_map_lookup_elem(maps->source_hint, &set, hint))
+		err = -errno;
+	for (size_t i = 0; i < n && !err; i++)
+		pc_source_hint_add(hint, &keys[i]);
+	if (!err && bpf_map_update_elem(maps->source_hint, &set, hint, BPF_ANY))
+		err = -errno;
+	free(hint);
+	return err;
 }
 
 int pc_sources_open(const struct pc_maps *maps, __u32 set)

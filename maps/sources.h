@@ -11,8 +11,13 @@
 
 /* A new, empty trie for a rule set being built; returns its fd. */
 int pc_sources_create(void);
-/* Make TRIE_FD the trie of SET (the old one is freed when unused). */
-int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd);
+/*
+ * Make TRIE_FD the trie of SET (the old one is freed when unused), with
+ * HINT, which must cover every key in it (pc_source_hint_add), as its hint.
+ * SET must not be the active one: its hint is replaced, not extended.
+ */
+int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd,
+		       const struct pc_source_hint *hint);
 /* fd of SET's current trie, to close after use. */
 int pc_sources_open(const struct pc_maps *maps, __u32 set);
 
@@ -23,6 +28,12 @@ int pc_sources_open(const struct pc_maps *maps, __u32 set);
  */
 void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int family,
 			const __u8 *addr, __u8 prefix_len);
+
+/* Set the hint bits that KEY's prefix covers. */
+void pc_source_hint_add(struct pc_source_hint *hint, const struct pc_source_key *key);
+/* Extend the hint of live set SET to N more keys; call before inserting them. */
+int pc_source_hint_extend(const struct pc_maps *maps, __u32 set, const struct pc_source_key *keys,
+			  size_t n);
 
 /* Insert N keys (value 1) in batches. */
 int pc_sources_add(int trie_fd, const struct pc_source_key *keys, size_t n);

@@ -110,4 +110,12 @@ out=$(pc reload "$IF_SRV" -c "$f" 2>&1)
 check "a bad list line is reported as LISTFILE:LINE" grep -q "garbage.txt:2: " <<<"$out"
 check "rules unchanged after refused reloads" from $PLAIN tcp 22
 check_not "and still limited" from $LISTED tcp 22
+
+# A live list for a part of the address space no list held before: the
+# lookup hint (see README) must learn it before the trie does.
+v6only=$(write_config v6only.conf "allow tcp 22 from $LISTED6/128" "allow tcp 80")
+check "reload to lists with no IPv4 prefix" pc reload "$IF_SRV" -c "$v6only"
+check_not "$PLAIN cannot reach tcp/9000" from $PLAIN tcp 9000
+check "allow tcp 9000 from $PLAIN/32 (live)" pc allow "$IF_SRV" tcp 9000 from "$PLAIN/32"
+check "$PLAIN reaches tcp/9000 at once" from $PLAIN tcp 9000
 check "detach" pc detach "$IF_SRV"

@@ -82,6 +82,7 @@ static int write_sources(__u32 set)
 {
 	struct pc_source_entry lists[ARRAY_SIZE(test_sources)];
 	struct pc_source_key keys[ARRAY_SIZE(test_sources)];
+	static struct pc_source_hint hint;
 	int fd = pc_sources_create(), err;
 	size_t n_lists = 0, n_keys = 0;
 
@@ -105,11 +106,16 @@ static int write_sources(__u32 set)
 					   src->len);
 		}
 	}
+	memset(&hint, 0, sizeof(hint));
+	for (size_t i = 0; i < n_lists; i++)
+		pc_source_hint_add(&hint, &lists[i].key);
+	for (size_t i = 0; i < n_keys; i++)
+		pc_source_hint_add(&hint, &keys[i]);
 	err = pc_sources_add_lists(fd, lists, n_lists);
 	if (!err)
 		err = pc_sources_add(fd, keys, n_keys);
 	if (!err)
-		err = pc_sources_install(&maps, set, fd);
+		err = pc_sources_install(&maps, set, fd, &hint);
 	close(fd); /* the outer map holds the trie now */
 	return err;
 }
