@@ -381,7 +381,7 @@ static __always_inline int finish(const struct packet *pkt, const struct pc_conf
  * PARSE_OK to go on. Deny and trust take one lookup for both lists.
  */
 static __always_inline int source_steps(const struct packet *pkt, const struct pc_config *cfg,
-					__u32 set)
+					__u32 set, int hint_inline)
 {
 	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST)) {
 		__u32 listed = source_lookup(pkt, set, PC_SRC_SOURCE, 0);
@@ -391,7 +391,7 @@ static __always_inline int source_steps(const struct packet *pkt, const struct p
 		if (listed & PC_SRC_F_TRUST)
 			return PC_PASS_TRUSTED;
 	}
-	if (source_banned(pkt, cfg))
+	if (source_banned(pkt, cfg, hint_inline))
 		return PC_DROP_BANNED;
 	return PARSE_OK;
 }
@@ -411,7 +411,7 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 	}
 
 	/* Steps 2-4 */
-	ret = source_steps(pkt, cfg, set);
+	ret = source_steps(pkt, cfg, set, 0);
 	if (ret != PARSE_OK) {
 		v->reason = ret;
 		return;
@@ -568,7 +568,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	 * the one decide() reaches before checking the headers. Without lists
 	 * or bans there is nothing to look up. */
 	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST) || bans_in_force()) {
-		ret = source_steps(&pkt, cfg, set);
+		ret = source_steps(&pkt, cfg, set, 1);
 		if (ret != PARSE_OK) {
 			count(&pc_reasons, monitor * PC_REASONS + ret, len);
 			return xdp_action(ret, monitor);

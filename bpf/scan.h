@@ -195,8 +195,8 @@ static __always_inline __u64 *ban_hint(const struct pc_addr_key *source)
 }
 
 /*
- * Is SOURCE banned? An expired ban is removed on the way. Callers ask the
- * hint first: the call and the key copy alone cost about 8 ns. A global function,
+ * Is SOURCE banned? An expired ban is removed on the way. The call and the
+ * key copy alone cost about 8 ns, so the fast path asks the hint first. A global function,
  * like pc_scan_probe, so the verifier checks it once, not once per parse path.
  */
 __noinline int pc_ban_lookup(const struct pc_addr_key *source)
@@ -210,6 +210,9 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	if (!source)
 		return 0;
 	key = *source;
+	hint = ban_hint(&key);
+	if (hint && *hint == 0)
+		return 0; /* nobody with this hash is banned */
 	ban = bpf_map_lookup_elem(&pc_bans, &key);
 	if (!ban)
 		return 0;
@@ -222,7 +225,6 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	copy = *ban;
 	/* Only the one delete that succeeds accounts for the expiry. */
 	if (bpf_map_delete_elem(&pc_bans, &key) == 0) {
-		hint = ban_hint(&key);
 		if (hint)
 			__sync_fetch_and_add(hint, -1);
 		__sync_fetch_and_add(&state->active, -1);
@@ -242,8 +244,14 @@ static __always_inline int bans_in_force(void)
 	return state && state->active;
 }
 
-/* Step 4: is the source banned? Free while nobody is. */
-static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg)
+/*
+ * Step 4: is the source banned? Free while nobody is. pc_ban_lookup() asks
+ * the hint itself; HINT_INLINE asks it here first too, which spares the call
+ * on the fast path but doubles the verifier's work where the general
+ * parser's states meet it, so decide() does without.
+ */
+static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg,
+					 int hint_inline)
 {
 	struct pc_addr_key key = {};
 	__u64 *hint;
@@ -252,9 +260,11 @@ static __always_inline int source_banned(const struct packet *pkt, const struct 
 		return 0;
 	if (source_addr_key(pkt, cfg, &key))
 		return 0;
-	hint = ban_hint(&key);
-	if (hint && *hint == 0)
-		return 0; /* nobody with this hash is banned */
+	if (hint_inline) {
+		hint = ban_hint(&key);
+		if (hint && *hint == 0)
+			return 0; /* nobody with this hash is banned */
+	}
 	return pc_ban_lookup(&key);
 }
 
