@@ -117,34 +117,41 @@ static __always_inline int source_hinted(__u32 set, const struct pc_source_key *
 	return (word >> (bit & 63)) & 1;
 }
 
-/*
- * The value of the packet's source in list (KIND, LIST) of rule set SET, 0
- * when it is in none. Only called when the set has such a list, so packets
- * pay nothing for empty ones. An
- * IPv4-mapped IPv6 source is looked up as the IPv4 address it carries, or
- * ::ffff:a.b.c.d would walk past every IPv4 entry.
- */
-/* The trie half of source_lookup(): a global function, so the verifier
- * walks it once rather than at each of the places lists are checked. The
- * call and key copy cost about 8 ns, so the hint is asked before it. */
+/* The trie half of source_lookup(). */
+static __always_inline __u32 source_find(const struct pc_source_key *key, __u32 set)
+{
+	__u32 *value;
+	void *trie;
+
+	trie = bpf_map_lookup_elem(&pc_sources, &set);
+	if (!trie)
+		return 0;
+	value = bpf_map_lookup_elem(trie, key);
+	return value ? *value : 0;
+}
+
+/* The same as a global function, which the verifier walks once rather than
+ * at each place the general path checks a list. */
 __noinline __u32 pc_source_find(const struct pc_source_key *key, __u32 set)
 {
 	struct pc_source_key copy;
-	__u32 *value;
-	void *trie;
 
 	if (!key)
 		return 0;
 	copy = *key;
-	trie = bpf_map_lookup_elem(&pc_sources, &set);
-	if (!trie)
-		return 0;
-	value = bpf_map_lookup_elem(trie, &copy);
-	return value ? *value : 0;
+	return source_find(&copy, set);
 }
 
+/*
+ * The value of the packet's source in list (KIND, LIST) of rule set SET, 0
+ * when it is in none. Only called when the set has such a list, so packets
+ * pay nothing for empty ones. An IPv4-mapped IPv6 source is looked up as
+ * the IPv4 address it carries, or ::ffff:a.b.c.d would walk past every IPv4
+ * entry. FAST (a constant): the fast path inlines the trie lookup, whose
+ * call and key copy would cost it about 8 ns; the general path calls it.
+ */
 static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, __u8 kind,
-					   __u16 list)
+					   __u16 list, int fast)
 {
 	struct pc_source_key key = { .kind = kind, .list = list };
 
@@ -175,7 +182,7 @@ static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, 
 	}
 	if (!source_hinted(set, &key))
 		return 0;
-	return pc_source_find(&key, set);
+	return fast ? source_find(&key, set) : pc_source_find(&key, set);
 }
 
 /* What the packet's fate is: drops drop, except in monitor mode. */
@@ -299,7 +306,7 @@ static __always_inline int ephemeral_owns(const struct packet *pkt, const struct
  * established traffic, then default drop. */
 static __always_inline void rule_verdict(struct xdp_md *ctx, const struct packet *pkt,
 					 const struct pc_config *cfg, __u32 set,
-					 const struct pc_port_rule *rule, struct verdict *v)
+					 const struct pc_port_rule *rule, struct verdict *v, int fast)
 {
 	if (rule && (rule->flags & PC_PORT_ALLOWED)) {
 		v->reason = PC_PASS_ALLOWED;
@@ -311,7 +318,7 @@ static __always_inline void rule_verdict(struct xdp_md *ctx, const struct packet
 	 * or not, so a port closed to a source stays closed to it. */
 	if (rule && (rule->flags & PC_PORT_SOURCE_LIMITED)) {
 		v->port_counted = 1;
-		if (source_lookup(pkt, set, PC_SRC_PORT, rule->source_list)) {
+		if (source_lookup(pkt, set, PC_SRC_PORT, rule->source_list, fast)) {
 			v->reason = PC_PASS_ALLOWED;
 			v->pass_slot = rule->pass_slot;
 		} else {
@@ -346,7 +353,7 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
 {
 	__u32 key = pc_port_key(set, l4_index(pkt), pkt->dport);
 
-	rule_verdict(ctx, pkt, cfg, set, bpf_map_lookup_elem(&pc_ports, &key), v);
+	rule_verdict(ctx, pkt, cfg, set, bpf_map_lookup_elem(&pc_ports, &key), v, 0);
 }
 
 /*
@@ -378,20 +385,21 @@ static __always_inline int finish(const struct packet *pkt, const struct pc_conf
 
 /*
  * Steps 2-4, on the source alone: its reason (denied, trusted, banned), or
- * PARSE_OK to go on. Deny and trust take one lookup for both lists.
+ * PARSE_OK to go on. Deny and trust take one lookup for both lists. FAST:
+ * called from the fast path (see source_lookup).
  */
 static __always_inline int source_steps(const struct packet *pkt, const struct pc_config *cfg,
-					__u32 set, int hint_inline)
+					__u32 set, int fast)
 {
 	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST)) {
-		__u32 listed = source_lookup(pkt, set, PC_SRC_SOURCE, 0);
+		__u32 listed = source_lookup(pkt, set, PC_SRC_SOURCE, 0, fast);
 
 		if (listed & PC_SRC_F_DENY)
 			return PC_DROP_DENIED_SOURCE;
 		if (listed & PC_SRC_F_TRUST)
 			return PC_PASS_TRUSTED;
 	}
-	if (source_banned(pkt, cfg, hint_inline))
+	if (source_banned(pkt, cfg, fast))
 		return PC_DROP_BANNED;
 	return PARSE_OK;
 }
@@ -584,7 +592,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	/* A source-limited port, or maybe a reply (established ephemeral). */
 	if (rule->flags & PC_PORT_SOURCE_LIMITED ||
 	    (cfg->established != PC_ESTABLISHED_OFF && !opens_connection(ip_proto, tcp_flags))) {
-		rule_verdict(ctx, &pkt, cfg, set, rule, &v);
+		rule_verdict(ctx, &pkt, cfg, set, rule, &v, 1);
 		return finish(&pkt, cfg, &v);
 	}
 

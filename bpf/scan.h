@@ -246,12 +246,12 @@ static __always_inline int bans_in_force(void)
 
 /*
  * Step 4: is the source banned? Free while nobody is. pc_ban_lookup() asks
- * the hint itself; HINT_INLINE asks it here first too, which spares the call
- * on the fast path but doubles the verifier's work where the general
+ * the hint itself; FAST (a constant) asks it here first too, which spares
+ * the fast path the call but doubles the verifier's work where the general
  * parser's states meet it, so decide() does without.
  */
 static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg,
-					 int hint_inline)
+					 int fast)
 {
 	struct pc_addr_key key = {};
 	__u64 *hint;
@@ -260,7 +260,7 @@ static __always_inline int source_banned(const struct packet *pkt, const struct 
 		return 0;
 	if (source_addr_key(pkt, cfg, &key))
 		return 0;
-	if (hint_inline) {
+	if (fast) {
 		hint = ban_hint(&key);
 		if (hint && *hint == 0)
 			return 0; /* nobody with this hash is banned */
