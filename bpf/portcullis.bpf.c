@@ -101,19 +101,12 @@ struct {
 static __always_inline int source_hinted(__u32 set, const struct pc_source_key *key)
 {
 	const struct pc_source_hint *hint = bpf_map_lookup_elem(&pc_source_hint, &set);
-	__u32 bit;
+	__u32 bit = pc_source_hint_bit(key), index = (bit / 64) & (PC_SOURCE_HINT_BITS / 64 - 1);
 	__u64 word;
 
 	if (!hint)
 		return 1;
-	if (key->family == PC_SRC_FAMILY_V4) {
-		bit = (__u32)key->addr[0] << 8 | key->addr[1];
-		word = hint->v4[(bit / 64) & (PC_SOURCE_HINT_BITS / 64 - 1)];
-	} else {
-		bit = pc_source_hint_v6_bit((__u32)key->addr[0] << 24 | (__u32)key->addr[1] << 16 |
-					    (__u32)key->addr[2] << 8 | key->addr[3]);
-		word = hint->v6[(bit / 64) & (PC_SOURCE_HINT_BITS / 64 - 1)];
-	}
+	word = key->family == PC_SRC_FAMILY_V4 ? hint->v4[index] : hint->v6[index];
 	return (word >> (bit & 63)) & 1;
 }
 

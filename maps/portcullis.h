@@ -258,11 +258,17 @@ struct pc_source_hint {
 	__u64 v6[PC_SOURCE_HINT_BITS / 64];
 };
 
-/* The bit of an IPv4 address's first 16 bits, or an IPv6 address's first 32
- * (host order). The hash is fixed: aiming at a set bit only buys a lookup. */
-static inline __u32 pc_source_hint_v6_bit(__u32 top32)
+/*
+ * KEY's bit in its family's half of struct pc_source_hint: the address's
+ * first 16 bits for IPv4, a hash of its first 32 for IPv6. The hash is
+ * fixed: aiming at a set bit only buys a lookup.
+ */
+static inline __u32 pc_source_hint_bit(const struct pc_source_key *key)
 {
-	return (top32 * 0x9e3779b1U) >> 16;
+	__u32 top = (__u32)key->addr[0] << 24 | (__u32)key->addr[1] << 16 |
+		    (__u32)key->addr[2] << 8 | key->addr[3];
+
+	return key->family == PC_SRC_FAMILY_V4 ? top >> 16 : (top * 0x9e3779b1U) >> 16;
 }
 
 /* Tries allocate per entry; this only caps a runaway list. Both rule sets

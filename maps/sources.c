@@ -34,27 +34,24 @@ static void hint_set(__u64 *bits, __u32 bit)
 
 void pc_source_hint_add(struct pc_source_hint *hint, const struct pc_source_key *key)
 {
-	__u32 len = key->prefixlen - PC_SRC_KEY_HDR_BITS, top;
+	__u32 len = key->prefixlen - PC_SRC_KEY_HDR_BITS, bit = pc_source_hint_bit(key);
 
 	if (key->family == PC_SRC_FAMILY_V4) {
-		top = (__u32)key->addr[0] << 8 | key->addr[1];
 		if (len >= 16) {
-			hint_set(hint->v4, top);
+			hint_set(hint->v4, bit);
 			return;
 		}
 		/* Every /16 under a shorter prefix. */
-		top &= ~((1U << (16 - len)) - 1);
+		bit &= ~((1U << (16 - len)) - 1);
 		for (__u32 i = 0; i < 1U << (16 - len); i++)
-			hint_set(hint->v4, top + i);
+			hint_set(hint->v4, bit + i);
 		return;
 	}
 	if (len < 32) {
 		memset(hint->v6, 0xff, sizeof(hint->v6));
 		return;
 	}
-	top = (__u32)key->addr[0] << 24 | (__u32)key->addr[1] << 16 | (__u32)key->addr[2] << 8 |
-	      key->addr[3];
-	hint_set(hint->v6, pc_source_hint_v6_bit(top));
+	hint_set(hint->v6, bit);
 }
 
 int pc_source_hint_extend(const struct pc_maps *maps, __u32 set, const struct pc_source_key *keys,
