@@ -90,15 +90,12 @@ static int install_sources(const struct pc_maps *maps)
 	inet_pton(AF_INET, "198.19.201.0", addr);
 	pc_source_key_make(&port_key, PC_SRC_PORT, 1, AF_INET, addr, 24);
 
-	for (size_t i = 0; i < n; i++)
-		pc_source_hint_add(&hint, &lists[i].key);
-	pc_source_hint_add(&hint, &port_key);
 	trie = pc_sources_create();
 	if (trie < 0)
 		return trie;
-	err = pc_sources_add_lists(trie, lists, n);
+	err = pc_sources_add_lists(trie, &hint, lists, n);
 	if (!err)
-		err = pc_sources_add(trie, &port_key, 1);
+		err = pc_sources_add(trie, &hint, &port_key, 1);
 	if (!err)
 		err = pc_sources_install(maps, 0, trie, &hint);
 	close(trie);

@@ -75,7 +75,7 @@ static int plan_lists(const struct pc_maps *maps, const struct pc_port_table *ta
 		for (size_t k = 0; k < n_keys; k++)
 			keys[k].list = target;
 		if (!err)
-			err = pc_sources_add(trie_fd, keys, n_keys);
+			err = pc_sources_add(trie_fd, NULL, keys, n_keys);
 		if (old)
 			use->target[old] = target;
 		else

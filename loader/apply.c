@@ -168,9 +168,7 @@ static int add_source_lists(const struct pc_ruleset *rs, int trie_fd,
 		pc_source_key_make(&entries[i].key, PC_SRC_SOURCE, 0, p->family, p->addr, p->len);
 		entries[i].flags = PC_SRC_F_TRUST;
 	}
-	for (i = 0; i < n; i++)
-		pc_source_hint_add(hint, &entries[i].key);
-	err = pc_sources_add_lists(trie_fd, entries, n);
+	err = pc_sources_add_lists(trie_fd, hint, entries, n);
 	free(entries);
 	return err;
 }
@@ -203,10 +201,8 @@ static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *tabl
 		for (size_t m = 0; m < b.members[id].n && !err; m++)
 			err = add_keys(&keys, &n, &cap, &rs->allows[b.members[id].allows[m]].sources,
 				       PC_SRC_PORT, id);
-	for (size_t k = 0; k < n && !err; k++)
-		pc_source_hint_add(hint, &keys[k]);
 	if (!err)
-		err = pc_sources_add(trie_fd, keys, n);
+		err = pc_sources_add(trie_fd, hint, keys, n);
 	*next_list = b.n_lists + 1;
 
 	for (__u32 id = 1; id <= b.n_lists; id++)

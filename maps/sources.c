@@ -116,13 +116,17 @@ void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int fa
 
 #define ADD_CHUNK 65536
 
-/* Insert N keys with VALUES (NULL: all 1) in batches. */
-static int add_values(int trie_fd, const struct pc_source_key *keys, const __u32 *values,
-		      size_t n)
+/* Insert N keys with VALUES (NULL: all 1) in batches; HINT as pc_sources_add(). */
+static int add_values(int trie_fd, struct pc_source_hint *hint, const struct pc_source_key *keys,
+		      const __u32 *values, size_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 *ones = NULL;
 	int err = 0;
+
+	if (hint)
+		for (size_t i = 0; i < n; i++)
+			pc_source_hint_add(hint, &keys[i]);
 
 	if (!values) {
 		ones = malloc(ADD_CHUNK * sizeof(*ones));
@@ -153,9 +157,10 @@ static int add_values(int trie_fd, const struct pc_source_key *keys, const __u32
 	return err;
 }
 
-int pc_sources_add(int trie_fd, const struct pc_source_key *keys, size_t n)
+int pc_sources_add(int trie_fd, struct pc_source_hint *hint, const struct pc_source_key *keys,
+		   size_t n)
 {
-	return add_values(trie_fd, keys, NULL, n);
+	return add_values(trie_fd, hint, keys, NULL, n);
 }
 
 /* Family, then address, then shorter prefixes first: a prefix precedes all it contains. */
@@ -184,7 +189,8 @@ static bool contains(const struct pc_source_key *outer, const struct pc_source_k
 	       !((outer->addr[bits / 8] ^ inner->addr[bits / 8]) & (0xff << (8 - bits % 8)));
 }
 
-int pc_sources_add_lists(int trie_fd, struct pc_source_entry *entries, size_t n)
+int pc_sources_add_lists(int trie_fd, struct pc_source_hint *hint, struct pc_source_entry *entries,
+			 size_t n)
 {
 	struct pc_source_key *keys = malloc(n * sizeof(*keys));
 	__u32 *values = malloc(n * sizeof(*values));
@@ -218,7 +224,7 @@ int pc_sources_add_lists(int trie_fd, struct pc_source_entry *entries, size_t n)
 		keys[out] = entry->key;
 		values[out++] = entry->flags;
 	}
-	err = add_values(trie_fd, keys, values, out);
+	err = add_values(trie_fd, hint, keys, values, out);
 out:
 	free(keys);
 	free(values);
@@ -252,8 +258,9 @@ int pc_sources_copy_list(int trie_fd, __u16 from, __u16 to)
 		key = next;
 		prev = &key;
 	}
+	/* Copies of keys in this trie: the hint covers them already. */
 	if (!err)
-		err = pc_sources_add(trie_fd, copies, n);
+		err = pc_sources_add(trie_fd, NULL, copies, n);
 	free(copies);
 	return err;
 }

@@ -31,12 +31,15 @@ void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int fa
 
 /* Set the hint bits that KEY's prefix covers. */
 void pc_source_hint_add(struct pc_source_hint *hint, const struct pc_source_key *key);
-/* Extend the hint of live set SET to N more keys; call before inserting them. */
+/* Extend the hint of live set SET to N more keys; call before inserting them
+ * (with a NULL hint: the live one covers them already). */
 int pc_source_hint_extend(const struct pc_maps *maps, __u32 set, const struct pc_source_key *keys,
 			  size_t n);
 
-/* Insert N keys (value 1) in batches. */
-int pc_sources_add(int trie_fd, const struct pc_source_key *keys, size_t n);
+/* Insert N keys (value 1) in batches, and set their bits in HINT, the hint
+ * of a trie that is not live yet (NULL: see pc_source_hint_extend). */
+int pc_sources_add(int trie_fd, struct pc_source_hint *hint, const struct pc_source_key *keys,
+		   size_t n);
 
 /* A "deny from" or "allow from" prefix: key kind PC_SRC_SOURCE, flags PC_SRC_F_*. */
 struct pc_source_entry {
@@ -49,7 +52,8 @@ struct pc_source_entry {
  * prefixes that contain it, so the data path's single longest-prefix lookup
  * answers both questions. Sorts ENTRIES in place.
  */
-int pc_sources_add_lists(int trie_fd, struct pc_source_entry *entries, size_t n);
+int pc_sources_add_lists(int trie_fd, struct pc_source_hint *hint, struct pc_source_entry *entries,
+			 size_t n);
 
 /* Copy every entry of per-port list FROM into list TO of the same trie. */
 int pc_sources_copy_list(int trie_fd, __u16 from, __u16 to);

@@ -107,13 +107,9 @@ static int write_sources(__u32 set)
 		}
 	}
 	memset(&hint, 0, sizeof(hint));
-	for (size_t i = 0; i < n_lists; i++)
-		pc_source_hint_add(&hint, &lists[i].key);
-	for (size_t i = 0; i < n_keys; i++)
-		pc_source_hint_add(&hint, &keys[i]);
-	err = pc_sources_add_lists(fd, lists, n_lists);
+	err = pc_sources_add_lists(fd, &hint, lists, n_lists);
 	if (!err)
-		err = pc_sources_add(fd, keys, n_keys);
+		err = pc_sources_add(fd, &hint, keys, n_keys);
 	if (!err)
 		err = pc_sources_install(&maps, set, fd, &hint);
 	close(fd); /* the outer map holds the trie now */
