@@ -482,7 +482,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0, ret, allowed;
+	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0, ret, allowed, limited, reply;
 	struct ethhdr *eth = data;
 	struct pc_port_rule *rule;
 	struct packet pkt = {};
@@ -552,8 +552,11 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	if (!rule)
 		return FAST_UNDECIDED;
 	allowed = rule->flags & PC_PORT_ALLOWED;
-	if (!allowed && !(rule->flags & PC_PORT_SOURCE_LIMITED) &&
-	    cfg->established == PC_ESTABLISHED_SOCKET && !opens_connection(ip_proto, tcp_flags))
+	limited = rule->flags & PC_PORT_SOURCE_LIMITED;
+	/* A packet to a closed port that may answer one of ours. */
+	reply = !allowed && !limited && cfg->established != PC_ESTABLISHED_OFF &&
+		!opens_connection(ip_proto, tcp_flags);
+	if (reply && cfg->established == PC_ESTABLISHED_SOCKET)
 		return FAST_UNDECIDED;
 
 	/* What the source checks, the rule and the scan detector read of it. */
@@ -583,8 +586,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	}
 
 	/* A source-limited port, or maybe a reply (established ephemeral). */
-	if (rule->flags & PC_PORT_SOURCE_LIMITED ||
-	    (cfg->established != PC_ESTABLISHED_OFF && !opens_connection(ip_proto, tcp_flags))) {
+	if (limited || reply) {
 		rule_verdict(ctx, &pkt, cfg, set, rule, &v, 1);
 		return finish(&pkt, cfg, &v);
 	}
