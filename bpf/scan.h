@@ -195,9 +195,10 @@ static __always_inline __u64 *ban_hint(const struct pc_addr_key *source)
 }
 
 /*
- * Is SOURCE banned? An expired ban is removed on the way. The call and the
- * key copy alone cost about 8 ns, so the fast path asks the hint first. A global function,
- * like pc_scan_probe, so the verifier checks it once, not once per parse path.
+ * Is SOURCE banned? An expired ban is removed on the way. A global function,
+ * like scan_record, so the verifier checks it once, not once per parse path;
+ * the call and the key copy alone cost about 8 ns, so the fast path asks the
+ * hint first.
  */
 __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 {

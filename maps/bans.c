@@ -60,14 +60,14 @@ const char *pc_addr_key_format(const struct pc_addr_key *key, __u32 ipv6_prefix,
 }
 
 /*
- * The gate count and the hint slots are shared with the data path, which
- * changes them with atomic adds; user space maps the pages and does the
+ * Adds DELTA to the __u64 at OFFSET of a mappable array, atomically. The
+ * gate count and the hint slots are shared with the data path, which
+ * changes them with atomic adds; user space maps the page and does the
  * same, so neither side can lose the other's update. Both may run high for
  * a moment and never low: a high count only costs lookups, a low one would
  * let banned sources through. So a new ban is counted before it is inserted
  * and a deleted one after it is gone.
  */
-/* Adds DELTA to the __u64 at OFFSET of a mappable array, atomically. */
 static int add_mapped(int map_fd, size_t offset, int delta)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), start = offset / page * page;

@@ -52,7 +52,7 @@ received=$(cut -f5 <<<"$line")
 # fifth is enough to be a flood; what must hold exactly is that the filter
 # counted every frame the interface took.
 check "the filter's side received a flood of them ($received)" test "${received:-0}" -ge $((FRAMES / 5))
-seen=$(pc stats "$IF_SRV" --json | python3 -c "import json,sys; t=json.load(sys.stdin)['totals']; print(t['pass_packets'] + t['drop_packets'])")
+seen=$(($(stats_field '["totals"]["pass_packets"]') + $(stats_field '["totals"]["drop_packets"]')))
 check "the filter counted every frame received ($seen >= $received)" test "${seen:-0}" -ge "${received:-1}"
 if [ "$hammer_rc" -eq 0 ]; then
 	ok "tcp/22 reachable throughout ($(cat "$TEST_TMP/hammer.out"))"
