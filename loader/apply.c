@@ -239,16 +239,10 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 
 	table = pc_port_table_new(maps);
 	hint = calloc(1, sizeof(*hint));
-	if (!table || !hint) {
-		pc_port_table_free(table);
-		free(hint);
-		return -ENOMEM;
-	}
-	trie_fd = pc_sources_create();
+	trie_fd = table && hint ? pc_sources_create() : -ENOMEM;
 	if (trie_fd < 0) {
-		pc_port_table_free(table);
-		free(hint);
-		return trie_fd;
+		err = trie_fd;
+		goto out;
 	}
 	/* Ranges first, so a port also named on its own is listed as a single port. */
 	for (int singles = 0; singles <= 1; singles++) {
@@ -284,6 +278,7 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 	if (!err)
 		err = set_next_list(maps, next_list);
 	close(trie_fd); /* the outer map holds it now */
+out:
 	pc_port_table_free(table);
 	free(hint);
 	return err;
