@@ -1,115 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The config file parser of shared/interface.md. A config is parsed into a
+ * The config grammar of shared/interface.md. A config is parsed into a
  * private ruleset and handed to the caller only when every line was good, so
  * a failed parse leaves nothing behind. No global state, no exit(): these
  * functions are fuzzed and run under the sanitizers.
  *
- * Messages are short and lower-case and quote the offending word, cut to
- * SHOW_MAX characters so a 4 KiB token cannot drown the message.
+ * A setting that takes one word of a fixed set (mode, icmp, ...) is one row
+ * of the choices table; every other directive has its own handler in the
+ * directives table. A setting remembers the line that set it, so a second,
+ * different value can name it.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "config.h"
+#include "config_internal.h"
 
-#define NSEC_PER_SEC	1000000000ULL
-#define MAX_DURATION_NS (36500ULL * 86400 * NSEC_PER_SEC) /* 100 years: now + ban never wraps */
-#define MAX_FILE_SIZE	(64U << 20)			  /* config and list files */
-#define MAX_WORDS	16				  /* words kept per line */
-#define SHOW_MAX	64				  /* longest word quoted in full */
-#define BLANKS		" \t\r\f\v"
-
-/* A quoted word in a message: printf("bad port " QW, SHOWN(p, n)). */
-#define QW	    "'%.*s%s'"
-#define SHOWN(s, n) (int)((n) > SHOW_MAX ? SHOW_MAX : (n)), (s), ((n) > SHOW_MAX ? "..." : "")
-#define SHOW(s)	    SHOWN(s, strlen(s))
-
-static const char *const proto_names[PC_PROTOS] = {"tcp", "udp"};
-
-/* Formats WHY (may be NULL) and returns -EINVAL, for the token parsers. */
-__attribute__((format(printf, 3, 4))) static int fail(char *why, size_t why_len, const char *fmt,
-						      ...)
-{
-	va_list ap;
-
-	if (why && why_len) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* A message without location into ERR, ending in "..." if it was cut; returns RET. */
-__attribute__((format(printf, 3, 4))) static int error_msg(struct pc_error *err, int ret,
-							   const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		err->msg[0] = '\0';
-	else if ((size_t)n >= sizeof(err->msg))
-		memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
-	return ret;
-}
-
-/* "FILE:LINE: message"; returns RET. */
-__attribute__((format(printf, 5, 6))) static int
-error_at(struct pc_error *err, int ret, const char *file, int line, const char *fmt, ...)
-{
-	char message[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	return error_msg(err, ret, "%.*s:%d: %s", PATH_MAX, file, line, message);
-}
-
-/* "FILE: strerror" for a file that cannot be read; returns -ERRNUM. */
-static int error_file(struct pc_error *err, const char *file, int errnum)
-{
-	return error_msg(err, -errnum, "%.*s: %s", PATH_MAX, file, strerror(errnum));
-}
-
-/* Decimal digits only. 0, -EINVAL (not a number) or -ERANGE (above MAX). */
-static int parse_uint(const char *s, size_t n, __u64 max, __u64 *out)
-{
-	bool too_big = false;
-	__u64 value = 0;
-
-	if (n == 0)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned int digit = (unsigned char)s[i] - '0';
-
-		if (digit > 9)
-			return -EINVAL;
-		if (too_big || digit > max || value > (max - digit) / 10)
-			too_big = true;
-		else
-			value = value * 10 + digit;
-	}
-	if (too_big)
-		return -ERANGE;
-	*out = value;
-	return 0;
-}
+#define MAX_WORDS 16 /* words kept per line */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 void pc_ruleset_init(struct pc_ruleset *rs)
 {
@@ -136,32 +49,6 @@ void pc_ruleset_free(struct pc_ruleset *rs)
 	pc_ruleset_init(rs);
 }
 
-int pc_prefix_list_add(struct pc_prefix_list *list, const struct pc_prefix *prefix)
-{
-	if (list->count == list->cap) {
-		size_t cap = list->cap ? list->cap * 2 : 16;
-		struct pc_prefix *items;
-
-		if (cap < list->cap || cap > SIZE_MAX / sizeof(*items))
-			return -ENOMEM;
-		items = realloc(list->items, cap * sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		list->items = items;
-		list->cap = cap;
-	}
-	list->items[list->count++] = *prefix;
-	return 0;
-}
-
-void pc_prefix_list_free(struct pc_prefix_list *list)
-{
-	free(list->items);
-	list->items = NULL;
-	list->count = 0;
-	list->cap = 0;
-}
-
 static int prefix_list_copy(struct pc_prefix_list *to, const struct pc_prefix_list *from)
 {
 	memset(to, 0, sizeof(*to));
@@ -175,541 +62,34 @@ static int prefix_list_copy(struct pc_prefix_list *to, const struct pc_prefix_li
 	return 0;
 }
 
-const char *pc_prefix_format(const struct pc_prefix *prefix, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN];
-	unsigned int full = prefix->family == AF_INET ? 32 : 128;
+#define MAX_CHOICE_WORDS 3
 
-	if (!len)
-		return buf;
-	if ((prefix->family != AF_INET && prefix->family != AF_INET6) ||
-	    !inet_ntop(prefix->family, prefix->addr, addr, sizeof(addr)))
-		snprintf(buf, len, "?");
-	else if (prefix->len >= full)
-		snprintf(buf, len, "%s", addr);
-	else
-		snprintf(buf, len, "%s/%u", addr, prefix->len);
-	return buf;
-}
-
-int pc_parse_proto(const char *word, enum pc_proto *proto, char *why, size_t why_len)
-{
-	for (int i = 0; i < PC_PROTOS; i++) {
-		if (strcmp(word, proto_names[i]) == 0) {
-			*proto = i;
-			return 0;
-		}
-	}
-	return fail(why, why_len, "bad protocol " QW ": must be tcp or udp", SHOW(word));
-}
-
-static int parse_port(const char *s, size_t n, __u16 *port, char *why, size_t why_len)
-{
-	__u64 value;
-	int ret = parse_uint(s, n, 65535, &value);
-
-	if (ret == -EINVAL)
-		return fail(why, why_len, "bad port " QW ": not a number", SHOWN(s, n));
-	if (ret || value == 0)
-		return fail(why, why_len, "bad port " QW ": must be 1..65535", SHOWN(s, n));
-	*port = value;
-	return 0;
-}
-
-/* One item of a port list: "N" or "LO-HI". */
-static int parse_port_item(const char *item, size_t n, struct pc_port_range *range, char *why,
-			   size_t why_len)
-{
-	const char *dash = memchr(item, '-', n);
-	size_t lo_len, hi_len;
-	int ret;
-
-	if (!dash) {
-		ret = parse_port(item, n, &range->lo, why, why_len);
-		range->hi = range->lo;
-		return ret;
-	}
-	lo_len = dash - item;
-	hi_len = n - lo_len - 1;
-	if (!lo_len || !hi_len || memchr(dash + 1, '-', hi_len))
-		return fail(why, why_len, "bad port range " QW ": expected LO-HI", SHOWN(item, n));
-	ret = parse_port(item, lo_len, &range->lo, why, why_len);
-	if (!ret)
-		ret = parse_port(dash + 1, hi_len, &range->hi, why, why_len);
-	if (!ret && range->lo > range->hi)
-		ret = fail(why, why_len, "bad port range " QW ": %u is greater than %u",
-			   SHOWN(item, n), range->lo, range->hi);
-	return ret;
-}
-
-int pc_parse_ports(const char *word, struct pc_port_range **ranges, size_t *n, char *why,
-		   size_t why_len)
-{
-	struct pc_port_range *out;
-	size_t items = 1, count = 0;
-	const char *item = word;
-	int ret;
-
-	*ranges = NULL;
-	*n = 0;
-	if (!*word)
-		return fail(why, why_len, "missing port");
-	for (const char *c = word; *c; c++)
-		items += *c == ',';
-	out = calloc(items, sizeof(*out));
-	if (!out) {
-		fail(why, why_len, "out of memory");
-		return -ENOMEM;
-	}
-	for (;;) {
-		size_t len = strcspn(item, ",");
-
-		if (!len)
-			ret = fail(why, why_len, "bad port list " QW ": empty item", SHOW(word));
-		else
-			ret = parse_port_item(item, len, &out[count], why, why_len);
-		if (ret) {
-			free(out);
-			return ret;
-		}
-		count++;
-		if (!item[len])
-			break;
-		item += len + 1;
-	}
-	*ranges = out;
-	*n = count;
-	return 0;
-}
-
-static const struct duration_unit {
-	char name;
-	__u64 ns;
-} duration_units[] = {
-    {'s', NSEC_PER_SEC},
-    {'m', 60 * NSEC_PER_SEC},
-    {'h', 3600 * NSEC_PER_SEC},
-    {'d', 86400 * NSEC_PER_SEC},
+/*
+ * A setting of one word from a fixed set: the word's index picks the value
+ * stored in the ruleset field at OFFSET (a bool or an int-sized enum).
+ */
+static const struct choice {
+	const char *name; /* as written, and quoted in messages */
+	size_t offset, size;
+	const char *words[MAX_CHOICE_WORDS + 1]; /* NULL-terminated */
+	int values[MAX_CHOICE_WORDS];
+} choices[] = {
+#define FIELD(f) offsetof(struct pc_ruleset, f), sizeof(((struct pc_ruleset *)0)->f)
+    {"mode", FIELD(mode), {"enforce", "monitor"}, {PC_MODE_ENFORCE, PC_MODE_MONITOR}},
+    {"scan-flags", FIELD(scan_flags_pass), {"drop", "pass"}, {false, true}},
+    {"established",
+     FIELD(established),
+     {"socket", "ephemeral", "off"},
+     {PC_ESTABLISHED_SOCKET, PC_ESTABLISHED_EPHEMERAL, PC_ESTABLISHED_OFF}},
+    {"icmp", FIELD(icmp_deny), {"allow", "deny"}, {false, true}},
+    {"fragments", FIELD(frag_deny), {"allow", "deny"}, {false, true}},
+#undef FIELD
 };
 
-#define N_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+#define N_CHOICES ARRAY_SIZE(choices)
 
-int pc_parse_duration(const char *word, __u64 *ns, char *why, size_t why_len)
-{
-	size_t digits = strspn(word, "0123456789");
-	const char *unit = word + digits;
-	const struct duration_unit *found = NULL;
-	__u64 value;
-
-	if (!digits)
-		return fail(why, why_len,
-			    "bad duration " QW ": expected a number and a unit, e.g. 10m",
-			    SHOW(word));
-	if (!*unit)
-		return fail(why, why_len, "bad duration " QW ": missing unit (s, m, h or d)",
-			    SHOW(word));
-	for (size_t i = 0; i < N_UNITS && !unit[1]; i++)
-		if (duration_units[i].name == *unit)
-			found = &duration_units[i];
-	if (!found)
-		return fail(why, why_len, "bad duration " QW ": unknown unit " QW " (s, m, h or d)",
-			    SHOW(word), SHOW(unit));
-	if (parse_uint(word, digits, MAX_DURATION_NS / found->ns, &value))
-		return fail(why, why_len, "bad duration " QW ": too large (at most 36500d)",
-			    SHOW(word));
-	if (!value)
-		return fail(why, why_len, "bad duration " QW ": must be greater than 0",
-			    SHOW(word));
-	*ns = value * found->ns;
-	return 0;
-}
-
-/* "10m" for 600 s: the largest unit that divides NS; NS is whole seconds. */
-static void format_duration(__u64 ns, char *buf, size_t len)
-{
-	for (size_t i = N_UNITS; i-- > 0;) {
-		if (ns % duration_units[i].ns == 0 || i == 0) {
-			snprintf(buf, len, "%llu%c",
-				 (unsigned long long)(ns / duration_units[i].ns),
-				 duration_units[i].name);
-			return;
-		}
-	}
-}
-
-int pc_parse_prefix(const char *word, struct pc_prefix *prefix, char *why, size_t why_len)
-{
-	const char *slash = strchr(word, '/');
-	size_t addr_len = slash ? (size_t)(slash - word) : strlen(word);
-	struct pc_prefix out = {0};
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned int max, bytes, bits;
-	bool host_bits = false;
-	__u64 len;
-
-	if (!addr_len || addr_len >= sizeof(addr))
-		return fail(why, why_len, "bad address " QW, SHOW(word));
-	memcpy(addr, word, addr_len);
-	addr[addr_len] = '\0';
-	out.family = memchr(addr, ':', addr_len) ? AF_INET6 : AF_INET;
-	max = out.family == AF_INET ? 32 : 128;
-	if (inet_pton(out.family, addr, out.addr) != 1)
-		return fail(why, why_len, "bad address " QW, SHOW(word));
-	len = max;
-	if (slash && parse_uint(slash + 1, strlen(slash + 1), max, &len))
-		return fail(why, why_len, "bad prefix length in " QW ": must be 0..%u", SHOW(word),
-			    max);
-	out.len = len;
-
-	/* Clear the host bits, remembering whether any were set. */
-	bytes = out.len / 8;
-	bits = out.len % 8;
-	for (unsigned int i = bytes; i < max / 8; i++) {
-		__u8 keep = i == bytes ? (__u8)(0xff00 >> bits) : 0;
-
-		host_bits |= (out.addr[i] & ~keep) != 0;
-		out.addr[i] &= keep;
-	}
-	if (host_bits) {
-		char network[INET6_ADDRSTRLEN + 8];
-
-		pc_prefix_format(&out, network, sizeof(network));
-		return fail(why, why_len, "bad prefix " QW ": host bits set, did you mean '%s'?",
-			    SHOW(word), network);
-	}
-	*prefix = out;
-	return 0;
-}
-
-/*
- * Lines of a config or list file, copied one at a time into BUF without
- * their newline (and a trailing CR). Binary content and over-long lines are
- * errors in the file's own FILE:LINE.
- */
-struct lines {
-	const char *name;
-	const char *text;
-	size_t len;
-	size_t pos;
-	int number;
-	char buf[PC_CONFIG_MAX_LINE + 1];
-};
-
-static bool is_binary_byte(unsigned char c)
-{
-	/* Not strchr(): it would find the NUL terminator for c == 0. */
-	return c == 0x7f ||
-	       (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v');
-}
-
-static int lines_init(struct lines *lines, const char *name, const char *text, size_t len,
-		      struct pc_error *err)
-{
-	int line = 1;
-
-	lines->name = name;
-	lines->text = text ? text : "";
-	lines->len = text ? len : 0;
-	lines->pos = 0;
-	lines->number = 0;
-	if (lines->len > MAX_FILE_SIZE) /* also keeps line numbers in an int */
-		return error_file(err, name, EFBIG);
-	if (lines->len >= 3 && memcmp(lines->text, "\xef\xbb\xbf", 3) == 0)
-		lines->pos = 3; /* UTF-8 byte order mark */
-	for (size_t i = lines->pos; i < lines->len; i++) {
-		unsigned char c = lines->text[i];
-
-		if (is_binary_byte(c))
-			return error_at(err, -EINVAL, name, line, "binary file (byte 0x%02x)", c);
-		line += c == '\n';
-	}
-	return 0;
-}
-
-/* 1 with the next line in lines->buf, 0 at the end, or -EINVAL. */
-static int lines_next(struct lines *lines, struct pc_error *err)
-{
-	const char *start = lines->text + lines->pos;
-	const char *newline;
-	size_t n;
-
-	if (lines->pos >= lines->len)
-		return 0;
-	newline = memchr(start, '\n', lines->len - lines->pos);
-	n = newline ? (size_t)(newline - start) : lines->len - lines->pos;
-	lines->pos += n + (newline ? 1 : 0);
-	lines->number++;
-	if (n && start[n - 1] == '\r')
-		n--;
-	if (n > PC_CONFIG_MAX_LINE)
-		return error_at(err, -EINVAL, lines->name, lines->number,
-				"line too long (over %d characters)", PC_CONFIG_MAX_LINE);
-	memcpy(lines->buf, start, n);
-	lines->buf[n] = '\0';
-	return 1;
-}
-
-/*
- * Cuts LINE at the first of COMMENT and splits it at blanks. Returns the
- * number of words; only the first MAX words are stored.
- */
-static int split_words(char *line, const char *comment, char **words, int max)
-{
-	char *save = NULL;
-	int n = 0;
-
-	line[strcspn(line, comment)] = '\0';
-	for (char *word = strtok_r(line, BLANKS, &save); word;
-	     word = strtok_r(NULL, BLANKS, &save)) {
-		if (n < max)
-			words[n] = word;
-		if (n < INT_MAX)
-			n++;
-	}
-	return n;
-}
-
-/*
- * sshd's StrictModes for the files that decide what a root-run firewall
- * lets in: a config or list file must be owned by root or by the user
- * running portcullis (so "portcullis check" works on a user's own draft),
- * and must not be writable by group or others. Character devices such as
- * /dev/null hold nothing another user could edit; only their owner counts.
- * The check is on the open file, so a rename in between cannot fool it.
- */
-static int check_file_trusted(const char *path, const struct stat *st, struct pc_error *err)
-{
-	bool owner_ok = st->st_uid == 0 || st->st_uid == geteuid();
-	bool modes_ok = S_ISCHR(st->st_mode) || !(st->st_mode & (S_IWGRP | S_IWOTH));
-
-	if (owner_ok && modes_ok)
-		return 0;
-	return error_msg(err, -EPERM,
-			 "%.*s: bad ownership or modes (owner uid %u, mode %04o): portcullis "
-			 "reads only files owned by root or by the user running it, and not "
-			 "writable by group or others",
-			 PATH_MAX, path, (unsigned int)st->st_uid,
-			 (unsigned int)(st->st_mode & 07777));
-}
-
-/* Reads a whole file, NUL-terminated. Errors are "FILE: strerror". */
-static int read_file(const char *path, char **text, size_t *len, struct pc_error *err)
-{
-	size_t size = 0, cap = 0;
-	char *buf = NULL;
-	struct stat st;
-	int fd, ret = 0;
-
-	*text = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return error_file(err, path, errno);
-	if (fstat(fd, &st)) {
-		ret = error_file(err, path, errno);
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		ret = error_file(err, path, EISDIR);
-		goto out;
-	}
-	ret = check_file_trusted(path, &st, err);
-	if (ret)
-		goto out;
-	/* Read at most MAX_FILE_SIZE + 1 bytes: enough to know the file is too large. */
-	for (;;) {
-		ssize_t got;
-
-		if (size + 1 >= cap) {
-			size_t grow = cap ? cap * 2 : 16384;
-			char *bigger;
-
-			if (cap >= MAX_FILE_SIZE + 2) {
-				ret = error_file(err, path, EFBIG);
-				goto out;
-			}
-			if (grow > MAX_FILE_SIZE + 2)
-				grow = MAX_FILE_SIZE + 2;
-			bigger = realloc(buf, grow);
-			if (!bigger) {
-				ret = error_file(err, path, ENOMEM);
-				goto out;
-			}
-			buf = bigger;
-			cap = grow;
-		}
-		got = read(fd, buf + size, cap - size - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			ret = error_file(err, path, errno);
-			goto out;
-		}
-		if (got == 0)
-			break;
-		size += got;
-	}
-	if (size > MAX_FILE_SIZE) {
-		ret = error_file(err, path, EFBIG);
-		goto out;
-	}
-	buf[size] = '\0';
-	*text = buf;
-	*len = size;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return ret;
-}
-
-int pc_parse_list_text(const char *name, const char *text, size_t len, struct pc_prefix_list *list,
-		       struct pc_error *err)
-{
-	size_t saved = list->count;
-	struct pc_error unused;
-	struct lines *lines;
-	int ret;
-
-	if (!err)
-		err = &unused;
-	lines = malloc(sizeof(*lines));
-	if (!lines)
-		return error_file(err, name, ENOMEM);
-	ret = lines_init(lines, name, text, len, err);
-	while (!ret && (ret = lines_next(lines, err)) > 0) {
-		char *words[2], why[512];
-		struct pc_prefix prefix;
-		int n = split_words(lines->buf, "#;", words, 2);
-
-		ret = 0;
-		if (n == 0)
-			continue;
-		if (n > 1) {
-			ret =
-			    error_at(err, -EINVAL, name, lines->number,
-				     "unexpected " QW " after " QW, SHOW(words[1]), SHOW(words[0]));
-		} else if (pc_parse_prefix(words[0], &prefix, why, sizeof(why))) {
-			ret = error_at(err, -EINVAL, name, lines->number, "%s", why);
-		} else if (pc_prefix_list_add(list, &prefix)) {
-			ret = error_at(err, -ENOMEM, name, lines->number, "out of memory");
-		}
-	}
-	free(lines);
-	if (ret < 0) {
-		list->count = saved;
-		return ret;
-	}
-	return 0;
-}
-
-int pc_parse_list_file(const char *path, struct pc_prefix_list *list, struct pc_error *err,
-		       bool *err_has_location)
-{
-	struct pc_error unused;
-	char *text;
-	size_t len;
-	int ret;
-
-	if (!err)
-		err = &unused;
-	if (err_has_location)
-		*err_has_location = false;
-	ret = read_file(path, &text, &len, err);
-	if (ret)
-		return ret;
-	ret = pc_parse_list_text(path, text, len, list, err);
-	if (err_has_location)
-		*err_has_location = ret != 0;
-	free(text);
-	return ret;
-}
-
-/* One item of a source list: a prefix or @FILE. */
-static int parse_source(const char *item, size_t n, const char *base_dir,
-			struct pc_prefix_list *list, struct pc_error *err, bool *err_has_location)
-{
-	char path[PATH_MAX], why[512], word[INET6_ADDRSTRLEN + 8];
-	struct pc_prefix prefix;
-	int len;
-
-	if (item[0] == '@') {
-		if (n == 1)
-			return error_msg(err, -EINVAL, "bad source '@': empty file name");
-		if (item[1] == '/' || !base_dir || !*base_dir)
-			len = snprintf(path, sizeof(path), "%.*s", (int)(n - 1), item + 1);
-		else
-			len = snprintf(path, sizeof(path), "%s%s%.*s", base_dir,
-				       base_dir[strlen(base_dir) - 1] == '/' ? "" : "/",
-				       (int)(n - 1), item + 1);
-		if (len < 0 || (size_t)len >= sizeof(path))
-			return error_msg(err, -EINVAL, "bad source " QW ": file name too long",
-					 SHOWN(item, n));
-		return pc_parse_list_file(path, list, err, err_has_location);
-	}
-	/* pc_parse_prefix wants a string; anything longer than an address is bad anyway. */
-	if (n >= sizeof(word))
-		return error_msg(err, -EINVAL, "bad address " QW, SHOWN(item, n));
-	memcpy(word, item, n);
-	word[n] = '\0';
-	if (pc_parse_prefix(word, &prefix, why, sizeof(why)))
-		return error_msg(err, -EINVAL, "%s", why);
-	if (pc_prefix_list_add(list, &prefix))
-		return error_msg(err, -ENOMEM, "out of memory");
-	return 0;
-}
-
-int pc_parse_sources_at(const char *word, const char *base_dir, struct pc_prefix_list *list,
-			struct pc_error *err, bool *err_has_location)
-{
-	size_t saved = list->count;
-	struct pc_error unused;
-	bool located = false;
-	const char *item = word;
-	int ret = 0;
-
-	if (!err)
-		err = &unused;
-	if (!*word)
-		ret = error_msg(err, -EINVAL, "missing sources");
-	while (!ret) {
-		size_t len = strcspn(item, ",");
-
-		if (!len)
-			ret = error_msg(err, -EINVAL, "bad source list " QW ": empty item",
-					SHOW(word));
-		else
-			ret = parse_source(item, len, base_dir, list, err, &located);
-		if (!item[len])
-			break;
-		item += len + 1;
-	}
-	if (err_has_location)
-		*err_has_location = ret && located;
-	if (ret)
-		list->count = saved;
-	return ret;
-}
-
-int pc_parse_sources(const char *word, struct pc_prefix_list *list, struct pc_error *err,
-		     bool *err_has_location)
-{
-	return pc_parse_sources_at(word, NULL, list, err, err_has_location);
-}
-
-/*
- * The config parser proper. Scalar directives remember the line that set
- * them, so a second, different value can name it.
- */
-enum scalar {
-	SCALAR_MODE,
-	SCALAR_SCAN_FLAGS,
-	SCALAR_SCAN_DETECT,
-	SCALAR_ESTABLISHED,
-	SCALAR_ICMP,
-	SCALAR_FRAGMENTS,
-	SCALARS,
-};
+_Static_assert(sizeof(enum pc_mode) == sizeof(int) && sizeof(enum pc_established) == sizeof(int),
+	       "choice values are stored as int");
 
 #define PORT_WORDS (PC_PORTS / 64)
 
@@ -724,7 +104,9 @@ struct parser {
 	int line;
 	struct pc_ruleset *rs;
 	struct pc_error *err;
-	int scalar_line[SCALARS]; /* 0: not set by the file */
+	int choice_line[N_CHOICES]; /* 0: not set by the file */
+	int choice_index[N_CHOICES];
+	int scan_detect_line;
 	struct port_marks *marks; /* keeps the conflict check linear in the config */
 	size_t allows_cap;        /* allocated entries of rs->allows */
 };
@@ -737,12 +119,12 @@ __attribute__((format(printf, 2, 3))) static int parse_error(struct parser *p, c
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	return error_at(p->err, -EINVAL, p->name, p->line, "%s", message);
+	return cfg_error_at(p->err, -EINVAL, p->name, p->line, "%s", message);
 }
 
 static int out_of_memory(struct parser *p)
 {
-	return error_at(p->err, -ENOMEM, p->name, p->line, "out of memory");
+	return cfg_error_at(p->err, -ENOMEM, p->name, p->line, "out of memory");
 }
 
 static int extra_word(struct parser *p, const char *directive, const char *word)
@@ -750,204 +132,188 @@ static int extra_word(struct parser *p, const char *directive, const char *word)
 	return parse_error(p, "%s: extra argument " QW, directive, SHOW(word));
 }
 
-static const char *const mode_names[] = {"enforce", "monitor", NULL};
-static const char *const scan_flags_names[] = {"drop", "pass", NULL};
-static const char *const established_names[] = {"socket", "ephemeral", "off", NULL};
-static const char *const allow_deny_names[] = {"allow", "deny", NULL};
-
-/* A scalar setting as a config line would write it: compared and quoted in conflicts. */
-static void format_scalar(const struct pc_ruleset *rs, enum scalar kind, char *buf, size_t len)
+/* Adds WORD to the "a, b or c" list in BUF; LAST says it is the final one. */
+static void append_or(char *buf, size_t len, const char *word, bool last)
 {
-	char window[32], ban[32];
+	size_t used = strlen(buf);
 
-	switch (kind) {
-	case SCALAR_MODE:
-		snprintf(buf, len, "mode %s", mode_names[rs->mode == PC_MODE_MONITOR]);
-		break;
-	case SCALAR_SCAN_FLAGS:
-		snprintf(buf, len, "scan-flags %s", scan_flags_names[rs->scan_flags_pass]);
-		break;
-	case SCALAR_SCAN_DETECT:
-		if (!rs->scan_detect) {
-			snprintf(buf, len, "scan-detect off");
-			break;
-		}
-		format_duration(rs->scan_window_ns, window, sizeof(window));
-		format_duration(rs->ban_ns, ban, sizeof(ban));
-		snprintf(buf, len, "scan-detect ports %u window %s ban %s ipv6-prefix %u",
-			 rs->scan_ports, window, ban, rs->scan_ipv6_prefix);
-		break;
-	case SCALAR_ESTABLISHED:
-		snprintf(
-		    buf, len, "established %s",
-		    established_names[rs->established <= PC_ESTABLISHED_OFF ? rs->established : 0]);
-		break;
-	case SCALAR_ICMP:
-		snprintf(buf, len, "icmp %s", allow_deny_names[rs->icmp_deny]);
-		break;
-	case SCALAR_FRAGMENTS:
-		snprintf(buf, len, "fragments %s", allow_deny_names[rs->frag_deny]);
-		break;
-	default:
-		snprintf(buf, len, "?");
-	}
+	snprintf(buf + used, len - used, "%s%s", used ? (last ? " or " : ", ") : "", word);
 }
 
-/* Takes KIND's fields from WANT, unless an earlier line set a different value. */
-static int set_scalar(struct parser *p, enum scalar kind, const struct pc_ruleset *want)
+static void choice_words(const struct choice *c, char *buf, size_t len)
 {
-	char old[128], new[128];
-	struct pc_ruleset *rs = p->rs;
+	buf[0] = '\0';
+	for (int i = 0; c->words[i]; i++)
+		append_or(buf, len, c->words[i], !c->words[i + 1]);
+}
 
-	format_scalar(rs, kind, old, sizeof(old));
-	format_scalar(want, kind, new, sizeof(new));
-	if (p->scalar_line[kind] && strcmp(old, new) != 0)
-		return parse_error(p, "'%s' conflicts with line %d ('%s')", new,
-				   p->scalar_line[kind], old);
-	if (!p->scalar_line[kind])
-		p->scalar_line[kind] = p->line;
-	switch (kind) {
-	case SCALAR_MODE:
-		rs->mode = want->mode;
-		break;
-	case SCALAR_SCAN_FLAGS:
-		rs->scan_flags_pass = want->scan_flags_pass;
-		break;
-	case SCALAR_SCAN_DETECT:
-		rs->scan_detect = want->scan_detect;
-		rs->scan_ports = want->scan_ports;
-		rs->scan_window_ns = want->scan_window_ns;
-		rs->ban_ns = want->ban_ns;
-		rs->scan_ipv6_prefix = want->scan_ipv6_prefix;
-		break;
-	case SCALAR_ESTABLISHED:
-		rs->established = want->established;
-		break;
-	case SCALAR_ICMP:
-		rs->icmp_deny = want->icmp_deny;
-		break;
-	case SCALAR_FRAGMENTS:
-		rs->frag_deny = want->frag_deny;
-		break;
-	default:
-		break;
+static void store_choice(struct pc_ruleset *rs, const struct choice *c, int value)
+{
+	char *field = (char *)rs + c->offset;
+	bool flag = value;
+
+	if (c->size == sizeof(bool))
+		memcpy(field, &flag, sizeof(flag));
+	else
+		memcpy(field, &value, sizeof(value));
+}
+
+/*
+ * "NAME WORD" with WORD at WORDS[ARG]: stores WORD's value, unless an
+ * earlier line chose a different word.
+ */
+static int set_choice(struct parser *p, const struct choice *c, char **words, int n, int arg)
+{
+	size_t row = c - choices;
+	char expected[128];
+	int index = -1;
+
+	choice_words(c, expected, sizeof(expected));
+	if (n <= arg)
+		return parse_error(p, "%s: missing argument (%s)", c->name, expected);
+	if (n > arg + 1)
+		return extra_word(p, c->name, words[arg + 1]);
+	for (int i = 0; c->words[i] && index < 0; i++)
+		if (strcmp(words[arg], c->words[i]) == 0)
+			index = i;
+	if (index < 0)
+		return parse_error(p, "bad %s " QW ": must be %s", c->name, SHOW(words[arg]),
+				   expected);
+	if (p->choice_line[row] && p->choice_index[row] != index)
+		return parse_error(p, "'%s %s' conflicts with line %d ('%s %s')", c->name,
+				   c->words[index], p->choice_line[row], c->name,
+				   c->words[p->choice_index[row]]);
+	if (!p->choice_line[row]) {
+		p->choice_line[row] = p->line;
+		p->choice_index[row] = index;
 	}
+	store_choice(p->rs, c, c->values[index]);
 	return 0;
 }
 
-/* "DIRECTIVE WORD" with WORD one of CHOICES; *INDEX is its position. */
-static int parse_choice(struct parser *p, char **words, int n, const char *const *choices,
-			const char *expected, int *index)
-{
-	if (n < 2)
-		return parse_error(p, "%s: missing argument (%s)", words[0], expected);
-	if (n > 2)
-		return extra_word(p, words[0], words[2]);
-	for (int i = 0; choices[i]; i++) {
-		if (strcmp(words[1], choices[i]) == 0) {
-			*index = i;
-			return 0;
-		}
-	}
-	return parse_error(p, "bad %s " QW ": must be %s", words[0], SHOW(words[1]), expected);
-}
-
-static int parse_mode(struct parser *p, char **words, int n)
-{
-	struct pc_ruleset want = *p->rs;
-	int index;
-
-	if (parse_choice(p, words, n, mode_names, "enforce or monitor", &index))
-		return -EINVAL;
-	want.mode = index ? PC_MODE_MONITOR : PC_MODE_ENFORCE;
-	return set_scalar(p, SCALAR_MODE, &want);
-}
-
-static int parse_scan_flags(struct parser *p, char **words, int n)
-{
-	struct pc_ruleset want = *p->rs;
-	int index;
-
-	if (parse_choice(p, words, n, scan_flags_names, "drop or pass", &index))
-		return -EINVAL;
-	want.scan_flags_pass = index == 1;
-	return set_scalar(p, SCALAR_SCAN_FLAGS, &want);
-}
-
-static int parse_established(struct parser *p, char **words, int n)
-{
-	static const enum pc_established values[] = {
-	    PC_ESTABLISHED_SOCKET,
-	    PC_ESTABLISHED_EPHEMERAL,
-	    PC_ESTABLISHED_OFF,
-	};
-	struct pc_ruleset want = *p->rs;
-	int index;
-
-	if (parse_choice(p, words, n, established_names, "socket, ephemeral or off", &index))
-		return -EINVAL;
-	want.established = values[index];
-	return set_scalar(p, SCALAR_ESTABLISHED, &want);
-}
-
-static int parse_icmp(struct parser *p, char **words, int n)
-{
-	struct pc_ruleset want = *p->rs;
-	int index;
-
-	if (parse_choice(p, words, n, allow_deny_names, "allow or deny", &index))
-		return -EINVAL;
-	want.icmp_deny = index == 1;
-	return set_scalar(p, SCALAR_ICMP, &want);
-}
-
-static int parse_fragments(struct parser *p, char **words, int n)
-{
-	struct pc_ruleset want = *p->rs;
-	int index;
-
-	if (parse_choice(p, words, n, allow_deny_names, "allow or deny", &index))
-		return -EINVAL;
-	want.frag_deny = index == 1;
-	return set_scalar(p, SCALAR_FRAGMENTS, &want);
-}
-
-/* One "KEY VALUE" pair of scan-detect into WANT. */
-static int parse_scan_option(struct parser *p, int key, const char *value, struct pc_ruleset *want)
+/* Parses a DURATION word into *NS, with this line as the context. */
+static int parse_duration_here(struct parser *p, const char *word, __u64 *ns)
 {
 	char why[512];
-	__u64 number;
 
-	switch (key) {
-	case 0:
-		/* The detector's exact port sets hold PC_SCAN_MAX_PORTS, and a scan
-		 * is a second port at the least. */
-		if (parse_uint(value, strlen(value), PC_SCAN_MAX_PORTS, &number) || number < 2)
-			return parse_error(p, "bad scan-detect ports " QW ": must be 2..%d",
-					   SHOW(value), PC_SCAN_MAX_PORTS);
-		want->scan_ports = number;
-		return 0;
-	case 1:
-	case 2:
-		if (pc_parse_duration(value, key == 1 ? &want->scan_window_ns : &want->ban_ns, why,
-				      sizeof(why)))
-			return parse_error(p, "%s", why);
-		return 0;
-	default:
-		if (parse_uint(value, strlen(value), 128, &number) || !number)
-			return parse_error(p, "bad ipv6-prefix " QW ": must be 1..128",
-					   SHOW(value));
-		want->scan_ipv6_prefix = number;
-		return 0;
-	}
+	if (pc_parse_duration(word, ns, why, sizeof(why)))
+		return parse_error(p, "%s", why);
+	return 0;
 }
 
-/* scan-detect off | scan-detect [ports N] [window D] [ban D] [ipv6-prefix LEN] */
+static int scan_ports(struct parser *p, const char *value, struct pc_ruleset *want)
+{
+	__u64 number;
+
+	/* The detector's exact port sets hold PC_SCAN_MAX_PORTS, and a scan is
+	 * a second port at the least. */
+	if (cfg_parse_uint(value, strlen(value), PC_SCAN_MAX_PORTS, &number) || number < 2)
+		return parse_error(p, "bad scan-detect ports " QW ": must be 2..%d", SHOW(value),
+				   PC_SCAN_MAX_PORTS);
+	want->scan_ports = number;
+	return 0;
+}
+
+static int scan_window(struct parser *p, const char *value, struct pc_ruleset *want)
+{
+	return parse_duration_here(p, value, &want->scan_window_ns);
+}
+
+static int scan_ban(struct parser *p, const char *value, struct pc_ruleset *want)
+{
+	return parse_duration_here(p, value, &want->ban_ns);
+}
+
+static int scan_ipv6_prefix(struct parser *p, const char *value, struct pc_ruleset *want)
+{
+	__u64 number;
+
+	if (cfg_parse_uint(value, strlen(value), 128, &number) || !number)
+		return parse_error(p, "bad ipv6-prefix " QW ": must be 1..128", SHOW(value));
+	want->scan_ipv6_prefix = number;
+	return 0;
+}
+
+/* The "KEY VALUE" pairs of scan-detect, in the order messages list them. */
+static const struct scan_key {
+	const char *key;
+	int (*parse)(struct parser *p, const char *value, struct pc_ruleset *want);
+} scan_keys[] = {
+    {"ports", scan_ports},
+    {"window", scan_window},
+    {"ban", scan_ban},
+    {"ipv6-prefix", scan_ipv6_prefix},
+};
+
+#define N_SCAN_KEYS ARRAY_SIZE(scan_keys)
+
+/* scan-detect as a config line would write it, for conflict messages. */
+static void format_scan_detect(const struct pc_ruleset *rs, char *buf, size_t len)
+{
+	char window[32], ban[32];
+
+	if (!rs->scan_detect) {
+		snprintf(buf, len, "scan-detect off");
+		return;
+	}
+	cfg_format_duration(rs->scan_window_ns, window, sizeof(window));
+	cfg_format_duration(rs->ban_ns, ban, sizeof(ban));
+	snprintf(buf, len, "scan-detect ports %u window %s ban %s ipv6-prefix %u", rs->scan_ports,
+		 window, ban, rs->scan_ipv6_prefix);
+}
+
+static bool same_scan_detect(const struct pc_ruleset *a, const struct pc_ruleset *b)
+{
+	if (!a->scan_detect || !b->scan_detect)
+		return a->scan_detect == b->scan_detect;
+	return a->scan_ports == b->scan_ports && a->scan_window_ns == b->scan_window_ns &&
+	       a->ban_ns == b->ban_ns && a->scan_ipv6_prefix == b->scan_ipv6_prefix;
+}
+
+/*
+ * Takes WANT, a copy of the ruleset with only scan-detect's fields changed,
+ * unless an earlier line set those fields differently.
+ */
+static int set_scan_detect(struct parser *p, const struct pc_ruleset *want)
+{
+	struct pc_ruleset *rs = p->rs;
+	char old[160], new[160];
+
+	if (p->scan_detect_line && !same_scan_detect(rs, want)) {
+		format_scan_detect(rs, old, sizeof(old));
+		format_scan_detect(want, new, sizeof(new));
+		return parse_error(p, "'%s' conflicts with line %d ('%s')", new,
+				   p->scan_detect_line, old);
+	}
+	if (!p->scan_detect_line)
+		p->scan_detect_line = p->line;
+	*rs = *want;
+	return 0;
+}
+
+static const struct scan_key *find_scan_key(const char *word)
+{
+	for (size_t k = 0; k < N_SCAN_KEYS; k++)
+		if (strcmp(word, scan_keys[k].key) == 0)
+			return &scan_keys[k];
+	return NULL;
+}
+
+static int unknown_scan_key(struct parser *p, const char *word)
+{
+	char keys[128] = "";
+
+	for (size_t k = 0; k < N_SCAN_KEYS; k++)
+		append_or(keys, sizeof(keys), scan_keys[k].key, false);
+	append_or(keys, sizeof(keys), "off", true);
+	return parse_error(p, "scan-detect: unknown option " QW " (%s)", SHOW(word), keys);
+}
+
+/* scan-detect off | scan-detect [KEY VALUE]... with each KEY of scan_keys once at most */
 static int parse_scan_detect(struct parser *p, char **words, int n)
 {
-	static const char *const keys[] = {"ports", "window", "ban", "ipv6-prefix"};
 	struct pc_ruleset want = *p->rs;
-	bool seen[4] = {false};
+	bool seen[N_SCAN_KEYS] = {false};
 	int ret;
 
 	if (n < 2)
@@ -957,30 +323,24 @@ static int parse_scan_detect(struct parser *p, char **words, int n)
 		if (n > 2)
 			return extra_word(p, "scan-detect", words[2]);
 		want.scan_detect = false;
-		return set_scalar(p, SCALAR_SCAN_DETECT, &want);
+		return set_scan_detect(p, &want);
 	}
 	want.scan_detect = true;
 	for (int i = 1; i < n; i += 2) {
-		int key = -1;
+		const struct scan_key *key = find_scan_key(words[i]);
 
-		for (int k = 0; k < 4; k++)
-			if (strcmp(words[i], keys[k]) == 0)
-				key = k;
-		if (key < 0)
-			return parse_error(p,
-					   "scan-detect: unknown option " QW
-					   " (ports, window, ban, ipv6-prefix or off)",
-					   SHOW(words[i]));
-		if (seen[key])
-			return parse_error(p, "scan-detect: '%s' given twice", keys[key]);
-		seen[key] = true;
+		if (!key)
+			return unknown_scan_key(p, words[i]);
+		if (seen[key - scan_keys])
+			return parse_error(p, "scan-detect: '%s' given twice", key->key);
+		seen[key - scan_keys] = true;
 		if (i + 1 >= n)
-			return parse_error(p, "scan-detect: missing value after '%s'", keys[key]);
-		ret = parse_scan_option(p, key, words[i + 1], &want);
+			return parse_error(p, "scan-detect: missing value after '%s'", key->key);
+		ret = key->parse(p, words[i + 1], &want);
 		if (ret)
 			return ret;
 	}
-	return set_scalar(p, SCALAR_SCAN_DETECT, &want);
+	return set_scan_detect(p, &want);
 }
 
 /* Parses SOURCES into LIST, with this line as the context of bare messages. */
@@ -999,7 +359,7 @@ static int parse_sources_here(struct parser *p, const char *word, struct pc_pref
 		*p->err = sub;
 		return ret;
 	}
-	return error_at(p->err, ret, p->name, p->line, "%s", sub.msg);
+	return cfg_error_at(p->err, ret, p->name, p->line, "%s", sub.msg);
 }
 
 /*
@@ -1047,7 +407,7 @@ static int check_port_conflict(struct parser *p, enum pc_proto proto,
 		if (range->lo > other->hi || other->lo > range->hi)
 			continue;
 		return parse_error(p, "%s port %u conflicts with line %d: allowed %s there",
-				   proto_names[proto],
+				   cfg_proto_names[proto],
 				   range->lo > other->lo ? range->lo : other->lo, other->line,
 				   limited ? "from every source" : "only from listed sources");
 	}
@@ -1161,44 +521,22 @@ static const struct directive {
 	int max_words; /* including the directive */
 	int (*parse)(struct parser *p, char **words, int n);
 } directives[] = {
-    {"mode", 2, parse_mode},
     {"allow", 5, parse_allow},
     {"deny", 3, parse_deny},
-    {"scan-flags", 2, parse_scan_flags},
-    {"scan-detect", 9, parse_scan_detect},
-    {"established", 2, parse_established},
-    {"icmp", 2, parse_icmp},
-    {"fragments", 2, parse_fragments},
+    {"scan-detect", 1 + 2 * N_SCAN_KEYS, parse_scan_detect},
 };
 
-#define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+#define N_DIRECTIVES ARRAY_SIZE(directives)
 
-/* Levenshtein distance, for "did you mean"; both words are short. */
-static size_t edit_distance(const char *a, const char *b)
+/* The closest of CANDIDATE and *CLOSEST to WORD, within two edits. */
+static void suggest(const char *word, const char *candidate, const char **closest, size_t *best)
 {
-	size_t la = strlen(a), lb = strlen(b), row[32];
+	size_t distance = cfg_edit_distance(word, candidate);
 
-	if (la >= 32 || lb >= 32)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diagonal = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t above = row[j];
-			size_t best = diagonal + (a[i - 1] != b[j - 1]);
-
-			if (above + 1 < best)
-				best = above + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diagonal = above;
-		}
+	if (distance < *best) {
+		*best = distance;
+		*closest = candidate;
 	}
-	return row[lb];
 }
 
 static int unknown_directive(struct parser *p, const char *word)
@@ -1206,14 +544,10 @@ static int unknown_directive(struct parser *p, const char *word)
 	const char *closest = NULL;
 	size_t best = 3; /* suggest only within two edits */
 
-	for (size_t i = 0; i < N_DIRECTIVES; i++) {
-		size_t distance = edit_distance(word, directives[i].name);
-
-		if (distance < best) {
-			best = distance;
-			closest = directives[i].name;
-		}
-	}
+	for (size_t i = 0; i < N_DIRECTIVES; i++)
+		suggest(word, directives[i].name, &closest, &best);
+	for (size_t i = 0; i < N_CHOICES; i++)
+		suggest(word, choices[i].name, &closest, &best);
 	if (closest)
 		return parse_error(p, "unknown directive " QW " (did you mean '%s'?)", SHOW(word),
 				   closest);
@@ -1223,10 +557,13 @@ static int unknown_directive(struct parser *p, const char *word)
 static int parse_line(struct parser *p, char *line)
 {
 	char *words[MAX_WORDS];
-	int n = split_words(line, "#", words, MAX_WORDS);
+	int n = cfg_split_words(line, "#", words, MAX_WORDS);
 
 	if (n == 0)
 		return 0;
+	for (size_t i = 0; i < N_CHOICES; i++)
+		if (strcmp(words[0], choices[i].name) == 0)
+			return set_choice(p, &choices[i], words, n < 3 ? n : 3, 1);
 	for (size_t i = 0; i < N_DIRECTIVES; i++) {
 		if (strcmp(words[0], directives[i].name) != 0)
 			continue;
@@ -1256,7 +593,7 @@ int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ru
 	struct pc_ruleset parsed;
 	struct parser p = {0};
 	struct pc_error unused;
-	struct lines *lines;
+	struct cfg_lines *lines;
 	char *base_dir;
 	int ret;
 
@@ -1272,15 +609,15 @@ int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ru
 	if (!lines || !p.marks || dir_of(name, &base_dir)) {
 		free(lines);
 		free(p.marks);
-		return error_file(err, name, ENOMEM);
+		return cfg_error_file(err, name, ENOMEM);
 	}
 	p.name = name;
 	p.base_dir = base_dir;
 	p.rs = &parsed;
 	p.err = err;
 
-	ret = lines_init(lines, name, text, len, err);
-	while (!ret && (ret = lines_next(lines, err)) > 0) {
+	ret = cfg_lines_init(lines, name, text, len, err);
+	while (!ret && (ret = cfg_lines_next(lines, err)) > 0) {
 		p.line = lines->number;
 		ret = parse_line(&p, lines->buf);
 	}
@@ -1295,20 +632,14 @@ int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ru
 	return 0;
 }
 
+static int parse_config_text(const char *name, const char *text, size_t len, void *rs,
+			     struct pc_error *err)
+{
+	return pc_config_parse(name, text, len, rs, err);
+}
+
 int pc_config_load(const char *path, struct pc_ruleset *rs, struct pc_error *err)
 {
-	struct pc_error unused;
-	char *text;
-	size_t len;
-	int ret;
-
-	if (!err)
-		err = &unused;
 	pc_ruleset_init(rs);
-	ret = read_file(path, &text, &len, err);
-	if (ret)
-		return ret;
-	ret = pc_config_parse(path, text, len, rs, err);
-	free(text);
-	return ret;
+	return cfg_parse_file(path, parse_config_text, rs, err, NULL);
 }

@@ -26,8 +26,9 @@ $(FUZZ_OUT)/obj/%.o: %.c $(FUZZ_HDRS)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 # The loader objects each target needs, compiled with coverage for the fuzzer.
-$(FUZZ_OUT)/fuzz_config: $(FUZZ_OUT)/obj/loader/config.o
-$(FUZZ_OUT)/fuzz_tokens: $(FUZZ_OUT)/obj/loader/config.o
+CONFIG_OBJS := $(addprefix $(FUZZ_OUT)/obj/loader/,config.o config_words.o config_files.o)
+$(FUZZ_OUT)/fuzz_config: $(CONFIG_OBJS)
+$(FUZZ_OUT)/fuzz_tokens: $(CONFIG_OBJS)
 $(FUZZ_OUT)/fuzz_cli: $(FUZZ_OUT)/obj/loader/cli.o $(FUZZ_OUT)/obj/loader/log.o
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS)
