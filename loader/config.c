@@ -21,7 +21,7 @@
 
 #include "config_internal.h"
 
-#define MAX_WORDS 16 /* words kept per line */
+#define MAX_WORDS     16 /* words kept per line */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 void pc_ruleset_init(struct pc_ruleset *rs)
@@ -37,6 +37,7 @@ void pc_ruleset_init(struct pc_ruleset *rs)
 	rs->established = PC_ESTABLISHED_SOCKET;
 	rs->icmp_deny = false;
 	rs->frag_deny = false;
+	rs->exempt_auto = true;
 }
 
 void pc_ruleset_free(struct pc_ruleset *rs)
@@ -46,6 +47,7 @@ void pc_ruleset_free(struct pc_ruleset *rs)
 	free(rs->allows);
 	pc_prefix_list_free(&rs->trusted);
 	pc_prefix_list_free(&rs->denied);
+	pc_prefix_list_free(&rs->exempt);
 	pc_ruleset_init(rs);
 }
 
@@ -75,14 +77,15 @@ static const struct choice {
 	int values[MAX_CHOICE_WORDS];
 } choices[] = {
 #define FIELD(f) offsetof(struct pc_ruleset, f), sizeof(((struct pc_ruleset *)0)->f)
-    {"mode", FIELD(mode), {"enforce", "monitor"}, {PC_MODE_ENFORCE, PC_MODE_MONITOR}},
-    {"scan-flags", FIELD(scan_flags_pass), {"drop", "pass"}, {false, true}},
-    {"established",
-     FIELD(established),
-     {"socket", "ephemeral", "off"},
-     {PC_ESTABLISHED_SOCKET, PC_ESTABLISHED_EPHEMERAL, PC_ESTABLISHED_OFF}},
-    {"icmp", FIELD(icmp_deny), {"allow", "deny"}, {false, true}},
-    {"fragments", FIELD(frag_deny), {"allow", "deny"}, {false, true}},
+	{ "mode", FIELD(mode), { "enforce", "monitor" }, { PC_MODE_ENFORCE, PC_MODE_MONITOR } },
+	{ "scan-flags", FIELD(scan_flags_pass), { "drop", "pass" }, { false, true } },
+	{ "established",
+	  FIELD(established),
+	  { "socket", "ephemeral", "off" },
+	  { PC_ESTABLISHED_SOCKET, PC_ESTABLISHED_EPHEMERAL, PC_ESTABLISHED_OFF } },
+	{ "icmp", FIELD(icmp_deny), { "allow", "deny" }, { false, true } },
+	{ "fragments", FIELD(frag_deny), { "allow", "deny" }, { false, true } },
+	{ "exempt auto", FIELD(exempt_auto), { "on", "off" }, { true, false } },
 #undef FIELD
 };
 
@@ -108,7 +111,7 @@ struct parser {
 	int choice_index[N_CHOICES];
 	int scan_detect_line;
 	struct port_marks *marks; /* keeps the conflict check linear in the config */
-	size_t allows_cap;        /* allocated entries of rs->allows */
+	size_t allows_cap;	  /* allocated entries of rs->allows */
 };
 
 __attribute__((format(printf, 2, 3))) static int parse_error(struct parser *p, const char *fmt, ...)
@@ -224,12 +227,19 @@ static int scan_ban(struct parser *p, const char *value, struct pc_ruleset *want
 	return parse_duration_here(p, value, &want->ban_ns);
 }
 
+static int scan_ban_max(struct parser *p, const char *value, struct pc_ruleset *want)
+{
+	return parse_duration_here(p, value, &want->ban_max_ns);
+}
+
 static int scan_ipv6_prefix(struct parser *p, const char *value, struct pc_ruleset *want)
 {
 	__u64 number;
 
-	if (cfg_parse_uint(value, strlen(value), 128, &number) || !number)
-		return parse_error(p, "bad ipv6-prefix " QW ": must be 1..128", SHOW(value));
+	/* Shorter than a /32 would put whole providers (a RIR's smallest
+	 * allocation) into one ban. */
+	if (cfg_parse_uint(value, strlen(value), 128, &number) || number < 32)
+		return parse_error(p, "bad ipv6-prefix " QW ": must be 32..128", SHOW(value));
 	want->scan_ipv6_prefix = number;
 	return 0;
 }
@@ -239,10 +249,8 @@ static const struct scan_key {
 	const char *key;
 	int (*parse)(struct parser *p, const char *value, struct pc_ruleset *want);
 } scan_keys[] = {
-    {"ports", scan_ports},
-    {"window", scan_window},
-    {"ban", scan_ban},
-    {"ipv6-prefix", scan_ipv6_prefix},
+	{ "ports", scan_ports }, { "window", scan_window },	      { "ban", scan_ban },
+	{ "max", scan_ban_max }, { "ipv6-prefix", scan_ipv6_prefix },
 };
 
 #define N_SCAN_KEYS ARRAY_SIZE(scan_keys)
@@ -250,7 +258,7 @@ static const struct scan_key {
 /* scan-detect as a config line would write it, for conflict messages. */
 static void format_scan_detect(const struct pc_ruleset *rs, char *buf, size_t len)
 {
-	char window[32], ban[32];
+	char window[32], ban[32], max[40] = "";
 
 	if (!rs->scan_detect) {
 		snprintf(buf, len, "scan-detect off");
@@ -258,8 +266,12 @@ static void format_scan_detect(const struct pc_ruleset *rs, char *buf, size_t le
 	}
 	cfg_format_duration(rs->scan_window_ns, window, sizeof(window));
 	cfg_format_duration(rs->ban_ns, ban, sizeof(ban));
-	snprintf(buf, len, "scan-detect ports %u window %s ban %s ipv6-prefix %u", rs->scan_ports,
-		 window, ban, rs->scan_ipv6_prefix);
+	if (rs->ban_max_ns) {
+		strcpy(max, " max ");
+		cfg_format_duration(rs->ban_max_ns, max + 5, sizeof(max) - 5);
+	}
+	snprintf(buf, len, "scan-detect ports %u window %s ban %s%s ipv6-prefix %u", rs->scan_ports,
+		 window, ban, max, rs->scan_ipv6_prefix);
 }
 
 static bool same_scan_detect(const struct pc_ruleset *a, const struct pc_ruleset *b)
@@ -267,7 +279,8 @@ static bool same_scan_detect(const struct pc_ruleset *a, const struct pc_ruleset
 	if (!a->scan_detect || !b->scan_detect)
 		return a->scan_detect == b->scan_detect;
 	return a->scan_ports == b->scan_ports && a->scan_window_ns == b->scan_window_ns &&
-	       a->ban_ns == b->ban_ns && a->scan_ipv6_prefix == b->scan_ipv6_prefix;
+	       a->ban_ns == b->ban_ns && a->ban_max_ns == b->ban_max_ns &&
+	       a->scan_ipv6_prefix == b->scan_ipv6_prefix;
 }
 
 /*
@@ -313,7 +326,7 @@ static int unknown_scan_key(struct parser *p, const char *word)
 static int parse_scan_detect(struct parser *p, char **words, int n)
 {
 	struct pc_ruleset want = *p->rs;
-	bool seen[N_SCAN_KEYS] = {false};
+	bool seen[N_SCAN_KEYS] = { false };
 	int ret;
 
 	if (n < 2)
@@ -339,6 +352,13 @@ static int parse_scan_detect(struct parser *p, char **words, int n)
 		ret = key->parse(p, words[i + 1], &want);
 		if (ret)
 			return ret;
+	}
+	if (want.ban_max_ns && want.ban_max_ns < want.ban_ns) {
+		char ban[32], max[32];
+
+		cfg_format_duration(want.ban_ns, ban, sizeof(ban));
+		cfg_format_duration(want.ban_max_ns, max, sizeof(max));
+		return parse_error(p, "scan-detect: max %s is shorter than ban %s", max, ban);
 	}
 	return set_scan_detect(p, &want);
 }
@@ -455,10 +475,24 @@ static int add_allows(struct parser *p, enum pc_proto proto, const struct pc_por
 	return 0;
 }
 
-/* allow from SOURCES | allow PROTO PORTS [from SOURCES] */
+/* allow proto LIST: IP protocols other than TCP, UDP and ICMP; accumulates. */
+static int parse_allow_proto(struct parser *p, char **words, int n)
+{
+	char why[512];
+
+	if (n < 3)
+		return parse_error(p, "allow: missing protocols after 'proto'");
+	if (n > 3)
+		return extra_word(p, "allow", words[3]);
+	if (pc_parse_ip_protos(words[2], p->rs->allowed_protos, why, sizeof(why)))
+		return parse_error(p, "%s", why);
+	return 0;
+}
+
+/* allow from SOURCES | allow PROTO PORTS [from SOURCES] | allow proto LIST */
 static int parse_allow(struct parser *p, char **words, int n)
 {
-	struct pc_prefix_list sources = {0};
+	struct pc_prefix_list sources = { 0 };
 	struct pc_port_range *ranges = NULL;
 	enum pc_proto proto;
 	size_t n_ranges;
@@ -467,6 +501,8 @@ static int parse_allow(struct parser *p, char **words, int n)
 
 	if (n < 2)
 		return parse_error(p, "allow: missing protocol (tcp or udp) or 'from'");
+	if (strcmp(words[1], "proto") == 0)
+		return parse_allow_proto(p, words, n);
 	if (strcmp(words[1], "from") == 0) {
 		if (n < 3)
 			return parse_error(p, "allow: missing sources after 'from'");
@@ -491,9 +527,10 @@ static int parse_allow(struct parser *p, char **words, int n)
 	if (n == 5) {
 		ret = parse_sources_here(p, words[4], &sources);
 		if (!ret && !sources.count)
-			ret = parse_error(
-			    p, "empty source list " QW ": the ports would be open to every source",
-			    SHOW(words[4]));
+			ret = parse_error(p,
+					  "empty source list " QW
+					  ": the ports would be open to every source",
+					  SHOW(words[4]));
 	}
 	if (!ret)
 		ret = add_allows(p, proto, ranges, n_ranges, &sources);
@@ -502,18 +539,42 @@ static int parse_allow(struct parser *p, char **words, int n)
 	return ret;
 }
 
+/* "DIRECTIVE from SOURCES" into LIST; EXPECTED names what may follow DIRECTIVE. */
+static int parse_from_sources(struct parser *p, char **words, int n, const char *expected,
+			      struct pc_prefix_list *list)
+{
+	if (n < 2)
+		return parse_error(p, "%s: missing %s", words[0], expected);
+	if (strcmp(words[1], "from") != 0)
+		return parse_error(p, "%s: expected %s, got " QW, words[0], expected,
+				   SHOW(words[1]));
+	if (n < 3)
+		return parse_error(p, "%s: missing sources after 'from'", words[0]);
+	if (n > 3)
+		return extra_word(p, words[0], words[3]);
+	return parse_sources_here(p, words[2], list);
+}
+
 /* deny from SOURCES */
 static int parse_deny(struct parser *p, char **words, int n)
 {
-	if (n < 2)
-		return parse_error(p, "deny: missing 'from'");
-	if (strcmp(words[1], "from") != 0)
-		return parse_error(p, "deny: expected 'from', got " QW, SHOW(words[1]));
-	if (n < 3)
-		return parse_error(p, "deny: missing sources after 'from'");
-	if (n > 3)
-		return extra_word(p, "deny", words[3]);
-	return parse_sources_here(p, words[2], &p->rs->denied);
+	return parse_from_sources(p, words, n, "'from'", &p->rs->denied);
+}
+
+static const struct choice *find_choice(const char *name)
+{
+	for (size_t i = 0; i < N_CHOICES; i++)
+		if (strcmp(name, choices[i].name) == 0)
+			return &choices[i];
+	return NULL;
+}
+
+/* exempt from SOURCES | exempt auto on|off */
+static int parse_exempt(struct parser *p, char **words, int n)
+{
+	if (n >= 2 && strcmp(words[1], "auto") == 0)
+		return set_choice(p, find_choice("exempt auto"), words, n, 2);
+	return parse_from_sources(p, words, n, "'from' or 'auto'", &p->rs->exempt);
 }
 
 static const struct directive {
@@ -521,34 +582,24 @@ static const struct directive {
 	int max_words; /* including the directive */
 	int (*parse)(struct parser *p, char **words, int n);
 } directives[] = {
-    {"allow", 5, parse_allow},
-    {"deny", 3, parse_deny},
-    {"scan-detect", 1 + 2 * N_SCAN_KEYS, parse_scan_detect},
+	{ "allow", 5, parse_allow },
+	{ "deny", 3, parse_deny },
+	{ "exempt", 3, parse_exempt },
+	{ "scan-detect", 1 + 2 * N_SCAN_KEYS, parse_scan_detect },
 };
 
 #define N_DIRECTIVES ARRAY_SIZE(directives)
 
-/* The closest of CANDIDATE and *CLOSEST to WORD, within two edits. */
-static void suggest(const char *word, const char *candidate, const char **closest, size_t *best)
-{
-	size_t distance = cfg_edit_distance(word, candidate);
-
-	if (distance < *best) {
-		*best = distance;
-		*closest = candidate;
-	}
-}
-
 static int unknown_directive(struct parser *p, const char *word)
 {
-	const char *closest = NULL;
-	size_t best = 3; /* suggest only within two edits */
+	char closest[32] = "";
+	size_t best = CFG_SUGGEST_EDITS;
 
 	for (size_t i = 0; i < N_DIRECTIVES; i++)
-		suggest(word, directives[i].name, &closest, &best);
+		cfg_suggest(word, directives[i].name, closest, sizeof(closest), &best);
 	for (size_t i = 0; i < N_CHOICES; i++)
-		suggest(word, choices[i].name, &closest, &best);
-	if (closest)
+		cfg_suggest(word, choices[i].name, closest, sizeof(closest), &best);
+	if (closest[0])
 		return parse_error(p, "unknown directive " QW " (did you mean '%s'?)", SHOW(word),
 				   closest);
 	return parse_error(p, "unknown directive " QW, SHOW(word));
@@ -556,14 +607,15 @@ static int unknown_directive(struct parser *p, const char *word)
 
 static int parse_line(struct parser *p, char *line)
 {
+	const struct choice *choice;
 	char *words[MAX_WORDS];
 	int n = cfg_split_words(line, "#", words, MAX_WORDS);
 
 	if (n == 0)
 		return 0;
-	for (size_t i = 0; i < N_CHOICES; i++)
-		if (strcmp(words[0], choices[i].name) == 0)
-			return set_choice(p, &choices[i], words, n < 3 ? n : 3, 1);
+	choice = find_choice(words[0]);
+	if (choice)
+		return set_choice(p, choice, words, n < 3 ? n : 3, 1);
 	for (size_t i = 0; i < N_DIRECTIVES; i++) {
 		if (strcmp(words[0], directives[i].name) != 0)
 			continue;
@@ -591,7 +643,7 @@ int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ru
 		    struct pc_error *err)
 {
 	struct pc_ruleset parsed;
-	struct parser p = {0};
+	struct parser p = { 0 };
 	struct pc_error unused;
 	struct cfg_lines *lines;
 	char *base_dir;

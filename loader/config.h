@@ -54,10 +54,36 @@ struct pc_ruleset {
 	bool icmp_deny;
 	bool frag_deny;
 
+	/*
+	 * scan-detect ... max DURATION: a source banned again within 24 h of
+	 * its last ban is banned 4 times as long as the last time, up to this.
+	 * 0 (no max given): every ban lasts ban_ns. Never below ban_ns.
+	 */
+	__u64 ban_max_ns;
+
 	struct pc_allow *allows;
 	size_t n_allows;
 	struct pc_prefix_list trusted; /* allow from */
 	struct pc_prefix_list denied;  /* deny from */
+	/*
+	 * exempt from: sources the scan detector never counts or bans, and
+	 * that are otherwise filtered like any other source. allow from and
+	 * every per-port from list are exempt too; the loader adds them.
+	 */
+	struct pc_prefix_list exempt;
+	/*
+	 * exempt auto on|off (default on): the host's default gateways and
+	 * the nameservers of /etc/resolv.conf are exempt as well, read when
+	 * the rules are applied (attach, reload), not when parsed.
+	 */
+	bool exempt_auto;
+	/*
+	 * allow proto LIST: IP protocols other than TCP, UDP, ICMP and ICMPv6
+	 * that pass; every other one is dropped (reason "protocol"). Protocol
+	 * N is bit N % 64 of allowed_protos[N / 64]. Bits 1, 6, 17 and 58 are
+	 * never set: those protocols have directives of their own.
+	 */
+	__u64 allowed_protos[4];
 };
 
 /* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */
@@ -66,8 +92,8 @@ struct pc_error {
 };
 
 /* The contract's defaults: enforce, scan-flags drop, scan-detect ports 20
- * window 10s ban 10m ipv6-prefix 64, established socket, icmp allow,
- * fragments allow, no port open. */
+ * window 10s ban 10m ipv6-prefix 64 (no max), established socket, icmp
+ * allow, fragments allow, exempt auto on, no port or other protocol open. */
 void pc_ruleset_init(struct pc_ruleset *rs);
 void pc_ruleset_free(struct pc_ruleset *rs);
 
@@ -77,7 +103,9 @@ void pc_ruleset_free(struct pc_ruleset *rs);
  * Returns 0, -EINVAL for a bad config, -ENOMEM, -EPERM for a file that
  * another user could change (not owned by root or the caller, or writable by
  * group or others: "FILE: bad ownership or modes ..."; list files too), or
- * -errno of a file that cannot be read ("FILE: No such file or directory");
+ * -EINVAL for a file that is not a regular file ("FILE: not a regular file",
+ * found without blocking on a FIFO), or -errno of a file that cannot be
+ * read ("FILE: No such file or directory");
  * every error is a config error (exit status 2). ERR may be NULL.
  */
 int pc_config_load(const char *path, struct pc_ruleset *rs, struct pc_error *err);
@@ -98,9 +126,21 @@ int pc_parse_proto(const char *word, enum pc_proto *proto, char *why, size_t why
 /* "22", "8000-8100", "22,80,443,8000-8100". *RANGES is malloc'ed. */
 int pc_parse_ports(const char *word, struct pc_port_range **ranges, size_t *n, char *why,
 		   size_t why_len);
+/*
+ * "gre,esp,112": IP protocol names (getprotobyname(3), /etc/protocols) and
+ * numbers 0..255, set in the 256-bit map PROTOS (bit N % 64 of PROTOS[N /
+ * 64]); tcp, udp, icmp and ipv6-icmp are refused (they have directives of
+ * their own). On error PROTOS is unchanged.
+ */
+int pc_parse_ip_protos(const char *word, __u64 protos[4], char *why, size_t why_len);
 /* "10s", "10m", "2h", "1d" -> nanoseconds. */
 int pc_parse_duration(const char *word, __u64 *ns, char *why, size_t why_len);
-/* "198.51.100.7", "198.51.100.0/24", "2001:db8::/32" (host bits must be zero). */
+/*
+ * "198.51.100.7", "198.51.100.0/24", "2001:db8::/32" (host bits must be
+ * zero). IPv4 written as IPv6 is refused with the IPv4 form as a hint:
+ * IPv4-mapped (inside ::ffff:0:0/96) and IPv4-compatible (inside ::/96,
+ * other than :: and ::1) addresses and prefixes of length 96 or more.
+ */
 int pc_parse_prefix(const char *word, struct pc_prefix *prefix, char *why, size_t why_len);
 /*
  * Comma list of prefixes and @FILE list files, appended to LIST. Errors in a

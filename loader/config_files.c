@@ -58,7 +58,7 @@ static bool is_binary_byte(unsigned char c)
 }
 
 int cfg_lines_init(struct cfg_lines *lines, const char *name, const char *text, size_t len,
-		      struct pc_error *err)
+		   struct pc_error *err)
 {
 	int line = 1;
 
@@ -75,7 +75,8 @@ int cfg_lines_init(struct cfg_lines *lines, const char *name, const char *text, 
 		unsigned char c = lines->text[i];
 
 		if (is_binary_byte(c))
-			return cfg_error_at(err, -EINVAL, name, line, "binary file (byte 0x%02x)", c);
+			return cfg_error_at(err, -EINVAL, name, line, "binary file (byte 0x%02x)",
+					    c);
 		line += c == '\n';
 	}
 	return 0;
@@ -98,12 +99,11 @@ int cfg_lines_next(struct cfg_lines *lines, struct pc_error *err)
 		n--;
 	if (n > PC_CONFIG_MAX_LINE)
 		return cfg_error_at(err, -EINVAL, lines->name, lines->number,
-				"line too long (over %d characters)", PC_CONFIG_MAX_LINE);
+				    "line too long (over %d characters)", PC_CONFIG_MAX_LINE);
 	memcpy(lines->buf, start, n);
 	lines->buf[n] = '\0';
 	return 1;
 }
-
 
 int cfg_split_words(char *line, const char *comment, char **words, int max)
 {
@@ -125,26 +125,31 @@ int cfg_split_words(char *line, const char *comment, char **words, int max)
  * sshd's StrictModes for the files that decide what a root-run firewall
  * lets in: a config or list file must be owned by root or by the user
  * running portcullis (so "portcullis check" works on a user's own draft),
- * and must not be writable by group or others. Character devices such as
- * /dev/null hold nothing another user could edit; only their owner counts.
- * The check is on the open file, so a rename in between cannot fool it.
+ * and must not be writable by group or others. The check is on the open
+ * file, so a rename in between cannot fool it.
  */
 static int check_file_trusted(const char *path, const struct stat *st, struct pc_error *err)
 {
 	bool owner_ok = st->st_uid == 0 || st->st_uid == geteuid();
-	bool modes_ok = S_ISCHR(st->st_mode) || !(st->st_mode & (S_IWGRP | S_IWOTH));
+	bool modes_ok = !(st->st_mode & (S_IWGRP | S_IWOTH));
 
 	if (owner_ok && modes_ok)
 		return 0;
 	return cfg_error_msg(err, -EPERM,
-			 "%.*s: bad ownership or modes (owner uid %u, mode %04o): portcullis "
-			 "reads only files owned by root or by the user running it, and not "
-			 "writable by group or others",
-			 PATH_MAX, path, (unsigned int)st->st_uid,
-			 (unsigned int)(st->st_mode & 07777));
+			     "%.*s: bad ownership or modes (owner uid %u, mode %04o): portcullis "
+			     "reads only files owned by root or by the user running it, and not "
+			     "writable by group or others",
+			     PATH_MAX, path, (unsigned int)st->st_uid,
+			     (unsigned int)(st->st_mode & 07777));
 }
 
-/* Reads a whole file, NUL-terminated. Errors are "FILE: strerror". */
+/*
+ * Reads a whole file, NUL-terminated. Errors are "FILE: strerror". Only a
+ * regular file is read: a FIFO planted where a list file should be would
+ * block check and reload for ever, and a device or socket is no config.
+ * O_NONBLOCK lets open() return on a FIFO without a writer, so fstat() can
+ * refuse it at once.
+ */
 static int read_file(const char *path, char **text, size_t *len, struct pc_error *err)
 {
 	size_t size = 0, cap = 0;
@@ -154,15 +159,15 @@ static int read_file(const char *path, char **text, size_t *len, struct pc_error
 
 	*text = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return cfg_error_file(err, path, errno);
 	if (fstat(fd, &st)) {
 		ret = cfg_error_file(err, path, errno);
 		goto out;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		ret = cfg_error_file(err, path, EISDIR);
+	if (!S_ISREG(st.st_mode)) {
+		ret = cfg_error_msg(err, -EINVAL, "%.*s: not a regular file", PATH_MAX, path);
 		goto out;
 	}
 	ret = check_file_trusted(path, &st, err);
@@ -238,9 +243,9 @@ int pc_parse_list_text(const char *name, const char *text, size_t len, struct pc
 		if (n == 0)
 			continue;
 		if (n > 1) {
-			ret =
-			    cfg_error_at(err, -EINVAL, name, lines->number,
-				     "unexpected " QW " after " QW, SHOW(words[1]), SHOW(words[0]));
+			ret = cfg_error_at(err, -EINVAL, name, lines->number,
+					   "unexpected " QW " after " QW, SHOW(words[1]),
+					   SHOW(words[0]));
 		} else if (pc_parse_prefix(words[0], &prefix, why, sizeof(why))) {
 			ret = cfg_error_at(err, -EINVAL, name, lines->number, "%s", why);
 		} else if (pc_prefix_list_add(list, &prefix)) {
@@ -308,7 +313,7 @@ static int parse_source(const char *item, size_t n, const char *base_dir,
 				       (int)(n - 1), item + 1);
 		if (len < 0 || (size_t)len >= sizeof(path))
 			return cfg_error_msg(err, -EINVAL, "bad source " QW ": file name too long",
-					 SHOWN(item, n));
+					     SHOWN(item, n));
 		return pc_parse_list_file(path, list, err, err_has_location);
 	}
 	/* pc_parse_prefix wants a string; anything longer than an address is bad anyway. */
@@ -341,7 +346,7 @@ int pc_parse_sources_at(const char *word, const char *base_dir, struct pc_prefix
 
 		if (!len)
 			ret = cfg_error_msg(err, -EINVAL, "bad source list " QW ": empty item",
-					SHOW(word));
+					    SHOW(word));
 		else
 			ret = parse_source(item, len, base_dir, list, err, &located);
 		if (!item[len])

@@ -30,15 +30,13 @@
 extern const char *const cfg_proto_names[PC_PROTOS];
 
 /* Formats WHY (may be NULL) and returns -EINVAL, for the token parsers. */
-__attribute__((format(printf, 3, 4))) int cfg_fail(char *why, size_t why_len, const char *fmt,
-						   ...);
+__attribute__((format(printf, 3, 4))) int cfg_fail(char *why, size_t why_len, const char *fmt, ...);
 /* A message without location into ERR, ending in "..." if it was cut; returns RET. */
 __attribute__((format(printf, 3, 4))) int cfg_error_msg(struct pc_error *err, int ret,
 							const char *fmt, ...);
 /* "FILE:LINE: message"; returns RET. */
-__attribute__((format(printf, 5, 6))) int cfg_error_at(struct pc_error *err, int ret,
-						       const char *file, int line,
-						       const char *fmt, ...);
+__attribute__((format(printf, 5, 6))) int
+cfg_error_at(struct pc_error *err, int ret, const char *file, int line, const char *fmt, ...);
 /* "FILE: strerror" for a file that cannot be read; returns -ERRNUM. */
 int cfg_error_file(struct pc_error *err, const char *file, int errnum);
 
@@ -48,6 +46,9 @@ int cfg_parse_uint(const char *s, size_t n, __u64 max, __u64 *out);
 void cfg_format_duration(__u64 ns, char *buf, size_t len);
 /* Levenshtein distance, for "did you mean"; SIZE_MAX for words over 31 characters. */
 size_t cfg_edit_distance(const char *a, const char *b);
+#define CFG_SUGGEST_EDITS 3 /* "did you mean" only for fewer edits than this */
+/* Copies CANDIDATE into CLOSEST if it is nearer to WORD than *BEST edits. */
+void cfg_suggest(const char *word, const char *candidate, char *closest, size_t len, size_t *best);
 
 /*
  * Lines of a config or list file, copied one at a time into BUF without

@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +18,7 @@
 
 #include "config_internal.h"
 
-const char *const cfg_proto_names[PC_PROTOS] = {"tcp", "udp"};
+const char *const cfg_proto_names[PC_PROTOS] = { "tcp", "udp" };
 
 int cfg_fail(char *why, size_t why_len, const char *fmt, ...)
 {
@@ -136,13 +138,14 @@ static int parse_port_item(const char *item, size_t n, struct pc_port_range *ran
 	lo_len = dash - item;
 	hi_len = n - lo_len - 1;
 	if (!lo_len || !hi_len || memchr(dash + 1, '-', hi_len))
-		return cfg_fail(why, why_len, "bad port range " QW ": expected LO-HI", SHOWN(item, n));
+		return cfg_fail(why, why_len, "bad port range " QW ": expected LO-HI",
+				SHOWN(item, n));
 	ret = parse_port(item, lo_len, &range->lo, why, why_len);
 	if (!ret)
 		ret = parse_port(dash + 1, hi_len, &range->hi, why, why_len);
 	if (!ret && range->lo > range->hi)
 		ret = cfg_fail(why, why_len, "bad port range " QW ": %u is greater than %u",
-			   SHOWN(item, n), range->lo, range->hi);
+			       SHOWN(item, n), range->lo, range->hi);
 	return ret;
 }
 
@@ -169,7 +172,8 @@ int pc_parse_ports(const char *word, struct pc_port_range **ranges, size_t *n, c
 		size_t len = strcspn(item, ",");
 
 		if (!len)
-			ret = cfg_fail(why, why_len, "bad port list " QW ": empty item", SHOW(word));
+			ret = cfg_fail(why, why_len, "bad port list " QW ": empty item",
+				       SHOW(word));
 		else
 			ret = parse_port_item(item, len, &out[count], why, why_len);
 		if (ret) {
@@ -186,14 +190,106 @@ int pc_parse_ports(const char *word, struct pc_port_range **ranges, size_t *n, c
 	return 0;
 }
 
+/* Protocols with directives of their own, and what to write instead. */
+static const struct own_directive {
+	int number;
+	const char *instead;
+} own_directives[] = {
+	{ IPPROTO_ICMP, "icmp allow" },
+	{ IPPROTO_TCP, "allow tcp PORTS" },
+	{ IPPROTO_UDP, "allow udp PORTS" },
+	{ IPPROTO_ICMPV6, "icmp allow" },
+};
+
+/* "unknown protocol", with the closest name of /etc/protocols if one is close. */
+static int unknown_ip_proto(const char *name, char *why, size_t why_len)
+{
+	struct protoent entry, *found;
+	char buf[1024], closest[64] = "";
+	/* Half the name at most: names are short, and "xy" is not "ip". */
+	size_t best = strlen(name) / 2 + 1;
+
+	if (best > CFG_SUGGEST_EDITS)
+		best = CFG_SUGGEST_EDITS;
+	setprotoent(0);
+	while (getprotoent_r(&entry, buf, sizeof(buf), &found) == 0 && found) {
+		cfg_suggest(name, found->p_name, closest, sizeof(closest), &best);
+		for (char **alias = found->p_aliases; *alias; alias++)
+			cfg_suggest(name, *alias, closest, sizeof(closest), &best);
+	}
+	endprotoent();
+	if (closest[0])
+		return cfg_fail(why, why_len, "unknown protocol " QW " (did you mean '%s'?)",
+				SHOW(name), closest);
+	return cfg_fail(why, why_len,
+			"unknown protocol " QW ": not in /etc/protocols (or give a number 0..255)",
+			SHOW(name));
+}
+
+/* One item of a protocol list: a number 0..255 or a name. */
+static int parse_ip_proto(const char *item, size_t n, int *number, char *why, size_t why_len)
+{
+	char name[64], buf[1024];
+	struct protoent entry, *found = NULL;
+	__u64 value;
+
+	if (n >= sizeof(name))
+		return cfg_fail(why, why_len, "unknown protocol " QW, SHOWN(item, n));
+	memcpy(name, item, n);
+	name[n] = '\0';
+	if (strspn(name, "0123456789+-") == n) {
+		if (cfg_parse_uint(name, n, 255, &value))
+			return cfg_fail(why, why_len, "bad protocol " QW ": must be 0..255",
+					SHOW(name));
+		*number = value;
+	} else if (getprotobyname_r(name, &entry, buf, sizeof(buf), &found) == 0 && found) {
+		*number = found->p_proto;
+	} else {
+		return unknown_ip_proto(name, why, why_len);
+	}
+	for (size_t i = 0; i < sizeof(own_directives) / sizeof(own_directives[0]); i++)
+		if (own_directives[i].number == *number)
+			return cfg_fail(why, why_len,
+					"protocol " QW " has a directive of its own: write '%s'",
+					SHOW(name), own_directives[i].instead);
+	return 0;
+}
+
+int pc_parse_ip_protos(const char *word, __u64 protos[4], char *why, size_t why_len)
+{
+	__u64 parsed[4] = { 0 };
+	const char *item = word;
+	int number, ret;
+
+	if (!*word)
+		return cfg_fail(why, why_len, "missing protocol");
+	for (;;) {
+		size_t len = strcspn(item, ",");
+
+		if (!len)
+			return cfg_fail(why, why_len, "bad protocol list " QW ": empty item",
+					SHOW(word));
+		ret = parse_ip_proto(item, len, &number, why, why_len);
+		if (ret)
+			return ret;
+		parsed[number / 64] |= 1ULL << (number % 64);
+		if (!item[len])
+			break;
+		item += len + 1;
+	}
+	for (int i = 0; i < 4; i++)
+		protos[i] |= parsed[i];
+	return 0;
+}
+
 static const struct duration_unit {
 	char name;
 	__u64 ns;
 } duration_units[] = {
-    {'s', NSEC_PER_SEC},
-    {'m', 60 * NSEC_PER_SEC},
-    {'h', 3600 * NSEC_PER_SEC},
-    {'d', 86400 * NSEC_PER_SEC},
+	{ 's', NSEC_PER_SEC },
+	{ 'm', 60 * NSEC_PER_SEC },
+	{ 'h', 3600 * NSEC_PER_SEC },
+	{ 'd', 86400 * NSEC_PER_SEC },
 };
 
 #define N_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
@@ -207,23 +303,24 @@ int pc_parse_duration(const char *word, __u64 *ns, char *why, size_t why_len)
 
 	if (!digits)
 		return cfg_fail(why, why_len,
-			    "bad duration " QW ": expected a number and a unit, e.g. 10m",
-			    SHOW(word));
+				"bad duration " QW ": expected a number and a unit, e.g. 10m",
+				SHOW(word));
 	if (!*unit)
 		return cfg_fail(why, why_len, "bad duration " QW ": missing unit (s, m, h or d)",
-			    SHOW(word));
+				SHOW(word));
 	for (size_t i = 0; i < N_UNITS && !unit[1]; i++)
 		if (duration_units[i].name == *unit)
 			found = &duration_units[i];
 	if (!found)
-		return cfg_fail(why, why_len, "bad duration " QW ": unknown unit " QW " (s, m, h or d)",
-			    SHOW(word), SHOW(unit));
+		return cfg_fail(why, why_len,
+				"bad duration " QW ": unknown unit " QW " (s, m, h or d)",
+				SHOW(word), SHOW(unit));
 	if (cfg_parse_uint(word, digits, MAX_DURATION_NS / found->ns, &value))
 		return cfg_fail(why, why_len, "bad duration " QW ": too large (at most 36500d)",
-			    SHOW(word));
+				SHOW(word));
 	if (!value)
 		return cfg_fail(why, why_len, "bad duration " QW ": must be greater than 0",
-			    SHOW(word));
+				SHOW(word));
 	*ns = value * found->ns;
 	return 0;
 }
@@ -241,11 +338,42 @@ void cfg_format_duration(__u64 ns, char *buf, size_t len)
 	}
 }
 
+/*
+ * IPv4-mapped (::ffff:0:0/96) and IPv4-compatible (::/96) IPv6 sources never
+ * appear legitimately on the wire, and the data path drops them as
+ * malformed: in a config such an address is an IPv4 one written the long
+ * way, so say how to write it. :: and ::1 are no IPv4 addresses and stay.
+ */
+static int embedded_ipv4(const char *word, const struct pc_prefix *prefix, char *why,
+			 size_t why_len)
+{
+	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff }, compatible[12];
+	struct pc_prefix ipv4 = { .family = AF_INET };
+	char shown[INET6_ADDRSTRLEN + 4];
+	const char *kind;
+
+	if (prefix->family != AF_INET6 || prefix->len < 96)
+		return 0;
+	ipv4.len = prefix->len - 96;
+	memcpy(ipv4.addr, prefix->addr + 12, 4);
+	if (memcmp(prefix->addr, mapped, sizeof(mapped)) == 0)
+		kind = "IPv4-mapped";
+	else if (memcmp(prefix->addr, compatible, sizeof(compatible)) == 0 &&
+		 (ipv4.addr[0] | ipv4.addr[1] | ipv4.addr[2] | ipv4.addr[3]) > 1)
+		kind = "IPv4-compatible";
+	else
+		return 0;
+	pc_prefix_format(&ipv4, shown, sizeof(shown));
+	return cfg_fail(why, why_len,
+			"bad %s " QW ": %s IPv6 addresses are dropped as malformed, write %s",
+			prefix->len == 128 ? "address" : "prefix", SHOW(word), kind, shown);
+}
+
 int pc_parse_prefix(const char *word, struct pc_prefix *prefix, char *why, size_t why_len)
 {
 	const char *slash = strchr(word, '/');
 	size_t addr_len = slash ? (size_t)(slash - word) : strlen(word);
-	struct pc_prefix out = {0};
+	struct pc_prefix out = { 0 };
 	char addr[INET6_ADDRSTRLEN + 1];
 	unsigned int max, bytes, bits;
 	bool host_bits = false;
@@ -261,9 +389,11 @@ int pc_parse_prefix(const char *word, struct pc_prefix *prefix, char *why, size_
 		return cfg_fail(why, why_len, "bad address " QW, SHOW(word));
 	len = max;
 	if (slash && cfg_parse_uint(slash + 1, strlen(slash + 1), max, &len))
-		return cfg_fail(why, why_len, "bad prefix length in " QW ": must be 0..%u", SHOW(word),
-			    max);
+		return cfg_fail(why, why_len, "bad prefix length in " QW ": must be 0..%u",
+				SHOW(word), max);
 	out.len = len;
+	if (embedded_ipv4(word, &out, why, why_len))
+		return -EINVAL;
 
 	/* Clear the host bits, remembering whether any were set. */
 	bytes = out.len / 8;
@@ -278,13 +408,13 @@ int pc_parse_prefix(const char *word, struct pc_prefix *prefix, char *why, size_
 		char network[INET6_ADDRSTRLEN + 8];
 
 		pc_prefix_format(&out, network, sizeof(network));
-		return cfg_fail(why, why_len, "bad prefix " QW ": host bits set, did you mean '%s'?",
-			    SHOW(word), network);
+		return cfg_fail(why, why_len,
+				"bad prefix " QW ": host bits set, did you mean '%s'?", SHOW(word),
+				network);
 	}
 	*prefix = out;
 	return 0;
 }
-
 
 /* Levenshtein distance, for "did you mean"; both words are short. */
 size_t cfg_edit_distance(const char *a, const char *b)
@@ -314,3 +444,12 @@ size_t cfg_edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+void cfg_suggest(const char *word, const char *candidate, char *closest, size_t len, size_t *best)
+{
+	size_t distance = cfg_edit_distance(word, candidate);
+
+	if (distance < *best) {
+		*best = distance;
+		snprintf(closest, len, "%s", candidate);
+	}
+}

@@ -50,6 +50,10 @@ static void check_prefix(const struct pc_prefix *prefix)
 	FUZZ_ASSERT(prefix->family == AF_INET || prefix->family == AF_INET6, "family %u",
 		    prefix->family);
 	FUZZ_ASSERT(prefix->len <= max, "prefix length %u", prefix->len);
+	/* IPv4 written as IPv6 (::ffff:0:0/96) is refused with a hint. */
+	FUZZ_ASSERT(prefix->family == AF_INET || prefix->len < 96 ||
+			memcmp(prefix->addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0,
+		    "IPv4-mapped prefix accepted");
 	for (unsigned int bit = prefix->len; bit < max; bit++)
 		FUZZ_ASSERT(!(prefix->addr[bit / 8] & (0x80 >> (bit % 8))), "host bit %u set", bit);
 }
@@ -76,7 +80,8 @@ static void fuzz_config(const char *text, size_t len)
 
 	if (ret) {
 		check_error(ret, &err);
-		FUZZ_ASSERT(!rs.n_allows && !rs.allows && !rs.trusted.count && !rs.denied.count,
+		FUZZ_ASSERT(!rs.n_allows && !rs.allows && !rs.trusted.count && !rs.denied.count &&
+				!rs.exempt.count && !rs.allowed_protos[0],
 			    "a failed parse left rules behind");
 		return;
 	}
@@ -91,9 +96,16 @@ static void fuzz_config(const char *text, size_t len)
 	}
 	check_list(&rs.trusted);
 	check_list(&rs.denied);
+	check_list(&rs.exempt);
+	/* tcp, udp, icmp and ipv6-icmp have directives of their own. */
+	FUZZ_ASSERT(!(rs.allowed_protos[0] & (1ULL << 1 | 1ULL << 6 | 1ULL << 17 | 1ULL << 58)),
+		    "allow proto took tcp, udp or icmp: %#llx",
+		    (unsigned long long)rs.allowed_protos[0]);
+	FUZZ_ASSERT(!rs.ban_max_ns || rs.ban_max_ns >= rs.ban_ns, "max %llu below ban %llu",
+		    (unsigned long long)rs.ban_max_ns, (unsigned long long)rs.ban_ns);
 	FUZZ_ASSERT(!rs.scan_detect || (rs.scan_ports >= 2 && rs.scan_ports <= PC_SCAN_MAX_PORTS),
 		    "scan ports %u", rs.scan_ports);
-	FUZZ_ASSERT(rs.scan_ipv6_prefix >= 1 && rs.scan_ipv6_prefix <= 128, "ipv6-prefix %u",
+	FUZZ_ASSERT(rs.scan_ipv6_prefix >= 32 && rs.scan_ipv6_prefix <= 128, "ipv6-prefix %u",
 		    rs.scan_ipv6_prefix);
 	FUZZ_ASSERT(rs.scan_window_ns && rs.ban_ns, "zero duration");
 	pc_ruleset_free(&rs);

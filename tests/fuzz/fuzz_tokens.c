@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The token parsers shared by the config and the command line: ports,
- * prefix, duration, protocol and source lists (without @FILE, which
- * fuzz_config covers). The first byte picks the size of the message buffer
+ * prefix, duration, protocol, IP protocol lists (when the first byte is 128
+ * or more) and source lists (without @FILE, which fuzz_config covers). The first byte picks the size of the message buffer
  * (0 means NULL), so truncated messages are exercised too; the rest is the
  * word. Results are checked against the grammar, not only for crashes.
  */
@@ -74,6 +74,20 @@ static void check_proto(const char *word, char *why, size_t why_len)
 		    word, proto);
 }
 
+static void check_ip_protos(const char *word, char *why, size_t why_len)
+{
+	__u64 protos[4] = {1ULL << 63, 0, 0, 1}; /* kept on error, added to on success */
+
+	if (pc_parse_ip_protos(word, protos, why, why_len)) {
+		FUZZ_ASSERT(protos[0] == 1ULL << 63 && !protos[1] && !protos[2] && protos[3] == 1,
+			    "a failed parse changed the map");
+		return;
+	}
+	FUZZ_ASSERT(protos[0] & 1ULL << 63 && protos[3] & 1, "success cleared bits");
+	FUZZ_ASSERT(!(protos[0] & (1ULL << 1 | 1ULL << 6 | 1ULL << 17 | 1ULL << 58)),
+		    "'%s' set tcp, udp or icmp", word);
+}
+
 static void check_sources(const char *word)
 {
 	struct pc_prefix seed = {.family = AF_INET6, .len = 128, .addr = {0x20, 0x01, 0x0d, 0xb8}};
@@ -115,6 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_prefix(word, small, why_len);
 	check_duration(word, small, why_len);
 	check_proto(word, small, why_len);
+	/* Names are looked up in /etc/protocols, which is slow: half the inputs. */
+	if (data[0] & 0x80)
+		check_ip_protos(word, small, why_len);
 	check_sources(word);
 	/* And with a roomy buffer: a message is always there. */
 	why[0] = '\0';

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,14 @@ static const char *describe(const struct pc_ruleset *rs, bool with_lines)
 		append(buf, sizeof(buf), " icmp=deny");
 	if (rs->frag_deny)
 		append(buf, sizeof(buf), " fragments=deny");
+	if (rs->ban_max_ns)
+		append(buf, sizeof(buf), " ban-max=%lluns", (unsigned long long)rs->ban_max_ns);
+	if (!rs->exempt_auto)
+		append(buf, sizeof(buf), " exempt-auto=off");
+	for (int proto = 0; proto < 256; proto++)
+		if (rs->allowed_protos[proto / 64] & (1ULL << (proto % 64)))
+			append(buf, sizeof(buf), "%s%d", strstr(buf, " protos=") ? "," : " protos=",
+			       proto);
 	for (size_t i = 0; i < rs->n_allows; i++) {
 		const struct pc_allow *allow = &rs->allows[i];
 
@@ -158,6 +167,10 @@ static const char *describe(const struct pc_ruleset *rs, bool with_lines)
 		append(buf, sizeof(buf), " denied");
 		describe_list(&rs->denied, buf, sizeof(buf));
 	}
+	if (rs->exempt.count) {
+		append(buf, sizeof(buf), " exempt");
+		describe_list(&rs->exempt, buf, sizeof(buf));
+	}
 	return buf[0] == ' ' ? buf + 1 : buf;
 }
 
@@ -165,7 +178,8 @@ static const char *describe(const struct pc_ruleset *rs, bool with_lines)
 static void check_empty(const struct pc_ruleset *rs)
 {
 	CHECK_STR(describe(rs, true), "");
-	CHECK(rs->allows == NULL && rs->trusted.items == NULL && rs->denied.items == NULL,
+	CHECK(rs->allows == NULL && rs->trusted.items == NULL && rs->denied.items == NULL &&
+		  rs->exempt.items == NULL,
 	      "failed parse left allocations in the ruleset");
 }
 
@@ -324,7 +338,14 @@ static const struct parse_case parse_cases[] = {
 
     /* deny from */
     GOOD("deny from prefix", "deny from 203.0.113.0/24", "denied<203.0.113.0/24>"),
-    GOOD("deny from ipv4-mapped ipv6", "deny from ::ffff:1.2.3.4", "denied<::ffff:1.2.3.4/128>"),
+    BAD("deny from ipv4-mapped ipv6", "deny from ::ffff:1.2.3.4",
+	"t.conf:1: bad address '::ffff:1.2.3.4': IPv4-mapped IPv6 addresses are dropped as "
+	"malformed, write 1.2.3.4"),
+    BAD("allow from ipv4-compatible ipv6 prefix", "allow tcp 22 from 2001:db8::/32,::192.0.2.0/120",
+	"t.conf:1: bad prefix '::192.0.2.0/120': IPv4-compatible IPv6 addresses are dropped as "
+	"malformed, write 192.0.2.0/24"),
+    GOOD("deny from nat64 ipv6 with an ipv4 tail", "deny from 64:ff9b::1.2.3.4,::1,::/96",
+	 "denied<64:ff9b::102:304/128,::1/128,::/96>"),
     GOOD("deny from everything", "deny from 0.0.0.0/0,::/0", "denied<0.0.0.0/0,::/0>"),
     BAD("deny missing from", "deny", "t.conf:1: deny: missing 'from'"),
     BAD("deny port", "deny tcp 22", "t.conf:1: deny: expected 'from', got 'tcp'"),
@@ -352,8 +373,8 @@ static const struct parse_case parse_cases[] = {
 	 "scan-ports=40 ban=86400000000000ns"),
     GOOD("scan-detect edges", "scan-detect ports 64 window 1s ban 36500d ipv6-prefix 128",
 	 "scan-ports=64 window=1000000000ns ban=3153600000000000000ns ipv6-prefix=128"),
-    GOOD("scan-detect smallest values", "scan-detect ports 2 ipv6-prefix 1",
-	 "scan-ports=2 ipv6-prefix=1"),
+    GOOD("scan-detect smallest values", "scan-detect ports 2 ipv6-prefix 32",
+	 "scan-ports=2 ipv6-prefix=32"),
     GOOD("scan-detect same values spelled differently", "scan-detect ban 10m\nscan-detect ban 600s",
 	 ""),
     GOOD("scan-detect off repeated", "scan-detect off\nscan-detect off", "scan-detect=off"),
@@ -364,11 +385,11 @@ static const struct parse_case parse_cases[] = {
     BAD("scan-detect missing value", "scan-detect ports 5 window",
 	"t.conf:1: scan-detect: missing value after 'window'"),
     BAD("scan-detect unknown option", "scan-detect speed 5",
-	"t.conf:1: scan-detect: unknown option 'speed' (ports, window, ban, ipv6-prefix or off)"),
+	"t.conf:1: scan-detect: unknown option 'speed' (ports, window, ban, max, ipv6-prefix or off)"),
     BAD("scan-detect option twice", "scan-detect ports 5 ports 6",
 	"t.conf:1: scan-detect: 'ports' given twice"),
     BAD("scan-detect off after options", "scan-detect ports 5 off",
-	"t.conf:1: scan-detect: unknown option 'off' (ports, window, ban, ipv6-prefix or off)"),
+	"t.conf:1: scan-detect: unknown option 'off' (ports, window, ban, max, ipv6-prefix or off)"),
     BAD("scan-detect too many words",
 	"scan-detect ports 2 window 1s ban 1s ipv6-prefix 64 ports 3 window 2s",
 	"t.conf:1: scan-detect: 'ports' given twice"),
@@ -393,9 +414,36 @@ static const struct parse_case parse_cases[] = {
     BAD("scan-detect duration overflow", "scan-detect ban 18446744073709551617s",
 	"t.conf:1: bad duration '18446744073709551617s': too large (at most 36500d)"),
     BAD("scan-detect ipv6-prefix 0", "scan-detect ipv6-prefix 0",
-	"t.conf:1: bad ipv6-prefix '0': must be 1..128"),
+	"t.conf:1: bad ipv6-prefix '0': must be 32..128"),
+    BAD("scan-detect ipv6-prefix 1", "scan-detect ipv6-prefix 1",
+	"t.conf:1: bad ipv6-prefix '1': must be 32..128"),
+    BAD("scan-detect ipv6-prefix 31", "scan-detect ipv6-prefix 31",
+	"t.conf:1: bad ipv6-prefix '31': must be 32..128"),
     BAD("scan-detect ipv6-prefix 129", "scan-detect ipv6-prefix 129",
-	"t.conf:1: bad ipv6-prefix '129': must be 1..128"),
+	"t.conf:1: bad ipv6-prefix '129': must be 32..128"),
+
+    /* scan-detect ... max: repeat offenders */
+    GOOD("scan-detect ban and max", "scan-detect ban 10m max 7d", "ban-max=604800000000000ns"),
+    GOOD("scan-detect max equal to the default ban", "scan-detect max 10m",
+	 "ban-max=600000000000ns"),
+    GOOD("scan-detect max spelled differently", "scan-detect max 7d\nscan-detect max 168h",
+	 "ban-max=604800000000000ns"),
+    BAD("scan-detect max below ban", "scan-detect ban 1h max 30m",
+	"t.conf:1: scan-detect: max 30m is shorter than ban 1h"),
+    BAD("scan-detect max below the default ban", "scan-detect max 5m",
+	"t.conf:1: scan-detect: max 5m is shorter than ban 10m"),
+    BAD("scan-detect max zero", "scan-detect max 0s",
+	"t.conf:1: bad duration '0s': must be greater than 0"),
+    BAD("scan-detect max missing value", "scan-detect ban 1m max",
+	"t.conf:1: scan-detect: missing value after 'max'"),
+    BAD("scan-detect max twice", "scan-detect max 1d max 2d",
+	"t.conf:1: scan-detect: 'max' given twice"),
+    BAD("scan-detect max conflict", "scan-detect max 7d\nscan-detect max 1d",
+	"t.conf:2: 'scan-detect ports 20 window 10s ban 10m max 1d ipv6-prefix 64' conflicts with "
+	"line 1 ('scan-detect ports 20 window 10s ban 10m max 7d ipv6-prefix 64')"),
+    BAD("scan-detect every key and one too many",
+	"scan-detect ports 2 window 1s ban 1s max 2s ipv6-prefix 64 ports 3",
+	"t.conf:1: scan-detect: 'ports' given twice"),
     BAD("scan-detect conflict with off", "scan-detect off\nscan-detect ports 20",
 	"t.conf:2: 'scan-detect ports 20 window 10s ban 10m ipv6-prefix 64' conflicts with line 1 "
 	"('scan-detect off')"),
@@ -422,6 +470,61 @@ static const struct parse_case parse_cases[] = {
     BAD("fragments bad", "fragments yes", "t.conf:1: bad fragments 'yes': must be allow or deny"),
     BAD("fragments conflict", "fragments deny\nfragments allow",
 	"t.conf:2: 'fragments allow' conflicts with line 1 ('fragments deny')"),
+
+    /* exempt from SOURCES, exempt auto on|off */
+    GOOD("exempt from prefixes", "exempt from 192.0.2.1,2001:db8::/32",
+	 "exempt<192.0.2.1/32,2001:db8::/32>"),
+    GOOD("exempt from accumulates", "exempt from 192.0.2.1\nallow tcp 22\nexempt from 10.0.0.0/8",
+	 "tcp:22-22@2 exempt<192.0.2.1/32,10.0.0.0/8>"),
+    GOOD("exempt from everything", "exempt from 0.0.0.0/0,::/0", "exempt<0.0.0.0/0,::/0>"),
+    BAD("exempt missing everything", "exempt", "t.conf:1: exempt: missing 'from' or 'auto'"),
+    BAD("exempt to", "exempt to 192.0.2.1",
+	"t.conf:1: exempt: expected 'from' or 'auto', got 'to'"),
+    BAD("exempt from missing sources", "exempt from",
+	"t.conf:1: exempt: missing sources after 'from'"),
+    BAD("exempt from extra argument", "exempt from 192.0.2.1 192.0.2.2",
+	"t.conf:1: exempt: extra argument '192.0.2.2'"),
+    BAD("exempt from bad address", "\nexempt from 192.0.2.1,gateway",
+	"t.conf:2: bad address 'gateway'"),
+    BAD("exempt from ipv4-mapped ipv6", "exempt from ::ffff:192.0.2.1",
+	"t.conf:1: bad address '::ffff:192.0.2.1': IPv4-mapped IPv6 addresses are dropped as "
+	"malformed, write 192.0.2.1"),
+    GOOD("exempt auto on", "exempt auto on", ""),
+    GOOD("exempt auto off", "exempt auto off\nexempt auto off", "exempt-auto=off"),
+    GOOD("exempt auto with exempt from", "exempt auto off\nexempt from 192.0.2.53",
+	 "exempt-auto=off exempt<192.0.2.53/32>"),
+    BAD("exempt auto missing argument", "exempt auto",
+	"t.conf:1: exempt auto: missing argument (on or off)"),
+    BAD("exempt auto bad", "exempt auto yes", "t.conf:1: bad exempt auto 'yes': must be on or off"),
+    BAD("exempt auto extra argument", "exempt auto off now",
+	"t.conf:1: exempt auto: extra argument 'now'"),
+    BAD("exempt auto conflict", "exempt auto off\n\nexempt auto on",
+	"t.conf:3: 'exempt auto on' conflicts with line 1 ('exempt auto off')"),
+    BAD("misspelt exempt", "exemt from 192.0.2.1",
+	"t.conf:1: unknown directive 'exemt' (did you mean 'exempt'?)"),
+
+    /* allow proto LIST (names are in test_ip_protos: they come from /etc/protocols) */
+    GOOD("allow proto numbers", "allow proto 47,50,112", "protos=47,50,112"),
+    GOOD("allow proto accumulates", "allow proto 255\nallow tcp 22\nallow proto 0,47,47",
+	 "protos=0,47,255 tcp:22-22@2"),
+    BAD("allow proto missing list", "allow proto", "t.conf:1: allow: missing protocols after 'proto'"),
+    BAD("allow proto extra argument", "allow proto 47 50", "t.conf:1: allow: extra argument '50'"),
+    BAD("allow proto from", "allow proto 47 from 192.0.2.1",
+	"t.conf:1: allow: extra argument 'from'"),
+    BAD("allow proto 256", "allow proto 47,256", "t.conf:1: bad protocol '256': must be 0..255"),
+    BAD("allow proto negative", "allow proto -1", "t.conf:1: bad protocol '-1': must be 0..255"),
+    BAD("allow proto empty item", "allow proto 47,,50",
+	"t.conf:1: bad protocol list '47,,50': empty item"),
+    BAD("allow proto tcp by number", "allow proto 6",
+	"t.conf:1: protocol '6' has a directive of its own: write 'allow tcp PORTS'"),
+    BAD("allow proto udp by number", "allow proto 47,17",
+	"t.conf:1: protocol '17' has a directive of its own: write 'allow udp PORTS'"),
+    BAD("allow proto icmp by number", "allow proto 1",
+	"t.conf:1: protocol '1' has a directive of its own: write 'icmp allow'"),
+    BAD("allow proto icmpv6 by number", "allow proto 58",
+	"t.conf:1: protocol '58' has a directive of its own: write 'icmp allow'"),
+    BAD("allow proto error keeps nothing", "allow proto 47\nallow proto 50,6",
+	"t.conf:2: protocol '6' has a directive of its own: write 'allow tcp PORTS'"),
 
     /* Unknown directives. */
     BAD("unknown directive", "frobnicate 1", "t.conf:1: unknown directive 'frobnicate'"),
@@ -502,7 +605,11 @@ static const struct parse_case parse_cases[] = {
     BAD_IN("{T}/configs/inline.conf", "missing list file", "\n\ndeny from @lists/missing.txt",
 	   "{T}/configs/inline.conf:3: {T}/configs/lists/missing.txt: No such file or directory"),
     BAD_IN("{T}/configs/inline.conf", "directory as list file", "deny from @lists",
-	   "{T}/configs/inline.conf:1: {T}/configs/lists: Is a directory"),
+	   "{T}/configs/inline.conf:1: {T}/configs/lists: not a regular file"),
+    BAD("device as list file", "exempt from @/dev/null",
+	"t.conf:1: /dev/null: not a regular file"),
+    GOOD_IN("{T}/configs/inline.conf", "exempt from a list file", "exempt from @lists/admins.txt",
+	    "exempt<2001:db8:1::/48,198.18.0.1/32>"),
     GOOD_IN("/nonexistent/dir/inline.conf", "absolute list file path",
 	    "deny from @{A}/configs/lists/admins.txt", "denied<2001:db8:1::/48,198.18.0.1/32>"),
     BAD("bare config name: list relative to cwd", "deny from @lists/admins.txt",
@@ -586,7 +693,7 @@ static const struct load_case load_cases[] = {
 	     -EINVAL),
     LOAD_BAD("load missing file", "{T}/configs/no-such.conf",
 	     "{T}/configs/no-such.conf: No such file or directory", -ENOENT),
-    LOAD_BAD("load directory", "{T}/configs", "{T}/configs: Is a directory", -EISDIR),
+    LOAD_BAD("load directory", "{T}/configs", "{T}/configs: not a regular file", -EINVAL),
     LOAD_BAD("load empty path", "", ": No such file or directory", -ENOENT),
     LOAD_BAD("load binary file", "{TMP}/binary.conf",
 	     "{TMP}/binary.conf:3: binary file (byte 0x00)", -EINVAL),
@@ -603,7 +710,11 @@ static const struct load_case load_cases[] = {
     LOAD_BAD("load list file with a long line", "{TMP}/long-list.conf",
 	     "{TMP}/long.txt:1: line too long (over 4096 characters)", -EINVAL),
     LOAD_GOOD("load empty file", "{TMP}/empty.conf", ""),
-    LOAD_GOOD("load /dev/null", "/dev/null", ""),
+    LOAD_BAD("load /dev/null", "/dev/null", "/dev/null: not a regular file", -EINVAL),
+    LOAD_BAD("load a list file with an ipv4-mapped address", "{TMP}/mapped-list.conf",
+	     "{TMP}/mapped.txt:2: bad address '::ffff:198.51.100.7': IPv4-mapped IPv6 addresses are "
+	     "dropped as malformed, write 198.51.100.7",
+	     -EINVAL),
 };
 
 static bool write_file(const char *name, const char *text, size_t len)
@@ -660,6 +771,8 @@ static bool make_tmp_files(void)
 	ok &= write_file("binary-list.conf", conf, n);
 	n = snprintf(conf, sizeof(conf), "deny from 192.0.2.1,@long.txt\n");
 	ok &= write_file("long-list.conf", conf, n);
+	ok &= WRITE_LITERAL("mapped.txt", "192.0.2.1\n::ffff:198.51.100.7\n");
+	ok &= WRITE_LITERAL("mapped-list.conf", "exempt from @mapped.txt\n");
 	return ok;
 }
 
@@ -668,7 +781,8 @@ static void remove_tmp_files(void)
 	static const char *const names[] = {
 	    "binary.conf",    "gzip.conf",	  "empty.conf",		"max-line.conf",
 	    "long-line.conf", "long-crlf.conf",	  "max-line-crlf.conf", "long.txt",
-	    "binary.txt",     "binary-list.conf", "long-list.conf",
+	    "binary.txt",     "binary-list.conf", "long-list.conf",	"mapped.txt",
+	    "mapped-list.conf",
 	};
 	char path[4096];
 
@@ -869,6 +983,116 @@ out:
 	test_end();
 }
 
+/*
+ * A FIFO where a config or list file should be is refused at once, without
+ * waiting for a writer: pc_config_load, and "portcullis check" when the
+ * test runner names the binary ($PORTCULLIS). An alarm turns a hang into a
+ * failure instead of a stuck test run.
+ */
+static void test_fifo(bool have_tmp)
+{
+	const char *name = "load: a FIFO is refused without blocking";
+	char fifo[4096], list_conf[4096], want[8400];
+	const char *binary = getenv("PORTCULLIS");
+	struct timespec a, b;
+
+	if (!have_tmp) {
+		test_skip(name, "could not create a scratch directory");
+		return;
+	}
+	test_begin("%s", name);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp_dir);
+	snprintf(list_conf, sizeof(list_conf), "%s/fifo-list.conf", tmp_dir);
+	if (!CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s: %s", fifo, strerror(errno)) ||
+	    !CHECK(WRITE_LITERAL("fifo-list.conf", "allow tcp 22\ndeny from 192.0.2.1,@fifo\n"),
+		   "cannot write %s", list_conf))
+		goto out;
+	alarm(10);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+	expect_load(fifo, -EINVAL, want);
+	snprintf(want, sizeof(want), "%s:2: %s: not a regular file", list_conf, fifo);
+	expect_load(list_conf, -EINVAL, want);
+	if (binary && *binary) {
+		char command[8400];
+		FILE *out;
+		char line[8400] = "";
+		int status;
+
+		snprintf(command, sizeof(command), "'%s' check -c '%s' 2>&1", binary, list_conf);
+		out = popen(command, "r");
+		if (CHECK(out, "popen: %s", strerror(errno))) {
+			if (!fgets(line, sizeof(line), out))
+				line[0] = '\0';
+			line[strcspn(line, "\n")] = '\0';
+			status = pclose(out);
+			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+			      "portcullis check: status %#x, want exit 2", status);
+			CHECK_STR(line, want);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	alarm(0);
+	CHECK((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9 < 5.0,
+	      "refusing the FIFO took %ld s", (long)(b.tv_sec - a.tv_sec));
+out:
+	unlink(fifo);
+	unlink(list_conf);
+	test_end();
+}
+
+/* allow proto by name: getprotobyname(3), so only where /etc/protocols knows gre. */
+static void test_ip_protos(void)
+{
+	static const struct {
+		const char *text;
+		const char *ruleset;
+		const char *error;
+	} cases[] = {
+	    {"allow proto gre,esp,112", "protos=47,50,112", NULL},
+	    {"allow proto sctp,udplite,GRE", "protos=47,132,136", NULL},
+	    {"allow proto tcp", NULL,
+	     "t.conf:1: protocol 'tcp' has a directive of its own: write 'allow tcp PORTS'"},
+	    {"allow proto gre,udp", NULL,
+	     "t.conf:1: protocol 'udp' has a directive of its own: write 'allow udp PORTS'"},
+	    {"allow proto icmp", NULL,
+	     "t.conf:1: protocol 'icmp' has a directive of its own: write 'icmp allow'"},
+	    {"allow proto ipv6-icmp", NULL,
+	     "t.conf:1: protocol 'ipv6-icmp' has a directive of its own: write 'icmp allow'"},
+	    {"allow proto grx", NULL, "t.conf:1: unknown protocol 'grx' (did you mean 'gre'?)"},
+	    {"allow proto esp,udplte", NULL,
+	     "t.conf:1: unknown protocol 'udplte' (did you mean 'udplite'?)"},
+	    {"allow proto frobnicate", NULL,
+	     "t.conf:1: unknown protocol 'frobnicate': not in /etc/protocols (or give a number "
+	     "0..255)"},
+	    {"allow proto xy", NULL,
+	     "t.conf:1: unknown protocol 'xy': not in /etc/protocols (or give a number 0..255)"},
+	};
+
+	if (!getprotobyname("gre") || !getprotobyname("udplite")) {
+		test_skip("allow proto: names", "/etc/protocols does not know gre and udplite");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct pc_error err = {""};
+		struct pc_ruleset rs;
+		int ret;
+
+		test_begin("allow proto: '%s'", cases[i].text);
+		ret = pc_config_parse("t.conf", cases[i].text, strlen(cases[i].text), &rs, &err);
+		if (cases[i].error) {
+			CHECK_INT(ret, -EINVAL);
+			CHECK_STR(err.msg, cases[i].error);
+			check_empty(&rs);
+		} else {
+			CHECK(ret == 0, "expected success, got %d: %s", ret, err.msg);
+			CHECK_STR(describe(&rs, true), cases[i].ruleset);
+		}
+		pc_ruleset_free(&rs);
+		test_end();
+	}
+}
+
 /* The shipped example must parse and open exactly SSH, web and DNS. */
 static void test_example(void)
 {
@@ -908,6 +1132,11 @@ static void test_defaults(void)
 	CHECK_INT(rs.established, PC_ESTABLISHED_SOCKET);
 	CHECK_INT(rs.icmp_deny, false);
 	CHECK_INT(rs.frag_deny, false);
+	CHECK_INT(rs.ban_max_ns, 0);
+	CHECK_INT(rs.exempt_auto, true);
+	CHECK_INT(rs.exempt.count, 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(rs.allowed_protos[i], 0);
 	CHECK_INT(rs.n_allows, 0);
 	CHECK(rs.allows == NULL, "allows not NULL");
 	CHECK_INT(rs.trusted.count, 0);
@@ -1073,14 +1302,37 @@ static const struct prefix_case prefix_cases[] = {
      .family = AF_INET6,
      .len = 128,
      .hex = "ffffffffffffffffffffffffffffffff"},
-    {.word = "::ffff:1.2.3.4",
+    {.word = "::1", .family = AF_INET6, .len = 128, .hex = "00000000000000000000000000000001"},
+    {.word = "::", .family = AF_INET6, .len = 128, .hex = "00000000000000000000000000000000"},
+    {.word = "::/96", .family = AF_INET6, .len = 96, .hex = "00000000000000000000000000000000"},
+    {.word = "::/80", .family = AF_INET6, .len = 80, .hex = "00000000000000000000000000000000"},
+    {.word = "64:ff9b::198.51.100.7",
      .family = AF_INET6,
      .len = 128,
-     .hex = "00000000000000000000ffff01020304"},
+     .hex = "0064ff9b0000000000000000c6336407"},
+    {.word = "::ffff:0:0/95",
+     .error = "bad prefix '::ffff:0:0/95': host bits set, did you mean '::fffe:0:0/95'?"},
+    {.word = "::ffff:1.2.3.4",
+     .error = "bad address '::ffff:1.2.3.4': IPv4-mapped IPv6 addresses are dropped as "
+	      "malformed, write 1.2.3.4"},
+    {.word = "0:0:0:0:0:FFFF:198.51.100.7",
+     .error = "bad address '0:0:0:0:0:FFFF:198.51.100.7': IPv4-mapped IPv6 addresses are "
+	      "dropped as malformed, write 198.51.100.7"},
+    {.word = "::ffff:c633:6407",
+     .error = "bad address '::ffff:c633:6407': IPv4-mapped IPv6 addresses are dropped as "
+	      "malformed, write 198.51.100.7"},
     {.word = "::ffff:0.0.0.0/96",
-     .family = AF_INET6,
-     .len = 96,
-     .hex = "00000000000000000000ffff00000000"},
+     .error = "bad prefix '::ffff:0.0.0.0/96': IPv4-mapped IPv6 addresses are dropped as "
+	      "malformed, write 0.0.0.0/0"},
+    {.word = "::ffff:198.51.100.0/120",
+     .error = "bad prefix '::ffff:198.51.100.0/120': IPv4-mapped IPv6 addresses are dropped as "
+	      "malformed, write 198.51.100.0/24"},
+    {.word = "::198.51.100.7",
+     .error = "bad address '::198.51.100.7': IPv4-compatible IPv6 addresses are dropped as "
+	      "malformed, write 198.51.100.7"},
+    {.word = "::2",
+     .error = "bad address '::2': IPv4-compatible IPv6 addresses are dropped as malformed, "
+	      "write 0.0.0.2"},
     {.word = "198.51.100.7/24",
      .error = "bad prefix '198.51.100.7/24': host bits set, did you mean '198.51.100.0/24'?"},
     {.word = "192.0.0.0/1",
@@ -1092,7 +1344,8 @@ static const struct prefix_case prefix_cases[] = {
     {.word = "2001:db8::1/127",
      .error = "bad prefix '2001:db8::1/127': host bits set, did you mean '2001:db8::/127'?"},
     {.word = "::ffff:1.2.3.4/96",
-     .error = "bad prefix '::ffff:1.2.3.4/96': host bits set, did you mean '::ffff:0.0.0.0/96'?"},
+     .error = "bad prefix '::ffff:1.2.3.4/96': IPv4-mapped IPv6 addresses are dropped as "
+	      "malformed, write 1.2.3.4/0"},
     {.word = "1.2.3.4/33", .error = "bad prefix length in '1.2.3.4/33': must be 0..32"},
     {.word = "::/129", .error = "bad prefix length in '::/129': must be 0..128"},
     {.word = "1.2.3.4/-1", .error = "bad prefix length in '1.2.3.4/-1': must be 0..32"},
@@ -1175,7 +1428,7 @@ static void test_format(void)
 	} cases[] = {
 	    {"198.51.100.7", "198.51.100.7"}, {"198.51.100.0/24", "198.51.100.0/24"},
 	    {"0.0.0.0/0", "0.0.0.0/0"},	      {"2001:db8:1::/48", "2001:db8:1::/48"},
-	    {"2001:db8::1", "2001:db8::1"},   {"::ffff:1.2.3.4", "::ffff:1.2.3.4"},
+	    {"2001:db8::1", "2001:db8::1"},   {"64:ff9b::1.2.3.4", "64:ff9b::102:304"},
 	};
 	struct pc_prefix prefix = {0};
 	char buf[INET6_ADDRSTRLEN + 4], tiny[6];
@@ -1366,7 +1619,9 @@ static void test_mutations(void)
 	static const char *const seeds[] = {
 	    "mode monitor\nallow tcp 22,80-90 from 198.51.100.0/24,2001:db8::/32\n",
 	    "scan-detect ports 20 window 10s ban 10m ipv6-prefix 64\nicmp deny\n",
-	    "allow from 192.0.2.1\ndeny from ::ffff:1.2.3.4/128\nfragments deny\n",
+	    "allow from 192.0.2.1\ndeny from 64:ff9b::1.2.3.4/128\nfragments deny\n",
+	    "exempt from 192.0.2.0/24,2001:db8::1\nexempt auto off\nallow proto 47,132\n",
+	    "scan-detect ban 10m max 7d ipv6-prefix 48\n",
 	};
 	static const char alphabet[] = "0123456789/:,.-@# \n\tafx\0\xff";
 	unsigned int state = 12345, failures = 0;
@@ -1455,6 +1710,8 @@ int main(void)
 	run_load_cases(have_tmp);
 	test_unreadable_file(have_tmp);
 	test_file_trust(have_tmp);
+	test_fifo(have_tmp);
+	test_ip_protos();
 	test_example();
 	test_api_edges();
 	test_mutations();

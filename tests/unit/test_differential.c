@@ -88,9 +88,9 @@ struct diff_config {
 		{ MODEL_TCP, 3005, 3020, "192.0.2.0/28,2001:db8:1::/48" }, { MODEL_UDP, 53, 53 },  \
 		{ MODEL_UDP, 5000, 5010 }, { MODEL_UDP, 41000, 41002, "10.0.0.0/8" },              \
 		{ MODEL_TCP, 45000, 45000 }, { MODEL_TCP, 65535, 65535 },                          \
-		{ MODEL_UDP, 1, 1, "::ffff:100.64.0.0/106" },
+		{ MODEL_UDP, 1, 1, "100.64.0.0/10" },
 
-#define STANDARD_DENY  "203.0.113.0/24,2001:db8:bad::/48,::ffff:198.18.0.0/111,198.51.100.200/30"
+#define STANDARD_DENY  "203.0.113.0/24,2001:db8:bad::/48,198.18.0.0/15,198.51.100.200/30"
 #define STANDARD_TRUST "192.0.2.99,2001:db8:7::/48,203.0.113.77,198.51.100.192/27"
 #define STANDARD_BANS  "192.0.2.66,10.1.2.3,2001:db8:66:1::5,::ffff:198.51.100.7"
 
@@ -165,7 +165,7 @@ static const struct diff_config configs[] = {
 		.ephemeral_lo = 50000,
 		.ephemeral_hi = 50001,
 		.allows = { { MODEL_TCP, 1, 49999 }, { MODEL_UDP, 1, 65535 } },
-		.trust = "::ffff:192.0.2.0/120",
+		.trust = "192.0.2.0/24",
 		.bans = "8000::,198.51.100.1",
 		.ban_ipv6_prefix = 1,
 	},
