@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "guard.h"
 #include "log.h"
 #include "pins.h"
 #include "../maps/sources.h"
@@ -167,7 +168,7 @@ out:
 	return err;
 }
 
-int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow)
+int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow, bool force)
 {
 	const char *verb = allow ? "allow" : "disallow";
 	struct pc_prefix_list sources = {};
@@ -210,19 +211,22 @@ int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow)
 	if (pc_open_iface(ifname, &maps))
 		goto out;
 	lock_fd = pc_lock_iface(ifname);
-	if (sources.count)
+	/* allow only opens: it cannot cut a session. */
+	if (!allow && !force && pc_guard_disallow(ifname, &maps, proto, ranges, n_ranges))
+		err = -EPERM;
+	else if (sources.count)
 		err = allow_from(&maps, ifname, proto, ranges, n_ranges, &sources);
 	else
 		err = pc_maps_update_live_ports(&maps, proto, ranges, n_ranges,
 						allow ? PC_PORT_ALLOWED : 0, 0);
-	if (err && err != -EEXIST && err != -E2BIG)
+	if (err && err != -EEXIST && err != -E2BIG && err != -EPERM)
 		pc_warn("%s: %s %s %s failed: %s", ifname, verb, argv[0], argv[1], pc_strerr(err));
 	else if (!err)
 		pc_debug("%s: %s %s %s", ifname, verb, argv[0], argv[1]);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	pc_maps_close(&maps);
-	ret = err ? PC_EXIT_FAILURE : PC_EXIT_OK;
+	ret = err == -EPERM ? PC_EXIT_USAGE : err ? PC_EXIT_FAILURE : PC_EXIT_OK;
 out:
 	pc_prefix_list_free(&sources);
 	free(ranges);

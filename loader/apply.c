@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "log.h"
 #include "../maps/sources.h"
 
 /* The kernel's ephemeral range; replies to our own connections land there. */
@@ -213,13 +214,22 @@ static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *tabl
 	return err;
 }
 
-static int set_next_list(const struct pc_maps *maps, __u32 next_list)
+/*
+ * meta.next_source_list is the first list id runtime 'allow ... from' may
+ * take. Before the switch it must be free in both rule sets, since either
+ * may end up in force: raise it to NEXT_LIST when that is higher. After the
+ * switch only the new set counts and it may come down to NEXT_LIST again
+ * (LOWER), which reuses the ids the old set held.
+ */
+static int set_next_list(const struct pc_maps *maps, __u32 next_list, bool lower)
 {
 	struct pc_meta meta;
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(maps->meta, &zero, &meta))
 		return -errno;
+	if (meta.next_source_list >= next_list && !lower)
+		return 0;
 	meta.next_source_list = next_list;
 	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
 }
@@ -265,7 +275,10 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 	if (rs->trusted.count)
 		cfg.flags |= PC_CFG_HAVE_TRUST;
 
-	/* Everything goes into the inactive half first; the switch is last. */
+	/*
+	 * Everything goes into the inactive half first; the switch is the last
+	 * step that can fail, so an error always leaves the old rules in force.
+	 */
 	err = build_sources(rs, table, trie_fd, hint, &next_list);
 	if (!err)
 		err = pc_sources_install(maps, next, trie_fd, hint);
@@ -274,9 +287,12 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 	if (!err)
 		err = pc_maps_write_config(maps, next, &cfg);
 	if (!err)
-		err = pc_maps_activate(maps, next);
+		err = set_next_list(maps, next_list, false);
 	if (!err)
-		err = set_next_list(maps, next_list);
+		err = pc_maps_activate(maps, next);
+	/* Not lowering it only leaves ids unused until the next reload: no error. */
+	if (!err && set_next_list(maps, next_list, true))
+		pc_debug("rule set %u: list ids stay reserved until the next reload", next);
 	close(trie_fd); /* the outer map holds it now */
 out:
 	pc_port_table_free(table);

@@ -14,7 +14,8 @@ void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg);
 
 /*
  * Write RS into the inactive rule set and make it active. GENERATION is
- * stored with it (attach uses 1, reload the old one + 1).
+ * stored with it (attach uses 1, reload the old one + 1). The switch is the
+ * last step that can fail: on error the old rules are in force, unchanged.
  */
 int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 generation);
 

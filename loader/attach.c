@@ -4,7 +4,6 @@
  * remove an interface's rules as a whole.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +17,23 @@
 
 #include "apply.h"
 #include "commands.h"
+#include "guard.h"
 #include "log.h"
 #include "pins.h"
 #include "portcullis.skel.h"
 
-/* Parse and validate a config; prints the error. Returns an exit status. */
-static int load_config(const char *path, struct pc_ruleset *rs)
+/*
+ * Parse and validate a config; prints the error, and copies it to WHY (may
+ * be NULL) for run's log. Returns an exit status.
+ */
+static int load_config(const char *path, struct pc_ruleset *rs, char *why, size_t why_len)
 {
 	struct pc_error err = {};
 
 	if (pc_config_load(path, rs, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
+		if (why)
+			snprintf(why, why_len, "%s", err.msg);
 		pc_ruleset_free(rs);
 		return PC_EXIT_USAGE;
 	}
@@ -38,118 +43,11 @@ static int load_config(const char *path, struct pc_ruleset *rs)
 int pc_cmd_check(const char *config_path)
 {
 	struct pc_ruleset rs;
-	int ret = load_config(config_path, &rs);
+	int ret = load_config(config_path, &rs, NULL, 0);
 
 	if (ret == PC_EXIT_OK)
 		pc_ruleset_free(&rs);
 	return ret;
-}
-
-static bool prefix_contains(const struct pc_prefix *prefix, const struct pc_prefix *addr)
-{
-	unsigned int bits = prefix->len;
-
-	if (prefix->family != addr->family)
-		return false;
-	for (unsigned int i = 0; bits; i++) {
-		unsigned int take = bits < 8 ? bits : 8;
-		__u8 mask = (__u8)(0xff << (8 - take));
-
-		if ((prefix->addr[i] ^ addr->addr[i]) & mask)
-			return false;
-		bits -= take;
-	}
-	return true;
-}
-
-static bool list_contains(const struct pc_prefix_list *list, const struct pc_prefix *addr)
-{
-	for (size_t i = 0; i < list->count; i++)
-		if (prefix_contains(&list->items[i], addr))
-			return true;
-	return false;
-}
-
-/* Would RS let CLIENT reach tcp/PORT? Follows the verdict order's source steps. */
-static bool ruleset_admits(const struct pc_ruleset *rs, const struct pc_prefix *client, int port)
-{
-	if (list_contains(&rs->denied, client))
-		return false;
-	if (list_contains(&rs->trusted, client))
-		return true;
-	for (size_t i = 0; i < rs->n_allows; i++) {
-		const struct pc_allow *allow = &rs->allows[i];
-
-		if (allow->proto != PC_PROTO_TCP || port < allow->lo || port > allow->hi)
-			continue;
-		if (!allow->sources.count || list_contains(&allow->sources, client))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Does the SSH server address live on IFACE? When it lives on another local
- * interface the session cannot be cut by this attach; when it is on none we
- * cannot tell, and assume the worst.
- */
-static bool ssh_may_cross(const char *ifname, const struct pc_prefix *server)
-{
-	struct ifaddrs *addrs, *ifa;
-	bool elsewhere = false, here = false;
-
-	if (getifaddrs(&addrs))
-		return true;
-	for (ifa = addrs; ifa; ifa = ifa->ifa_next) {
-		const void *raw;
-		size_t len;
-
-		if (!ifa->ifa_addr)
-			continue;
-		if (ifa->ifa_addr->sa_family == AF_INET && server->family == AF_INET) {
-			raw = &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
-			len = 4;
-		} else if (ifa->ifa_addr->sa_family == AF_INET6 && server->family == AF_INET6) {
-			raw = &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
-			len = 16;
-		} else {
-			continue;
-		}
-		if (memcmp(raw, server->addr, len) != 0)
-			continue;
-		if (strcmp(ifa->ifa_name, ifname) == 0)
-			here = true;
-		else
-			elsewhere = true;
-	}
-	freeifaddrs(addrs);
-	return here || !elsewhere;
-}
-
-/*
- * The lock-out guard: refuse a config that would cut off the SSH session
- * this command runs from. Returns true when attaching is safe.
- */
-static bool ssh_session_survives(const char *ifname, const struct pc_ruleset *rs)
-{
-	const char *conn = getenv("SSH_CONNECTION");
-	char client_s[64], server_s[64], why[128];
-	struct pc_prefix client, server;
-	int client_port, server_port;
-
-	if (!conn || sscanf(conn, "%63s %d %63s %d", client_s, &client_port, server_s,
-			    &server_port) != 4)
-		return true;
-	if (pc_parse_prefix(client_s, &client, why, sizeof(why)) ||
-	    pc_parse_prefix(server_s, &server, why, sizeof(why)))
-		return true;
-	if (!ssh_may_cross(ifname, &server) || ruleset_admits(rs, &client, server_port))
-		return true;
-	pc_warn("%s: refusing to attach: this config would cut off your SSH session "
-		"(%s -> tcp port %d is not allowed).", ifname, client_s, server_port);
-	pc_warn("add 'allow tcp %d' (or 'allow tcp %d from %s') to the config, or use --force",
-		server_port, server_port, client_s);
-	return false;
 }
 
 static const char *xdp_mode_name(int mode)
@@ -265,12 +163,12 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	if (pc_check_ifname(ifname, true))
 		return PC_EXIT_FAILURE;
 	ifindex = if_nametoindex(ifname);
-	ret = load_config(opts->config_path, &rs);
+	ret = load_config(opts->config_path, &rs, NULL, 0);
 	if (ret != PC_EXIT_OK)
 		return ret;
 	ret = PC_EXIT_FAILURE;
 
-	if (!opts->force && !ssh_session_survives(ifname, &rs)) {
+	if (!opts->force && pc_guard_ruleset(ifname, "attach", &rs, NULL, 0)) {
 		ret = PC_EXIT_USAGE;
 		goto cleanup;
 	}
@@ -398,22 +296,31 @@ static void count_reload(const struct pc_maps *maps, const char *config_path, bo
 	bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY);
 }
 
-int pc_cmd_reload(const char *ifname, const char *config_path)
+int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 {
+	const char *ifname = opts->ifname, *config_path = opts->config_path;
 	struct pc_ruleset rs;
 	struct pc_config cfg;
 	struct pc_maps maps;
 	__u32 active;
 	int lock_fd, ret, err;
 
+	if (why)
+		snprintf(why, why_len, "%s: can't open its pins", ifname);
 	if (pc_open_iface(ifname, &maps))
 		return PC_EXIT_FAILURE;
 	lock_fd = pc_lock_iface(ifname);
-	ret = load_config(config_path, &rs);
+	ret = load_config(config_path, &rs, why, why_len);
 	if (ret != PC_EXIT_OK) {
 		pc_warn("%s: reload refused; the old rules stay in force", ifname);
 		count_reload(&maps, config_path, false);
 		goto out;
+	}
+	if (!opts->force && pc_guard_ruleset(ifname, "reload", &rs, why, why_len)) {
+		pc_warn("%s: the old rules stay in force", ifname);
+		count_reload(&maps, config_path, false);
+		ret = PC_EXIT_USAGE;
+		goto free;
 	}
 	err = pc_maps_active_set(&maps, &active);
 	if (!err)
@@ -423,6 +330,8 @@ int pc_cmd_reload(const char *ifname, const char *config_path)
 	if (err) {
 		pc_warn("%s: reload failed: %s; the old rules stay in force", ifname,
 			pc_strerr(err));
+		if (why)
+			snprintf(why, why_len, "the maps could not be written: %s", pc_strerr(err));
 		count_reload(&maps, config_path, false);
 		ret = PC_EXIT_FAILURE;
 	} else {
@@ -430,6 +339,7 @@ int pc_cmd_reload(const char *ifname, const char *config_path)
 		pc_debug("%s: reloaded %s (generation %u)", ifname, config_path,
 			 cfg.generation + 1);
 	}
+free:
 	pc_ruleset_free(&rs);
 out:
 	if (lock_fd >= 0)

@@ -6,16 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <bpf/bpf.h>
 
 #include "commands.h"
 #include "config.h"
 #include "events.h"
+#include "guard.h"
 #include "log.h"
 #include "pins.h"
 #include "../maps/bans.h"
-#include "../maps/sources.h"
 
 static int active_config(const struct pc_maps *maps, struct pc_config *cfg)
 {
@@ -23,28 +21,6 @@ static int active_config(const struct pc_maps *maps, struct pc_config *cfg)
 	int err = pc_maps_active_set(maps, &set);
 
 	return err ? err : pc_maps_read_config(maps, set, cfg);
-}
-
-/* Is ADDR in the active set's trusted list? Trusted sources are never banned. */
-static bool is_trusted(const struct pc_maps *maps, const struct pc_prefix *addr)
-{
-	struct pc_source_key key;
-	__u32 set, value;
-	bool trusted = false;
-	int trie;
-
-	if (pc_maps_active_set(maps, &set))
-		return false;
-	trie = pc_sources_open(maps, set);
-	if (trie < 0)
-		return false;
-	pc_source_key_make(&key, PC_SRC_SOURCE, 0, addr->family, addr->addr,
-			   addr->family == AF_INET ? 32 : 128);
-	/* As the data path sees it: a denied source is not trusted. */
-	trusted = bpf_map_lookup_elem(trie, &key, &value) == 0 && (value & PC_SRC_F_TRUST) &&
-		  !(value & PC_SRC_F_DENY);
-	close(trie);
-	return trusted;
 }
 
 /* The address argument: one host, IPv4 or IPv6, no prefix length. */
@@ -64,7 +40,7 @@ static int parse_host(const char *cmd, const char *word, struct pc_prefix *addr)
 	return 0;
 }
 
-int pc_cmd_ban(const char *ifname, const char *address, const char *for_word)
+int pc_cmd_ban(const char *ifname, const char *address, const char *for_word, bool force)
 {
 	struct pc_prefix addr;
 	struct pc_config cfg;
@@ -88,9 +64,13 @@ int pc_cmd_ban(const char *ifname, const char *address, const char *for_word)
 	err = active_config(&maps, &cfg);
 	if (err)
 		goto out;
-	if (is_trusted(&maps, &addr)) {
+	if (pc_live_trusted(&maps, &addr)) {
 		pc_warn("%s: %s is a trusted source ('allow from'): trusted sources are never "
 			"banned", ifname, address);
+		err = -EPERM;
+		goto out;
+	}
+	if (!force && pc_guard_ban(ifname, &maps, &addr, cfg.scan_ipv6_prefix)) {
 		err = -EPERM;
 		goto out;
 	}

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,47 +17,206 @@
 #include "metrics.h"
 #include "pins.h"
 
+/*
+ * One row per option: the bit a command accepts it by (0: a global option,
+ * accepted anywhere), its names, how its argument is taken and its help.
+ * The getopt tables, the synopses and every help text are made from these.
+ */
+struct cli_option {
+	unsigned int bit;
+	const char *name;
+	char short_name; /* 0: long only */
+	int has_arg;
+	/* Takes ARG into the field at FIELD; PC_CLI_RUN, or an exit status after a message. */
+	int (*take)(const struct cli_option *opt, void *field, const char *arg);
+	size_t field; /* offsetof(struct pc_cli, ...) */
+	const char *metavar;
+	const char *help;
+};
+
+static int take_string(const struct cli_option *opt, void *field, const char *arg)
+{
+	*(const char **)field = arg;
+	return PC_CLI_RUN;
+}
+
+static int take_flag(const struct cli_option *opt, void *field, const char *arg)
+{
+	*(bool *)field = true;
+	return PC_CLI_RUN;
+}
+
+static int take_count(const struct cli_option *opt, void *field, const char *arg)
+{
+	(*(int *)field)++;
+	return PC_CLI_RUN;
+}
+
+static int take_version(const struct cli_option *opt, void *field, const char *arg)
+{
+	printf("portcullis %s\n", PORTCULLIS_VERSION);
+	return PC_EXIT_OK;
+}
+
+static int take_xdp_mode(const struct cli_option *opt, void *field, const char *arg)
+{
+	static const struct {
+		const char *word;
+		int mode;
+	} modes[] = { { "auto", 0 }, { "native", PC_XDP_NATIVE }, { "generic", PC_XDP_GENERIC } };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(arg, modes[i].word) == 0) {
+			*(int *)field = modes[i].mode;
+			return PC_CLI_RUN;
+		}
+	}
+	pc_warn("--%s: '%s' is not auto, native or generic", opt->name, arg);
+	return PC_EXIT_USAGE;
+}
+
+static int take_watch(const struct cli_option *opt, void *field, const char *arg)
+{
+	double *seconds = field;
+	char *end;
+
+	errno = 0;
+	*seconds = strtod(arg, &end);
+	if (errno || end == arg || *end || !(*seconds >= 0.1 && *seconds <= 86400)) {
+		pc_warn("--%s: '%s' is not a number of seconds (0.1 .. 86400)", opt->name, arg);
+		return PC_EXIT_USAGE;
+	}
+	return PC_CLI_RUN;
+}
+
+static int take_port_series(const struct cli_option *opt, void *field, const char *arg)
+{
+	unsigned long value;
+	char *end;
+
+	errno = 0;
+	value = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || value > PC_PORT_SERIES_MAX) {
+		pc_warn("--%s: '%s' is not a number from 0 to %d", opt->name, arg,
+			PC_PORT_SERIES_MAX);
+		return PC_EXIT_USAGE;
+	}
+	*(unsigned int *)field = value;
+	return PC_CLI_RUN;
+}
+
+#define FIELD(member) offsetof(struct pc_cli, member)
+
+static const struct cli_option options[] = {
+	{ PC_OPT_CONFIG, "config", 'c', required_argument, take_string, FIELD(config_path), "FILE",
+	  "config file (default " PC_CONFIG_DEFAULT_PATH ")" },
+	{ PC_OPT_XDP_MODE, "xdp-mode", 0, required_argument, take_xdp_mode, FIELD(xdp_mode),
+	  "auto|native|generic", "XDP attach mode; auto tries native, then generic" },
+	{ PC_OPT_FORCE, "force", 0, no_argument, take_flag, FIELD(force), NULL,
+	  "go ahead even if the change cuts off the SSH session this runs from" },
+	{ PC_OPT_JSON, "json", 0, no_argument, take_flag, FIELD(json), NULL,
+	  "JSON output, for scripts" },
+	{ PC_OPT_WATCH, "watch", 0, required_argument, take_watch, FIELD(watch), "SECONDS",
+	  "print again every SECONDS (0.1 .. 86400), with rates" },
+	{ PC_OPT_FOR, "for", 0, required_argument, take_string, FIELD(for_duration), "DURATION",
+	  "how long, e.g. 10m or 2h (default: the config's ban time)" },
+	{ PC_OPT_LISTEN, "listen", 0, required_argument, take_string, FIELD(listen), "ADDR:PORT",
+	  "HTTP address (default 127.0.0.1:9433; :PORT for every address)" },
+	{ PC_OPT_KEEP, "keep", 0, no_argument, take_flag, FIELD(keep), NULL,
+	  "leave the filter attached when stopping" },
+	{ PC_OPT_PORT_SERIES, "port-series", 0, required_argument, take_port_series,
+	  FIELD(port_series), "N",
+	  "denied ports with per-port series, the busiest first (default 64, 0 .. 65536)" },
+	{ 0, "pin-root", 0, required_argument, take_string, FIELD(pin_root), "DIR",
+	  "where pins live (default " PC_PIN_ROOT_DEFAULT ", env PORTCULLIS_PIN_ROOT)" },
+	{ 0, "verbose", 'v', no_argument, take_count, FIELD(verbosity), NULL,
+	  "more detail; -vv adds libbpf and verifier output" },
+	{ 0, "help", 'h', no_argument, take_flag, FIELD(help), NULL,
+	  "this text; after a command, that command's help" },
+	{ 0, "version", 0, no_argument, take_version, 0, NULL, "print the version" },
+};
+
+#define N_OPTIONS    (sizeof(options) / sizeof(options[0]))
+#define SYNOPSIS_MAX 256
+
+/* getopt_long's value for a row: its letter, or past every letter. */
+static int option_value(size_t index)
+{
+	return options[index].short_name ? options[index].short_name : 0x100 + (int)index;
+}
+
+static const struct cli_option *option_by_value(int value)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (option_value(i) == value)
+			return &options[i];
+	return NULL;
+}
+
 static const struct pc_command_spec commands[PC_COMMANDS] = {
-	[PC_CMD_CHECK] = { "check", "[-c FILE]", "validate a config; prints nothing on success",
+	[PC_CMD_CHECK] = { "check", "", "validate a config; prints nothing on success",
+			   "Parses the config and every list file it names, as attach and reload "
+			   "would, and reports the first error as FILE:LINE: message.",
+			   { "check -c ./portcullis.conf" },
 			   PC_OPT_CONFIG, 0, 0 },
-	[PC_CMD_ATTACH] = { "attach", "IFACE [-c FILE] [--xdp-mode auto|native|generic] [--force]",
+	[PC_CMD_ATTACH] = { "attach", "IFACE",
 			    "load the filter, fill its rules from the config and attach it to "
 			    "IFACE",
+			    "The attachment outlives the command (a pinned bpf_link). A config "
+			    "that would cut off the SSH session this runs from is refused.",
+			    { "attach eth0", "attach eth0 -c ./portcullis.conf --xdp-mode generic" },
 			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE, 1, 1 },
-	[PC_CMD_DETACH] = { "detach", "IFACE", "detach the filter and remove its pins", 0, 1, 1 },
-	[PC_CMD_RELOAD] = { "reload", "IFACE [-c FILE]",
-			    "replace the rules atomically from the config", PC_OPT_CONFIG, 1, 1 },
+	[PC_CMD_DETACH] = { "detach", "IFACE", "detach the filter and remove its pins", NULL,
+			    { "detach eth0" }, 0, 1, 1 },
+	[PC_CMD_RELOAD] = { "reload", "IFACE", "replace the rules atomically from the config",
+			    "A packet sees the old rules or the new ones, never a mix. A bad "
+			    "config, or one that would cut off the SSH session this runs from, "
+			    "is refused and the old rules stay in force.",
+			    { "reload eth0", "reload eth0 -c /etc/portcullis/staging.conf" },
+			    PC_OPT_CONFIG | PC_OPT_FORCE, 1, 1 },
 	[PC_CMD_ALLOW] = { "allow", "IFACE tcp|udp PORTS [from SOURCES]",
-			   "open ports now, without a reload", 0, 3, 5 },
-	[PC_CMD_DISALLOW] = { "disallow", "IFACE tcp|udp PORTS",
-			      "close ports now, without a reload", 0, 3, 3 },
-	[PC_CMD_BAN] = { "ban", "IFACE ADDRESS [--for DURATION]",
+			   "open ports now, without a reload",
+			   "PORTS and SOURCES as in the config; the next reload rebuilds the "
+			   "rules from the config file.",
+			   { "allow eth0 tcp 8080,9000-9100", "allow eth0 tcp 22 from 192.0.2.0/24" },
+			   0, 3, 5 },
+	[PC_CMD_DISALLOW] = { "disallow", "IFACE tcp|udp PORTS", "close ports now, without a reload",
+			      "Closing the port of the SSH session this runs from is refused.",
+			      { "disallow eth0 tcp 8080" }, PC_OPT_FORCE, 3, 3 },
+	[PC_CMD_BAN] = { "ban", "IFACE ADDRESS",
 			 "ban a source (IPv6: its scan-detect prefix); default: the config's ban "
 			 "time",
-			 PC_OPT_FOR, 2, 2 },
-	[PC_CMD_UNBAN] = { "unban", "IFACE ADDRESS", "lift a ban", 0, 2, 2 },
-	[PC_CMD_BANS] = { "bans", "IFACE [--json]", "list bans with reason and time left",
-			  PC_OPT_JSON, 1, 1 },
-	[PC_CMD_EVENTS] = { "events", "IFACE", "follow bans, unbans and expiries, one line each", 0,
-			    1, 1 },
-	[PC_CMD_STATS] = { "stats", "IFACE [--json] [--watch SECONDS]",
-			   "counters: totals, drops by reason, per-port traffic",
+			 "Banning the client of the SSH session this runs from is refused.",
+			 { "ban eth0 198.51.100.7 --for 1h", "ban eth0 2001:db8::7" },
+			 PC_OPT_FORCE | PC_OPT_FOR, 2, 2 },
+	[PC_CMD_UNBAN] = { "unban", "IFACE ADDRESS", "lift a ban", NULL,
+			   { "unban eth0 198.51.100.7" }, 0, 2, 2 },
+	[PC_CMD_BANS] = { "bans", "IFACE", "list bans with reason and time left", NULL,
+			  { "bans eth0", "bans eth0 --json" }, PC_OPT_JSON, 1, 1 },
+	[PC_CMD_EVENTS] = { "events", "IFACE", "follow bans, unbans and expiries, one line each",
+			    NULL, { "events eth0" }, 0, 1, 1 },
+	[PC_CMD_STATS] = { "stats", "IFACE", "counters: totals, drops by reason, per-port traffic",
+			   NULL, { "stats eth0 --watch 1", "stats eth0 --json" },
 			   PC_OPT_JSON | PC_OPT_WATCH, 1, 1 },
-	[PC_CMD_STATUS] = { "status", "[IFACE] [--json]",
-			    "attached interfaces, XDP mode, config, map memory", PC_OPT_JSON, 0,
-			    1 },
-	[PC_CMD_METRICS] = { "metrics", "[IFACE...] [--port-series N]",
-			     "one-shot Prometheus text on stdout", PC_OPT_PORT_SERIES, 0, 64 },
-	[PC_CMD_EXPORTER] = { "exporter", "[--listen ADDR:PORT] [--port-series N] [IFACE...]",
-			      "serve /metrics (default 127.0.0.1:9433)",
-			      PC_OPT_LISTEN | PC_OPT_PORT_SERIES, 0, 64 },
-	[PC_CMD_RUN] = { "run",
-			 "IFACE [-c FILE] [--listen ADDR:PORT] [--keep] [--xdp-mode MODE] "
-			 "[--port-series N]",
+	[PC_CMD_STATUS] = { "status", "[IFACE]",
+			    "attached interfaces, XDP mode, config, map memory", NULL,
+			    { "status", "status eth0 --json" }, PC_OPT_JSON, 0, 1 },
+	[PC_CMD_METRICS] = { "metrics", "[IFACE...]", "one-shot Prometheus text on stdout",
+			     "Without IFACE: every attached interface.",
+			     { "metrics eth0" }, PC_OPT_PORT_SERIES, 0, 64 },
+	[PC_CMD_EXPORTER] = { "exporter", "[IFACE...]", "serve /metrics (default 127.0.0.1:9433)",
+			      "Without IFACE: every interface attached at the time of each scrape.",
+			      { "exporter --listen :9433" }, PC_OPT_LISTEN | PC_OPT_PORT_SERIES, 0,
+			      64 },
+	[PC_CMD_RUN] = { "run", "IFACE",
 			 "foreground service: attach, serve /metrics, reload on SIGHUP, detach on "
 			 "SIGTERM",
-			 PC_OPT_CONFIG | PC_OPT_LISTEN | PC_OPT_KEEP | PC_OPT_XDP_MODE |
-				 PC_OPT_PORT_SERIES,
+			 "Adopts an existing attachment. A SIGHUP reload that is refused (a bad "
+			 "config, or one that would cut off the SSH session run was started from) "
+			 "is logged and the old rules stay in force.",
+			 { "run eth0 -c /etc/portcullis/portcullis.conf --keep" },
+			 PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_LISTEN |
+				 PC_OPT_KEEP | PC_OPT_PORT_SERIES,
 			 1, 1 },
 };
 
@@ -65,29 +225,122 @@ const struct pc_command_spec *pc_command_spec(enum pc_command command)
 	return command < PC_COMMANDS ? &commands[command] : NULL;
 }
 
+/* "-c FILE", "--xdp-mode auto|native|generic", "--force": how the option is written. */
+static void option_usage(const struct cli_option *opt, char *buf, size_t len)
+{
+	if (opt->short_name)
+		snprintf(buf, len, "-%c%s%s", opt->short_name, opt->metavar ? " " : "",
+			 opt->metavar ? opt->metavar : "");
+	else
+		snprintf(buf, len, "--%s%s%s", opt->name, opt->metavar ? " " : "",
+			 opt->metavar ? opt->metavar : "");
+}
+
+/* The arguments, then every option the command takes, in the table's order. */
+static const char *synopsis(const struct pc_command_spec *spec, char *text, size_t len)
+{
+	size_t used = snprintf(text, len, "%s", spec->args);
+
+	for (size_t i = 0; i < N_OPTIONS && used < len; i++) {
+		char one[64];
+
+		if (!(options[i].bit & spec->options))
+			continue;
+		option_usage(&options[i], one, sizeof(one));
+		used += snprintf(text + used, len - used, "%s[%s]", used ? " " : "", one);
+	}
+	return text;
+}
+
+/* TEXT, already at column COLUMN, in lines of at most 79 columns, going on at INDENT. */
+static void wrap(FILE *out, int column, int indent, const char *text)
+{
+	for (bool first = true; *text; first = false) {
+		int word = strcspn(text, " ");
+
+		if (!first && column + 1 + word > 79) {
+			column = fprintf(out, "\n%*s", indent, "") - 1;
+		} else if (!first) {
+			fputc(' ', out);
+			column++;
+		}
+		column += fprintf(out, "%.*s", word, text);
+		text += word + strspn(text + word, " ");
+	}
+	fputc('\n', out);
+}
+
+/* "  -c, --config FILE     help" for every row that BIT_MASK selects (0: globals). */
+static void option_help(FILE *out, unsigned int bit_mask)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct cli_option *opt = &options[i];
+		char names[64];
+		int width;
+
+		if (bit_mask ? !(opt->bit & bit_mask) : opt->bit != 0)
+			continue;
+		if (opt->short_name)
+			snprintf(names, sizeof(names), "-%c, ", opt->short_name);
+		else
+			names[0] = '\0';
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "--%s%s%s",
+			 opt->name, opt->metavar ? " " : "", opt->metavar ? opt->metavar : "");
+		width = fprintf(out, "  %s", names);
+		width += fprintf(out, "%*s", width < 23 ? 23 - width : 0, "");
+		if (width > 23)
+			width = fprintf(out, "\n%*s", 23, "") - 1;
+		wrap(out, width, 23, opt->help);
+	}
+}
+
+static void command_help(FILE *out, const struct pc_command_spec *spec)
+{
+	char text[SYNOPSIS_MAX];
+
+	fprintf(out, "usage: portcullis %s ", spec->name);
+	wrap(out, 18 + strlen(spec->name), 8, synopsis(spec, text, sizeof(text)));
+	fprintf(out, "\n%s: ", spec->name);
+	wrap(out, strlen(spec->name) + 2, 2, spec->help);
+	if (spec->description) {
+		fputc('\n', out);
+		wrap(out, 0, 0, spec->description);
+	}
+	if (spec->options) {
+		fprintf(out, "\noptions:\n");
+		option_help(out, spec->options);
+	}
+	fprintf(out, "\nexamples:\n");
+	for (size_t i = 0; i < 3 && spec->examples[i]; i++)
+		fprintf(out, "  portcullis %s\n", spec->examples[i]);
+	fprintf(out, "\nGlobal options (-v, --pin-root DIR): see portcullis --help.\n");
+}
+
 static void usage(FILE *out)
 {
+	char text[SYNOPSIS_MAX];
+
 	fprintf(out, "usage: portcullis [-v] [--pin-root DIR] COMMAND [ARGS]\n\n"
 		     "An XDP port filter: a default-deny allowlist of TCP/UDP ports, stealth-scan\n"
 		     "drops and scan bans on the NIC driver path.\n\ncommands:\n");
-	for (size_t i = 0; i < PC_COMMANDS; i++)
-		fprintf(out, "  %-9s %s\n  %-9s   %s\n", commands[i].name, commands[i].synopsis, "",
-			commands[i].help);
+	for (size_t i = 0; i < PC_COMMANDS; i++) {
+		fprintf(out, "  %-9s ", commands[i].name);
+		wrap(out, 12, 14, synopsis(&commands[i], text, sizeof(text)));
+		fprintf(out, "%14s", "");
+		wrap(out, 14, 14, commands[i].help);
+	}
+	fprintf(out, "\noptions:\n");
+	option_help(out, 0);
 	fprintf(out,
-		"\noptions:\n"
-		"  -c, --config FILE   config file (default %s)\n"
-		"  --pin-root DIR      where pins live (default %s, env PORTCULLIS_PIN_ROOT)\n"
-		"  -v, --verbose       more detail; -vv adds libbpf and verifier output\n"
-		"  -h, --help          this text\n\n"
-		"examples:\n"
+		"\nexamples:\n"
 		"  portcullis check -c ./portcullis.conf\n"
 		"  sudo portcullis attach eth0\n"
 		"  sudo portcullis allow eth0 tcp 8080,9000-9100\n"
 		"  sudo portcullis stats eth0 --watch 1\n\n"
+		"A command's options and examples: portcullis help COMMAND, or COMMAND --help.\n"
 		"Exit status: 0 success, 1 runtime failure, 2 usage or config error.\n"
 		"Interfaces in another network namespace: run under nsenter "
-		"--net=/run/netns/NAME.\n",
-		PC_CONFIG_DEFAULT_PATH, PC_PIN_ROOT_DEFAULT);
+		"--net=/run/netns/NAME.\n");
 }
 
 static int find_command(const char *name)
@@ -98,188 +351,93 @@ static int find_command(const char *name)
 	return -1;
 }
 
-static const char *option_name(unsigned int bit)
-{
-	switch (bit) {
-	case PC_OPT_CONFIG:
-		return "--config";
-	case PC_OPT_XDP_MODE:
-		return "--xdp-mode";
-	case PC_OPT_FORCE:
-		return "--force";
-	case PC_OPT_JSON:
-		return "--json";
-	case PC_OPT_WATCH:
-		return "--watch";
-	case PC_OPT_FOR:
-		return "--for";
-	case PC_OPT_LISTEN:
-		return "--listen";
-	case PC_OPT_KEEP:
-		return "--keep";
-	case PC_OPT_PORT_SERIES:
-		return "--port-series";
-	}
-	return "?";
-}
-
-static int parse_xdp_mode(const char *word, int *mode)
-{
-	if (strcmp(word, "auto") == 0)
-		*mode = 0;
-	else if (strcmp(word, "native") == 0)
-		*mode = PC_XDP_NATIVE;
-	else if (strcmp(word, "generic") == 0)
-		*mode = PC_XDP_GENERIC;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_port_series(const char *word, unsigned int *count)
-{
-	char *end;
-	unsigned long value;
-
-	errno = 0;
-	value = strtoul(word, &end, 10);
-	if (errno || end == word || *end || word[0] == '-' || value > PC_PORT_SERIES_MAX)
-		return -EINVAL;
-	*count = value;
-	return 0;
-}
-
-static int parse_watch(const char *word, double *seconds)
-{
-	char *end;
-
-	errno = 0;
-	*seconds = strtod(word, &end);
-	if (errno || end == word || *end || !(*seconds >= 0.1 && *seconds <= 86400))
-		return -EINVAL;
-	return 0;
-}
-
-/* One option from getopt_long; returns PC_CLI_RUN to go on, or an exit status. */
-static int take_option(int opt, struct pc_cli *cli)
-{
-	switch (opt) {
-	case 'c':
-		cli->config_path = optarg;
-		cli->given |= PC_OPT_CONFIG;
-		break;
-	case 'm':
-		if (parse_xdp_mode(optarg, &cli->xdp_mode)) {
-			pc_warn("--xdp-mode: '%s' is not auto, native or generic", optarg);
-			return PC_EXIT_USAGE;
-		}
-		cli->given |= PC_OPT_XDP_MODE;
-		break;
-	case 'f':
-		cli->force = true;
-		cli->given |= PC_OPT_FORCE;
-		break;
-	case 'j':
-		cli->json = true;
-		cli->given |= PC_OPT_JSON;
-		break;
-	case 'w':
-		if (parse_watch(optarg, &cli->watch)) {
-			pc_warn("--watch: '%s' is not a number of seconds (0.1 .. 86400)", optarg);
-			return PC_EXIT_USAGE;
-		}
-		cli->given |= PC_OPT_WATCH;
-		break;
-	case 'F':
-		cli->for_duration = optarg;
-		cli->given |= PC_OPT_FOR;
-		break;
-	case 'l':
-		cli->listen = optarg;
-		cli->given |= PC_OPT_LISTEN;
-		break;
-	case 'k':
-		cli->keep = true;
-		cli->given |= PC_OPT_KEEP;
-		break;
-	case 'P':
-		if (parse_port_series(optarg, &cli->port_series)) {
-			pc_warn("--port-series: '%s' is not a number from 0 to %d", optarg,
-				PC_PORT_SERIES_MAX);
-			return PC_EXIT_USAGE;
-		}
-		cli->given |= PC_OPT_PORT_SERIES;
-		break;
-	case 'p':
-		cli->pin_root = optarg;
-		break;
-	case 'v':
-		cli->verbosity++;
-		break;
-	case 'h':
-		usage(stdout);
-		return PC_EXIT_OK;
-	case 'V':
-		printf("portcullis %s\n", PORTCULLIS_VERSION);
-		return PC_EXIT_OK;
-	}
-	return PC_CLI_RUN;
-}
-
 /*
  * What getopt_long refused. A long option is always the argument before
  * optind ("--frob", "--force=yes", a final "--config"), and getopt sets
  * optopt to 0 for an unknown one and to its value for a bad argument. A
  * short one is only a letter, optopt, maybe inside a cluster ("-vx").
  */
-static void say_bad_option(int argc, char **argv, const struct option *long_options)
+static void say_bad_option(int argc, char **argv)
 {
 	const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	const struct cli_option *opt = optopt ? option_by_value(optopt) : NULL;
 	size_t name_len = strcspn(word, "=");
 
 	if (strncmp(word, "--", 2) == 0 && !optopt) {
 		pc_warn("unknown option '%.*s' (see portcullis --help)", (int)name_len, word);
 		return;
 	}
-	for (const struct option *o = long_options; o->name && strncmp(word, "--", 2) == 0; o++) {
-		if (o->val != optopt || strncmp(o->name, word + 2, name_len - 2) != 0)
-			continue;
-		if (o->has_arg == no_argument && word[name_len] == '=') {
-			pc_warn("option --%s takes no argument", o->name);
+	if (opt && strncmp(word, "--", 2) == 0 && strncmp(opt->name, word + 2, name_len - 2) == 0) {
+		if (opt->has_arg == no_argument && word[name_len] == '=') {
+			pc_warn("option --%s takes no argument", opt->name);
 			return;
 		}
-		if (o->has_arg == required_argument && !word[name_len] && optind == argc) {
-			pc_warn("option --%s needs an argument", o->name);
+		if (opt->has_arg == required_argument && !word[name_len] && optind == argc) {
+			pc_warn("option --%s needs an argument", opt->name);
 			return;
 		}
 	}
-	if (optopt == 'c')
-		pc_warn("option -c needs an argument");
+	if (opt && opt->short_name == optopt && opt->has_arg == required_argument)
+		pc_warn("option -%c needs an argument", optopt);
 	else if (optopt > ' ' && optopt < 0x7f)
 		pc_warn("unknown option '-%c' (see portcullis --help)", optopt);
 	else
 		pc_warn("unknown option (see portcullis --help)");
 }
 
+/* getopt_long's tables, from the option rows. */
+static void getopt_tables(struct option *long_options, char *short_options)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		long_options[i] = (struct option){ options[i].name, options[i].has_arg, NULL,
+						   option_value(i) };
+		if (!options[i].short_name)
+			continue;
+		*short_options++ = options[i].short_name;
+		if (options[i].has_arg == required_argument)
+			*short_options++ = ':';
+	}
+	long_options[N_OPTIONS] = (struct option){};
+	*short_options = '\0';
+}
+
+/* -h/--help: the command's help when a command is named, else the overview. */
+static int help(int argc, char **argv)
+{
+	int command = optind < argc ? find_command(argv[optind]) : -1;
+
+	if (command >= 0)
+		command_help(stdout, &commands[command]);
+	else
+		usage(stdout);
+	return PC_EXIT_OK;
+}
+
+/* Does the command accept every option given? */
+static int check_options(const struct pc_cli *cli, const struct pc_command_spec *spec)
+{
+	char text[SYNOPSIS_MAX];
+
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		if (!(cli->given & options[i].bit) || (spec->options & options[i].bit))
+			continue;
+		pc_warn("%s: option --%s does not apply (usage: portcullis %s %s)", spec->name,
+			options[i].name, spec->name, synopsis(spec, text, sizeof(text)));
+		return PC_EXIT_USAGE;
+	}
+	if (cli->argc < spec->min_args || cli->argc > spec->max_args) {
+		pc_warn("%s: expected %s (usage: portcullis %s %s)", spec->name,
+			cli->argc < spec->min_args ? "more arguments" : "fewer arguments",
+			spec->name, synopsis(spec, text, sizeof(text)));
+		return PC_EXIT_USAGE;
+	}
+	return PC_CLI_RUN;
+}
+
 int pc_cli_parse(int argc, char **argv, struct pc_cli *cli)
 {
-	static const struct option long_options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "xdp-mode", required_argument, NULL, 'm' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "watch", required_argument, NULL, 'w' },
-		{ "for", required_argument, NULL, 'F' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "port-series", required_argument, NULL, 'P' },
-		{ "pin-root", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{},
-	};
-	const struct pc_command_spec *spec;
+	struct option long_options[N_OPTIONS + 1];
+	char short_options[2 * N_OPTIONS + 1];
 	int opt, ret, command;
 
 	*cli = (struct pc_cli){
@@ -287,26 +445,38 @@ int pc_cli_parse(int argc, char **argv, struct pc_cli *cli)
 		.port_series = PC_PORT_SERIES_DEFAULT,
 		.verbosity = PC_LOG_INFO,
 	};
+	getopt_tables(long_options, short_options);
 	/* 0, not 1: getopt starts afresh, so the parser can be called again. */
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "c:vh", long_options, NULL)) != -1) {
-		if (opt == '?') {
-			say_bad_option(argc, argv, long_options);
+	while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+		const struct cli_option *row = option_by_value(opt);
+
+		if (cli->help)
+			continue; /* help was asked for: nothing after it matters */
+		if (opt == '?' || !row) {
+			say_bad_option(argc, argv);
 			return PC_EXIT_USAGE;
 		}
-		ret = take_option(opt, cli);
+		ret = row->take(row, (char *)cli + row->field, optarg);
 		if (ret != PC_CLI_RUN)
 			return ret;
+		cli->given |= row->bit;
 	}
+	if (cli->help)
+		return help(argc, argv);
 
 	if (optind >= argc) {
 		usage(stderr);
 		return PC_EXIT_USAGE;
 	}
 	if (strcmp(argv[optind], "help") == 0) {
-		usage(stdout);
-		return PC_EXIT_OK;
+		optind++;
+		if (optind < argc && find_command(argv[optind]) < 0) {
+			pc_warn("help: unknown command '%s' (see portcullis --help)", argv[optind]);
+			return PC_EXIT_USAGE;
+		}
+		return help(argc, argv);
 	}
 	command = find_command(argv[optind]);
 	if (command < 0) {
@@ -314,22 +484,7 @@ int pc_cli_parse(int argc, char **argv, struct pc_cli *cli)
 		return PC_EXIT_USAGE;
 	}
 	cli->command = command;
-	spec = &commands[command];
 	cli->argc = argc - optind - 1;
 	cli->argv = argv + optind + 1;
-
-	for (unsigned int bit = 1; bit <= PC_OPT_LAST; bit <<= 1) {
-		if ((cli->given & bit) && !(spec->options & bit)) {
-			pc_warn("%s: option %s does not apply (usage: portcullis %s %s)",
-				spec->name, option_name(bit), spec->name, spec->synopsis);
-			return PC_EXIT_USAGE;
-		}
-	}
-	if (cli->argc < spec->min_args || cli->argc > spec->max_args) {
-		pc_warn("%s: expected %s (usage: portcullis %s %s)", spec->name,
-			cli->argc < spec->min_args ? "more arguments" : "fewer arguments",
-			spec->name, spec->synopsis);
-		return PC_EXIT_USAGE;
-	}
-	return PC_CLI_RUN;
+	return check_options(cli, &commands[command]);
 }

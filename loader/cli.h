@@ -57,17 +57,23 @@ struct pc_cli {
 	unsigned int port_series; /* denied ports in the per-port metrics */
 	const char *pin_root;	  /* --pin-root, else NULL */
 	int verbosity;		  /* enum pc_log_level, raised by each -v */
+	bool help;		  /* -h/--help: print help instead of running */
 	unsigned int given;	  /* PC_OPT_* seen on the command line */
 	int argc;		  /* positional arguments after the command */
 	char **argv;
 };
 
-/* What a command accepts: for checks and for the help text. */
+/*
+ * One row per command: what it accepts (for the checks) and what its help
+ * says. The synopsis is made from ARGS and the options' rows.
+ */
 struct pc_command_spec {
 	const char *name;
-	const char *synopsis;
-	const char *help;
-	unsigned int options; /* PC_OPT_* it accepts */
+	const char *args;	  /* positional arguments, as in the synopsis */
+	const char *help;	  /* one line, for the command list */
+	const char *description;  /* more, for 'portcullis help CMD'; may be NULL */
+	const char *examples[3];  /* command lines after "portcullis "; NULL ends */
+	unsigned int options;	  /* PC_OPT_* it accepts */
 	int min_args, max_args;
 };
 

@@ -15,12 +15,22 @@ struct pc_attach_opts {
 int pc_cmd_check(const char *config_path);
 int pc_cmd_attach(const struct pc_attach_opts *opts);
 int pc_cmd_detach(const char *ifname);
-int pc_cmd_reload(const char *ifname, const char *config_path);
 
-/* allow IFACE PROTO PORTS [from SOURCES] / disallow IFACE PROTO PORTS */
-int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow);
+struct pc_reload_opts {
+	const char *ifname;
+	const char *config_path;
+	bool force; /* even if it cuts off this SSH session */
+};
 
-int pc_cmd_ban(const char *ifname, const char *address, const char *for_duration);
+/* WHY (may be NULL) gets the reason of a refusal or failure in one line, for run's log. */
+int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len);
+
+/* allow IFACE PROTO PORTS [from SOURCES] / disallow IFACE PROTO PORTS; FORCE: disallow
+ * even the port of this SSH session. */
+int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow, bool force);
+
+/* FORCE: ban even the source of this SSH session. */
+int pc_cmd_ban(const char *ifname, const char *address, const char *for_duration, bool force);
 int pc_cmd_unban(const char *ifname, const char *address);
 int pc_cmd_bans(const char *ifname, bool json);
 int pc_cmd_events(const char *ifname);

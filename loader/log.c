@@ -39,7 +39,8 @@ void pc_log(enum pc_log_level level, const char *fmt, ...)
 
 const char *pc_strerr(int err)
 {
-	static char buf[128];
+	/* Per thread: the exporter's thread and the main thread both call it. */
+	static __thread char buf[128];
 
 	snprintf(buf, sizeof(buf), "%s (%d)", strerror(err < 0 ? -err : err), err < 0 ? err : -err);
 	return buf;

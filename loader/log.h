@@ -27,7 +27,8 @@ void pc_log(enum pc_log_level level, const char *fmt, ...) __attribute__((format
 #define pc_info(...) pc_log(PC_LOG_INFO, __VA_ARGS__)
 #define pc_debug(...) pc_log(PC_LOG_DEBUG, __VA_ARGS__)
 
-/* "Device or resource busy (-16)" for ERR < 0; uses a static buffer. */
+/* "Device or resource busy (-16)" for ERR < 0; in a buffer of the calling thread,
+ * valid until its next call. */
 const char *pc_strerr(int err);
 
 #endif /* PORTCULLIS_LOG_H */

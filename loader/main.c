@@ -38,17 +38,23 @@ static int run_detach(const struct pc_cli *cli)
 
 static int run_reload(const struct pc_cli *cli)
 {
-	return pc_cmd_reload(cli->argv[0], cli->config_path);
+	struct pc_reload_opts opts = {
+	    .ifname = cli->argv[0],
+	    .config_path = cli->config_path,
+	    .force = cli->force,
+	};
+
+	return pc_cmd_reload(&opts, NULL, 0);
 }
 
 static int run_allow(const struct pc_cli *cli)
 {
-	return pc_cmd_allow(cli->argv[0], cli->argc - 1, cli->argv + 1, true);
+	return pc_cmd_allow(cli->argv[0], cli->argc - 1, cli->argv + 1, true, false);
 }
 
 static int run_disallow(const struct pc_cli *cli)
 {
-	return pc_cmd_allow(cli->argv[0], cli->argc - 1, cli->argv + 1, false);
+	return pc_cmd_allow(cli->argv[0], cli->argc - 1, cli->argv + 1, false, cli->force);
 }
 
 static int run_stats(const struct pc_cli *cli)
@@ -83,6 +89,7 @@ static int run_run(const struct pc_cli *cli)
 	    .listen = cli->listen,
 	    .xdp_mode = cli->xdp_mode,
 	    .keep = cli->keep,
+	    .force = cli->force,
 	    .metrics = {.port_series = cli->port_series},
 	};
 
@@ -91,7 +98,7 @@ static int run_run(const struct pc_cli *cli)
 
 static int run_ban(const struct pc_cli *cli)
 {
-	return pc_cmd_ban(cli->argv[0], cli->argv[1], cli->for_duration);
+	return pc_cmd_ban(cli->argv[0], cli->argv[1], cli->for_duration, cli->force);
 }
 
 static int run_unban(const struct pc_cli *cli)

@@ -235,113 +235,136 @@ static int list_attached(struct iface_sample *ifaces)
 	return n;
 }
 
-static void write_totals(FILE *out, const struct iface_sample *ifaces, int n)
+/* One sample of IFACE: NAME{interface="IFACE"LABELS} VALUE. */
+static void sample(FILE *out, const char *name, const struct iface_sample *iface,
+		   const char *labels, unsigned long long value)
 {
-	family(out, "portcullis_packets_total", "counter",
-	       "Packets seen by the XDP filter, by verdict.");
-	for (int i = 0; i < n; i++) {
-		if (!ifaces[i].readable)
-			continue;
-		sample_start(out, "portcullis_packets_total", &ifaces[i]);
-		fprintf(out, ",verdict=\"pass\"} %llu\n", ifaces[i].snap.pass_total.packets);
-		sample_start(out, "portcullis_packets_total", &ifaces[i]);
-		fprintf(out, ",verdict=\"drop\"} %llu\n", ifaces[i].snap.drop_total.packets);
-	}
-	family(out, "portcullis_bytes_total", "counter",
-	       "Bytes (whole frames) seen by the XDP filter, by verdict.");
-	for (int i = 0; i < n; i++) {
-		if (!ifaces[i].readable)
-			continue;
-		sample_start(out, "portcullis_bytes_total", &ifaces[i]);
-		fprintf(out, ",verdict=\"pass\"} %llu\n", ifaces[i].snap.pass_total.bytes);
-		sample_start(out, "portcullis_bytes_total", &ifaces[i]);
-		fprintf(out, ",verdict=\"drop\"} %llu\n", ifaces[i].snap.drop_total.bytes);
-	}
-	family(out, "portcullis_drops_total", "counter",
-	       "Dropped packets by reason (in monitor mode: would have been dropped).");
-	for (int i = 0; i < n; i++) {
-		if (!ifaces[i].readable)
-			continue;
-		for (int reason = 0; reason < PC_DROP_REASONS; reason++) {
-			sample_start(out, "portcullis_drops_total", &ifaces[i]);
-			fprintf(out, ",reason=\"%s\"} %llu\n", pc_reason_name(reason),
-				ifaces[i].snap.by_reason[reason].packets);
-		}
+	sample_start(out, name, iface);
+	fprintf(out, "%s} %llu\n", labels, value);
+}
+
+static void packets(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, ",verdict=\"pass\"", iface->snap.pass_total.packets);
+	sample(out, name, iface, ",verdict=\"drop\"", iface->snap.drop_total.packets);
+}
+
+static void bytes(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, ",verdict=\"pass\"", iface->snap.pass_total.bytes);
+	sample(out, name, iface, ",verdict=\"drop\"", iface->snap.drop_total.bytes);
+}
+
+static void drops(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	for (int reason = 0; reason < PC_DROP_REASONS; reason++) {
+		sample_start(out, name, iface);
+		fprintf(out, ",reason=\"%s\"} %llu\n", pc_reason_name(reason),
+			iface->snap.by_reason[reason].packets);
 	}
 }
 
-static void write_ports(FILE *out, const struct iface_sample *ifaces, int n, const char *name,
-			const char *help, bool bytes)
+static void port_counters(FILE *out, const char *name, const struct iface_sample *iface,
+			  bool bytes)
 {
-	family(out, name, "counter", help);
-	for (int i = 0; i < n; i++) {
-		for (size_t r = 0; ifaces[i].readable && r < ifaces[i].n_rows; r++) {
-			const struct pc_port_row *row = ifaces[i].rows[r];
+	for (size_t r = 0; r < iface->n_rows; r++) {
+		const struct pc_port_row *row = iface->rows[r];
 
-			sample_start(out, name, &ifaces[i]);
-			fprintf(out, ",proto=\"%s\",port=\"%u\",verdict=\"pass\"} %llu\n",
-				pc_proto_name(row->proto), row->port,
-				bytes ? row->pass.bytes : row->pass.packets);
-			sample_start(out, name, &ifaces[i]);
-			fprintf(out, ",proto=\"%s\",port=\"%u\",verdict=\"drop\"} %llu\n",
-				pc_proto_name(row->proto), row->port,
-				bytes ? row->drop.bytes : row->drop.packets);
-		}
+		sample_start(out, name, iface);
+		fprintf(out, ",proto=\"%s\",port=\"%u\",verdict=\"pass\"} %llu\n",
+			pc_proto_name(row->proto), row->port,
+			bytes ? row->pass.bytes : row->pass.packets);
+		sample_start(out, name, iface);
+		fprintf(out, ",proto=\"%s\",port=\"%u\",verdict=\"drop\"} %llu\n",
+			pc_proto_name(row->proto), row->port,
+			bytes ? row->drop.bytes : row->drop.packets);
 	}
 }
 
-static void write_state(FILE *out, const struct iface_sample *ifaces, int n)
+static void port_packets(FILE *out, const char *name, const struct iface_sample *iface)
 {
-	family(out, "portcullis_banned_sources", "gauge", "Sources banned at this moment.");
-	for (int i = 0; i < n; i++) {
-		if (!ifaces[i].readable)
-			continue;
-		sample_start(out, "portcullis_banned_sources", &ifaces[i]);
-		fprintf(out, "} %llu\n", ifaces[i].bans.banned_now);
-	}
-	family(out, "portcullis_bans_total", "counter",
-	       "Bans made since attach, by the scan detector and by hand.");
-	for (int i = 0; i < n; i++) {
-		if (!ifaces[i].readable)
-			continue;
-		sample_start(out, "portcullis_bans_total", &ifaces[i]);
-		fprintf(out, "} %llu\n", ifaces[i].bans.bans_total);
-	}
-	family(out, "portcullis_config_reloads_total", "counter",
-	       "Config reloads since attach, by result.");
-	for (int i = 0; i < n; i++) {
-		if (!ifaces[i].readable)
-			continue;
-		sample_start(out, "portcullis_config_reloads_total", &ifaces[i]);
-		fprintf(out, ",result=\"success\"} %u\n", ifaces[i].snap.meta.reloads_ok);
-		sample_start(out, "portcullis_config_reloads_total", &ifaces[i]);
-		fprintf(out, ",result=\"failure\"} %u\n", ifaces[i].snap.meta.reloads_failed);
-	}
-	family(out, "portcullis_info", "gauge",
-	       "Always 1: the filter's mode, XDP attach mode and version.");
-	for (int i = 0; i < n; i++) {
-		if (!ifaces[i].readable)
-			continue;
-		sample_start(out, "portcullis_info", &ifaces[i]);
-		fprintf(out,
-			",mode=\"%s\",xdp_mode=\"%s\",version=", mode_name(&ifaces[i].snap.config),
-			xdp_mode_name(ifaces[i].snap.meta.xdp_mode));
-		label_value(out, PORTCULLIS_VERSION);
-		fputs("} 1\n", out);
-	}
-	family(out, "portcullis_interface_up", "gauge",
-	       "1 when the interface exists and its counters were read, else 0.");
-	for (int i = 0; i < n; i++) {
-		sample_start(out, "portcullis_interface_up", &ifaces[i]);
-		fprintf(out, "} %d\n", ifaces[i].readable && ifaces[i].present);
-	}
-	family(out, "portcullis_port_series_omitted", "gauge",
-	       "Denied ports with drops left out of the per-port series by the cap.");
-	for (int i = 0; i < n; i++) {
-		if (!ifaces[i].readable)
-			continue;
-		sample_start(out, "portcullis_port_series_omitted", &ifaces[i]);
-		fprintf(out, "} %zu\n", ifaces[i].omitted);
+	port_counters(out, name, iface, false);
+}
+
+static void port_bytes(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	port_counters(out, name, iface, true);
+}
+
+static void banned_sources(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, "", iface->bans.banned_now);
+}
+
+static void bans_total(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, "", iface->bans.bans_total);
+}
+
+static void reloads(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, ",result=\"success\"", iface->snap.meta.reloads_ok);
+	sample(out, name, iface, ",result=\"failure\"", iface->snap.meta.reloads_failed);
+}
+
+static void info(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample_start(out, name, iface);
+	fprintf(out, ",mode=\"%s\",xdp_mode=\"%s\",version=", mode_name(&iface->snap.config),
+		xdp_mode_name(iface->snap.meta.xdp_mode));
+	label_value(out, PORTCULLIS_VERSION);
+	fputs("} 1\n", out);
+}
+
+static void interface_up(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, "", iface->readable && iface->present);
+}
+
+static void port_series_omitted(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, "", iface->omitted);
+}
+
+/* Every family, in the order of the exposition; one function writes an interface's samples. */
+static const struct metric_family {
+	const char *name, *type, *help;
+	void (*write)(FILE *out, const char *name, const struct iface_sample *iface);
+	bool unreadable_too; /* also for interfaces whose counters could not be read */
+} families[] = {
+	{ "portcullis_packets_total", "counter", "Packets seen by the XDP filter, by verdict.",
+	  packets, false },
+	{ "portcullis_bytes_total", "counter",
+	  "Bytes (whole frames) seen by the XDP filter, by verdict.", bytes, false },
+	{ "portcullis_drops_total", "counter",
+	  "Dropped packets by reason (in monitor mode: would have been dropped).", drops, false },
+	{ "portcullis_port_packets_total", "counter",
+	  "Packets per destination port and verdict: allowed ports and the busiest denied ones.",
+	  port_packets, false },
+	{ "portcullis_port_bytes_total", "counter",
+	  "Bytes per destination port and verdict: allowed ports and the busiest denied ones.",
+	  port_bytes, false },
+	{ "portcullis_banned_sources", "gauge", "Sources banned at this moment.", banned_sources, false },
+	{ "portcullis_bans_total", "counter",
+	  "Bans made since attach, by the scan detector and by hand.", bans_total, false },
+	{ "portcullis_config_reloads_total", "counter", "Config reloads since attach, by result.",
+	  reloads, false },
+	{ "portcullis_info", "gauge", "Always 1: the filter's mode, XDP attach mode and version.",
+	  info, false },
+	{ "portcullis_interface_up", "gauge",
+	  "1 when the interface exists and its counters were read, else 0.", interface_up, true },
+	{ "portcullis_port_series_omitted", "gauge",
+	  "Denied ports with drops left out of the per-port series by the cap.",
+	  port_series_omitted, false },
+};
+
+static void write_families(FILE *out, const struct iface_sample *ifaces, int n)
+{
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		family(out, families[f].name, families[f].type, families[f].help);
+		for (int i = 0; i < n; i++)
+			if (ifaces[i].readable || families[f].unreadable_too)
+				families[f].write(out, families[f].name, &ifaces[i]);
 	}
 }
 
@@ -364,16 +387,7 @@ int pc_metrics_write(FILE *out, char *const *ifnames, int n, const struct pc_met
 		read_iface(&ifaces[i], opts);
 		unreadable += !ifaces[i].readable;
 	}
-	write_totals(out, ifaces, n);
-	write_ports(out, ifaces, n, "portcullis_port_packets_total",
-		    "Packets per destination port and verdict: allowed ports and the busiest "
-		    "denied ones.",
-		    false);
-	write_ports(out, ifaces, n, "portcullis_port_bytes_total",
-		    "Bytes per destination port and verdict: allowed ports and the busiest "
-		    "denied ones.",
-		    true);
-	write_state(out, ifaces, n);
+	write_families(out, ifaces, n);
 
 	for (int i = 0; i < n; i++) {
 		free(ifaces[i].rows);

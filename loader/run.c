@@ -57,19 +57,6 @@ static unsigned int current_generation(const char *ifname)
 	return cfg.generation;
 }
 
-/* Why CONFIG_PATH is refused, for the one-line log: the parser's FILE:LINE message. */
-static void config_problem(const char *config_path, char *why, size_t len)
-{
-	struct pc_error err = {};
-	struct pc_ruleset rs;
-
-	if (pc_config_load(config_path, &rs, &err) == 0) {
-		snprintf(err.msg, sizeof(err.msg), "the maps could not be written");
-		pc_ruleset_free(&rs);
-	}
-	snprintf(why, len, "%s", err.msg);
-}
-
 static void notify_reloading(void)
 {
 	struct timespec now;
@@ -79,22 +66,28 @@ static void notify_reloading(void)
 		   (unsigned long long)now.tv_sec * 1000000ULL + now.tv_nsec / 1000);
 }
 
-/* SIGHUP: the config file again, atomically; a bad one keeps the old rules. */
+/*
+ * SIGHUP: the config file again, atomically; a bad one, or one that would
+ * cut off the SSH session run was started from, keeps the old rules.
+ */
 static void reload(const struct pc_run_opts *opts)
 {
+	struct pc_reload_opts reload = {
+	    .ifname = opts->ifname,
+	    .config_path = opts->config_path,
+	    .force = opts->force,
+	};
 	char why[1100];
 	int ret;
 
 	notify_reloading();
-	ret = pc_cmd_reload(opts->ifname, opts->config_path);
-	if (ret == PC_EXIT_OK) {
+	ret = pc_cmd_reload(&reload, why, sizeof(why));
+	if (ret == PC_EXIT_OK)
 		note(LOG_INFO, "%s: reloaded %s (generation %u)", opts->ifname, opts->config_path,
 		     current_generation(opts->ifname));
-	} else {
-		config_problem(opts->config_path, why, sizeof(why));
+	else
 		note(LOG_ERR, "%s: reload of %s failed: %s; the old rules stay in force",
 		     opts->ifname, opts->config_path, why);
-	}
 	sd_notifyf(0, "READY=1\nSTATUS=%s %s", opts->ifname,
 		   ret == PC_EXIT_OK ? "reloaded" : "reload failed, old rules in force");
 }
@@ -184,6 +177,12 @@ static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
 	    .ifname = opts->ifname,
 	    .config_path = opts->config_path,
 	    .xdp_mode = opts->xdp_mode,
+	    .force = opts->force,
+	};
+	struct pc_reload_opts reload = {
+	    .ifname = opts->ifname,
+	    .config_path = opts->config_path,
+	    .force = opts->force,
 	};
 	int ret;
 
@@ -195,7 +194,7 @@ static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
 		*attached_here = ret == PC_EXIT_OK;
 		return ret;
 	}
-	ret = pc_cmd_reload(opts->ifname, opts->config_path);
+	ret = pc_cmd_reload(&reload, NULL, 0);
 	if (ret == PC_EXIT_OK)
 		note(LOG_INFO, "%s: adopted the existing attachment with %s", opts->ifname,
 		     opts->config_path);

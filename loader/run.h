@@ -13,6 +13,7 @@ struct pc_run_opts {
 	const char *listen; /* NULL: PC_LISTEN_DEFAULT */
 	int xdp_mode;	    /* 0 = auto, else enum pc_xdp_mode */
 	bool keep;	    /* leave the filter attached on SIGTERM */
+	bool force;	    /* attach and reload even if that cuts off this SSH session */
 	struct pc_metrics_opts metrics;
 };
 

@@ -93,7 +93,78 @@ static const struct cli_case cases[] = {
 		"check", "-vc"),
 	REFUSED("missing --pin-root", "portcullis: option --pin-root needs an argument\n",
 		"--pin-root"),
+	/* The SSH guard's --force: on every command that can cut a session. */
+	RUNS("reload --force", PC_CMD_RELOAD, 1, "reload", "eth0", "--force"),
+	RUNS("disallow --force", PC_CMD_DISALLOW, 3, "disallow", "eth0", "tcp", "22", "--force"),
+	RUNS("ban --force", PC_CMD_BAN, 2, "ban", "eth0", "192.0.2.1", "--force", "--for", "1m"),
+	RUNS("run --force", PC_CMD_RUN, 1, "run", "eth0", "--force"),
+	REFUSED("allow cannot cut a session: no --force",
+		"portcullis: allow: option --force does not apply (usage: portcullis allow IFACE "
+		"tcp|udp PORTS [from SOURCES])\n",
+		"allow", "eth0", "tcp", "22", "--force"),
+	REFUSED("help for an unknown command",
+		"portcullis: help: unknown command 'frob' (see portcullis --help)\n", "help", "frob"),
 };
+
+/* Help goes to stdout, made from the same rows: ARGS after "portcullis". */
+struct help_case {
+	const char *name;
+	const char *args[4];
+	const char *expect[4]; /* lines the help must contain */
+};
+
+static const struct help_case help_cases[] = {
+	{ "COMMAND --help",
+	  { "ban", "--help" },
+	  { "usage: portcullis ban IFACE ADDRESS [--force] [--for DURATION]\n",
+	    "\n  --for DURATION       how long, e.g. 10m or 2h",
+	    "\nexamples:\n  portcullis ban eth0 198.51.100.7 --for 1h\n" } },
+	{ "help COMMAND",
+	  { "help", "attach" },
+	  { "usage: portcullis attach IFACE [-c FILE] [--xdp-mode auto|native|generic]\n"
+	    "        [--force]\n",
+	    "\n  -c, --config FILE    config file (default /etc/portcullis/portcullis.conf)\n",
+	    "\n  --xdp-mode auto|native|generic\n                       XDP attach mode" } },
+	{ "a bad option after --help is not reported",
+	  { "--help", "--frob", "stats" },
+	  { "usage: portcullis stats IFACE [--json] [--watch SECONDS]\n" } },
+	{ "--help alone: every command and the global options",
+	  { "--help" },
+	  { "\n  disallow  IFACE tcp|udp PORTS [--force]\n", "\n  --pin-root DIR       where pins",
+	    "\n  -v, --verbose        more detail" } },
+};
+
+static void run_help_case(const struct help_case *c)
+{
+	char *argv[8] = { "portcullis" }, text[8192] = "";
+	FILE *capture = tmpfile();
+	int saved = dup(STDOUT_FILENO), argc = 1, ret;
+	struct pc_cli cli;
+	size_t got;
+
+	test_begin("cli: help: %s", c->name);
+	for (int i = 0; i < 4 && c->args[i]; i++)
+		argv[argc++] = (char *)c->args[i];
+	if (!CHECK(capture && saved >= 0, "no temporary file"))
+		goto out;
+	fflush(stdout);
+	dup2(fileno(capture), STDOUT_FILENO);
+	ret = pc_cli_parse(argc, argv, &cli);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	rewind(capture);
+	got = fread(text, 1, sizeof(text) - 1, capture);
+	text[got] = '\0';
+	CHECK_INT(ret, PC_EXIT_OK);
+	for (int i = 0; i < 4 && c->expect[i]; i++)
+		CHECK(strstr(text, c->expect[i]), "no \"%s\" in:\n%s", c->expect[i], text);
+out:
+	if (saved >= 0)
+		close(saved);
+	if (capture)
+		fclose(capture);
+	test_end();
+}
 
 /* pc_cli_parse on CASE with stderr captured into MESSAGE. */
 static int parse_captured(const struct cli_case *c, struct pc_cli *cli, char **argv, char *message,
@@ -145,6 +216,9 @@ int main(void)
 		}
 		test_end();
 	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(help_cases); i++)
+		run_help_case(&help_cases[i]);
 
 	/* Called twice, the parser starts afresh: getopt keeps no state between calls. */
 	test_begin("cli: a second parse is independent of the first");
