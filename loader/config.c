@@ -121,6 +121,7 @@ void pc_ruleset_init(struct pc_ruleset *rs)
 	rs->scan_window_ns = 10 * NSEC_PER_SEC;
 	rs->ban_ns = 10 * 60 * NSEC_PER_SEC;
 	rs->scan_ipv6_prefix = 64;
+	rs->exempt_auto = true;
 	rs->established = PC_ESTABLISHED_SOCKET;
 	rs->icmp_deny = false;
 	rs->frag_deny = false;
@@ -133,6 +134,7 @@ void pc_ruleset_free(struct pc_ruleset *rs)
 	free(rs->allows);
 	pc_prefix_list_free(&rs->trusted);
 	pc_prefix_list_free(&rs->denied);
+	pc_prefix_list_free(&rs->exempt);
 	pc_ruleset_init(rs);
 }
 

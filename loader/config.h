@@ -58,6 +58,10 @@ struct pc_ruleset {
 	size_t n_allows;
 	struct pc_prefix_list trusted; /* allow from */
 	struct pc_prefix_list denied;  /* deny from */
+	struct pc_prefix_list exempt;  /* exempt from */
+	bool exempt_auto;              /* exempt auto on */
+	__u64 protos[PC_PROTO_WORDS];  /* allow proto */
+	__u64 ban_max_ns;              /* scan-detect max */
 };
 
 /* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */

@@ -410,6 +410,7 @@ struct verdict_case {
 	int arg;		     /* for base (ICMP type/code) or patch */
 	__u32 cfg_flags;	     /* PC_CFG_* */
 	__u32 established;	     /* enum pc_established; 0 = socket, the default */
+	__u8 open_proto;	     /* "allow proto" this IP protocol; 0 = none */
 	struct expect want;
 };
 
@@ -658,8 +659,10 @@ static const struct verdict_case cases[] = {
      .src = "2001:db8:bad:ffff::1", DROPS(PC_DROP_DENIED_SOURCE)},
     {"deny: ipv6 2001:db8:bae::1 (outside the /48): allowed", b_v6_udp, 53,
      .src = "2001:db8:bae::1", ALLOWED},
-    {"deny: ipv4-mapped ::ffff:203.0.113.5: denied-source", b_v6_tcp, 22, SYN,
-     .src = "::ffff:203.0.113.5", DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: ipv4-mapped ::ffff:203.0.113.5: malformed, before any list", b_v6_tcp, 22, SYN,
+     .src = "::ffff:203.0.113.5", DROPS(PC_DROP_MALFORMED)},
+    {"deny: ipv4-compatible ::203.0.113.5: malformed, before any list", b_v6_udp, 53,
+     .src = "::203.0.113.5", DROPS(PC_DROP_MALFORMED)},
     {"deny: in 802.1ad+802.1Q: denied-source", b_v4_udp, 53, .src = "203.0.113.5",
      .vlan = VLAN_QINQ, DROPS(PC_DROP_DENIED_SOURCE)},
     {"deny: icmp frag-needed from a denied source: denied-source", b_v4_icmp,
@@ -684,8 +687,8 @@ static const struct verdict_case cases[] = {
      DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
     {"trust: ipv6 2001:db8:7:1::5 to closed udp 54: trusted", b_v6_udp, 54,
      .src = "2001:db8:7:1::5", PASSES(PC_PASS_TRUSTED)},
-    {"trust: ipv4-mapped ::ffff:192.0.2.99: trusted", b_v6_tcp, 23, SYN, .src = "::ffff:192.0.2.99",
-     PASSES(PC_PASS_TRUSTED)},
+    {"trust: ipv4-mapped ::ffff:192.0.2.99 is not the trusted 192.0.2.99: malformed", b_v6_udp,
+     23, .src = "::ffff:192.0.2.99", DROPS(PC_DROP_MALFORMED)},
     {"trust: null scan from a trusted source: trusted", b_v4_tcp, 22, .flags = 0,
      .src = "192.0.2.99", PASSES(PC_PASS_TRUSTED)},
     {"trust: source-limited tcp 2222: trusted", b_v4_tcp, 2222, SYN, .src = "192.0.2.99",
@@ -706,8 +709,16 @@ static const struct verdict_case cases[] = {
      .src = "2001:db8:1:ff::9", ALLOWED},
     {"port list: ipv6 2001:db8:2::9 to tcp 2222: source-not-allowed", b_v6_tcp, 2222, ACK,
      .src = "2001:db8:2::9", DROPS_ON_PORT(PC_DROP_SOURCE_NOT_ALLOWED)},
-    {"port list: ipv4-mapped ::ffff:198.51.100.7 to tcp 2222: allowed", b_v6_tcp, 2222, SYN,
-     .src = "::ffff:198.51.100.7", ALLOWED},
+    {"port list: ipv4-mapped ::ffff:198.51.100.7 to tcp 2222: malformed", b_v6_tcp, 2222, SYN,
+     .src = "::ffff:198.51.100.7", DROPS(PC_DROP_MALFORMED)},
+    {"ipv4-mapped ::ffff:198.18.0.3 to allowed tcp 22: malformed", b_v6_tcp, 22, SYN,
+     .src = "::ffff:198.18.0.3", DROPS(PC_DROP_MALFORMED)},
+    {"ipv4-compatible ::198.18.0.3 to allowed udp 53: malformed", b_v6_udp, 53,
+     .src = "::198.18.0.3", DROPS(PC_DROP_MALFORMED)},
+    {"unspecified :: (DAD) to allowed udp 53: allowed", b_v6_udp, 53, .src = "::", ALLOWED},
+    {"::1.0.0.0 (one bit below ::ffff:0:0/96): malformed", b_v6_udp, 53, .src = "::1.0.0.0",
+     DROPS(PC_DROP_MALFORMED)},
+    {"::1:ffff:0:1 (outside ::/96): allowed", b_v6_udp, 53, .src = "::1:ffff:0:1", ALLOWED},
     {"port list: 198.51.100.7 to udp 2222 (list is tcp only): not-allowed", b_v4_udp, 2222,
      .src = "198.51.100.7", DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
     {"port list: 198.51.100.7 to tcp 2223: not-allowed", b_v4_tcp, 2223, SYN, .src = "198.51.100.7",
@@ -876,12 +887,21 @@ static const struct verdict_case cases[] = {
     {"icmpv6 138, icmp deny", b_v6_icmp, .arg = ICMP_TC(138, 0), ICMP_DENY, DROPS(PC_DROP_ICMP)},
     {"icmpv6 135 after hop-by-hop, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(135, 0),
      .exts = CHAIN(HBH), ICMP_DENY, PASSES(PC_PASS_ICMP_ESSENTIAL)},
-    {"ipv4 gre: other protocol", b_v4_gre, PASSES(PC_PASS_OTHER_PROTO)},
-    {"ipv4 gre, icmp deny, fragments deny: other protocol", b_v4_gre,
-     .cfg_flags = PC_CFG_ICMP_DENY | PC_CFG_FRAG_DENY, PASSES(PC_PASS_OTHER_PROTO)},
-    {"ipv6 gre: other protocol", b_v6_gre, PASSES(PC_PASS_OTHER_PROTO)},
-    {"ipv6 gre after destination options: other protocol", b_v6_gre, .exts = CHAIN(DOH),
+    {"ipv4 gre: protocol", b_v4_gre, DROPS(PC_DROP_PROTOCOL)},
+    {"ipv4 gre, allow proto gre: other protocol", b_v4_gre, .open_proto = IPPROTO_GRE,
      PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv4 gre, allow proto 46 (gre is 47): protocol", b_v4_gre, .open_proto = 46,
+     DROPS(PC_DROP_PROTOCOL)},
+    {"ipv4 gre, icmp deny, fragments deny, allow proto gre: other protocol", b_v4_gre,
+     .open_proto = IPPROTO_GRE, .cfg_flags = PC_CFG_ICMP_DENY | PC_CFG_FRAG_DENY,
+     PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv6 gre: protocol", b_v6_gre, DROPS(PC_DROP_PROTOCOL)},
+    {"ipv6 gre, allow proto gre: other protocol", b_v6_gre, .open_proto = IPPROTO_GRE,
+     PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv6 gre after destination options: protocol", b_v6_gre, .exts = CHAIN(DOH),
+     DROPS(PC_DROP_PROTOCOL)},
+    {"ipv6 gre after destination options, allow proto gre: other protocol", b_v6_gre,
+     .exts = CHAIN(DOH), .open_proto = IPPROTO_GRE, PASSES(PC_PASS_OTHER_PROTO)},
 
     /* Step 8: the port allowlist, single ports and range edges. */
     {"ipv4 tcp 22 syn: allowed", b_v4_tcp, 22, SYN, ALLOWED},
@@ -1006,6 +1026,8 @@ static void run_case(const struct verdict_case *c)
 	struct frame f;
 	int err;
 
+	if (c->open_proto)
+		cfg.protos[c->open_proto / 64] |= 1ULL << (c->open_proto % 64);
 	if (without_lists &&
 	    (c->want.reason == PC_DROP_DENIED_SOURCE || c->want.reason == PC_PASS_TRUSTED))
 		return;
@@ -1503,8 +1525,8 @@ static const struct verdict_case ban_cases[] = {
      DROPS(PC_DROP_BANNED)},
     {"ban: ipv4 192.0.2.50 to closed udp 54: banned", b_v4_udp, 54, .src = "192.0.2.50",
      DROPS(PC_DROP_BANNED)},
-    {"ban: ipv4-mapped ::ffff:192.0.2.50: banned", b_v6_tcp, 22, SYN, .src = "::ffff:192.0.2.50",
-     DROPS(PC_DROP_BANNED)},
+    {"ban: ipv4-mapped ::ffff:192.0.2.50: malformed", b_v6_tcp, 22, SYN,
+     .src = "::ffff:192.0.2.50", DROPS(PC_DROP_MALFORMED)},
     {"ban: ipv4 192.0.2.52 (not banned): allowed", b_v4_tcp, 22, SYN, .src = "192.0.2.52", ALLOWED},
     {"ban: ipv6 2001:db8:5:1::abcd, same /64 as the ban: banned", b_v6_udp, 53,
      .src = "2001:db8:5:1::abcd", DROPS(PC_DROP_BANNED)},
