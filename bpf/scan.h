@@ -512,9 +512,11 @@ __noinline int scan_record(struct scan_probe *probe)
 	count = track_port(track, port);
 	if (count != probe->threshold)
 		return 0;
-	/* Exactly one probe makes the count reach the threshold: it bans. */
+	/* Exactly one probe makes the count reach the threshold: it bans. The
+	 * source starts from nothing when its ban ends: its ports are spent. */
 	ban_scanner(probe, track, count, now);
 	bpf_map_delete_elem(&pc_scan_track, &key);
+	*(volatile __u64 *)&bucket->way[victim] = 0;
 	return 1;
 }
 
