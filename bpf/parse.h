@@ -67,7 +67,27 @@ struct packet {
 	__u8 icmp_proto;     /* the family's ICMP: IPPROTO_ICMP or IPPROTO_ICMPV6 */
 	__be16 sport;        /* network order */
 	__be16 dport;        /* network order */
+	__u32 src_flags;     /* PC_SRC_F_* of the source, once src_known */
+	__u32 src_known;     /* 1 once the source lists were asked */
 };
+
+/*
+ * IPv4-mapped (::ffff:0:0/96) and IPv4-compatible (::/96) sources never
+ * come off a wire honestly: a stack that has IPv4 sends IPv4. Their only use
+ * is to look like an IPv4 host that IPv4 anti-spoofing would have stopped.
+ * The unspecified address :: is no such source (DAD and MLD send from it),
+ * nor is the loopback ::1 (the kernel refuses it from a wire itself).
+ */
+static __always_inline int ipv6_source_embeds_ipv4(const struct ipv6hdr *ip6)
+{
+	const __u32 *words = ip6->saddr.in6_u.u6_addr32;
+
+	if (words[0] | words[1])
+		return 0;
+	if (words[2] == bpf_htonl(0xffff))
+		return 1;
+	return words[2] == 0 && bpf_ntohl(words[3]) > 1;
+}
 
 static __always_inline int parse_l2(struct xdp_md *ctx, struct packet *pkt)
 {
@@ -106,6 +126,7 @@ static __always_inline int parse_l2(struct xdp_md *ctx, struct packet *pkt)
 /*
  * The fixed IPv4 or IPv6 header is in the frame: enough to read the source
  * for steps 2-4, which come before the header's lengths are judged (step 5).
+ * A source that is no real address is judged first.
  */
 static __always_inline int parse_l3_fixed(struct packet *pkt)
 {
@@ -116,6 +137,9 @@ static __always_inline int parse_l3_fixed(struct packet *pkt)
 	}
 	if (pkt->eth_proto == bpf_htons(ETH_P_IPV6)) {
 		if (pkt->l3 + sizeof(struct ipv6hdr) > pkt->data_end)
+			return PC_DROP_MALFORMED;
+		/* Before steps 2-4: such a source is no address to look up. */
+		if (ipv6_source_embeds_ipv4(pkt->l3))
 			return PC_DROP_MALFORMED;
 		return PARSE_OK;
 	}

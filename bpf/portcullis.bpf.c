@@ -138,10 +138,10 @@ __noinline __u32 pc_source_find(const struct pc_source_key *key, __u32 set)
 /*
  * The value of the packet's source in list (KIND, LIST) of rule set SET, 0
  * when it is in none. Only called when the set has such a list, so packets
- * pay nothing for empty ones. An IPv4-mapped IPv6 source is looked up as
- * the IPv4 address it carries, or ::ffff:a.b.c.d would walk past every IPv4
- * entry. FAST (a constant): the fast path inlines the trie lookup, whose
- * call and key copy would cost it about 8 ns; the general path calls it.
+ * pay nothing for empty ones. (IPv4-mapped IPv6 sources were dropped before
+ * any list is asked.) FAST (a constant): the fast path inlines the trie
+ * lookup, whose call and key copy would cost it about 8 ns; the general
+ * path calls it.
  */
 static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, __u8 kind,
 					   __u16 list, int fast)
@@ -158,24 +158,60 @@ static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, 
 		__builtin_memcpy(key.addr, &ip->saddr, 4);
 	} else {
 		const struct ipv6hdr *ip6 = pkt->l3;
-		const __u32 *words;
 
 		if ((void *)(ip6 + 1) > pkt->data_end)
 			return 0;
-		words = ip6->saddr.in6_u.u6_addr32;
-		if (words[0] == 0 && words[1] == 0 && words[2] == bpf_htonl(0xffff)) {
-			key.family = PC_SRC_FAMILY_V4;
-			key.prefixlen = PC_SRC_KEY_HDR_BITS + 32;
-			__builtin_memcpy(key.addr, &words[3], 4);
-		} else {
-			key.family = PC_SRC_FAMILY_V6;
-			key.prefixlen = PC_SRC_KEY_HDR_BITS + 128;
-			__builtin_memcpy(key.addr, &ip6->saddr, 16);
-		}
+		key.family = PC_SRC_FAMILY_V6;
+		key.prefixlen = PC_SRC_KEY_HDR_BITS + 128;
+		__builtin_memcpy(key.addr, &ip6->saddr, 16);
 	}
 	if (!source_hinted(set, &key))
 		return 0;
 	return fast ? source_find(&key, set) : pc_source_find(&key, set);
+}
+
+/*
+ * The source's PC_SRC_F_* flags in the set's deny/trust/exempt lists, asked
+ * once per packet at most, and only of a set that has such lists.
+ */
+static __always_inline __u32 source_flags(struct packet *pkt, const struct pc_config *cfg,
+					  __u32 set, int fast)
+{
+	if (!pkt->src_known) {
+		pkt->src_known = 1;
+		pkt->src_flags = cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST |
+					       PC_CFG_HAVE_EXEMPT)
+					 ? source_lookup(pkt, set, PC_SRC_SOURCE, 0, fast)
+					 : 0;
+	}
+	return pkt->src_flags;
+}
+
+/* Exempt sources are never counted or banned by the scan detector. */
+static __always_inline int source_exempt(struct packet *pkt, const struct pc_config *cfg,
+					 __u32 set, int fast)
+{
+	return (cfg->flags & PC_CFG_HAVE_EXEMPT) &&
+	       (source_flags(pkt, cfg, set, fast) & PC_SRC_F_EXEMPT);
+}
+
+/*
+ * What a scanner sends and a conversation does not: a TCP SYN without ACK,
+ * any UDP, and illegal flag combinations. A dropped reply (SYN+ACK, ACK,
+ * RST) says nothing about its sender, who may be a peer of a NATed flow or
+ * the victim of spoofing, so it never feeds the detector.
+ */
+static __always_inline int probes(__u8 l4_proto, __u8 tcp_flags)
+{
+	return l4_proto == IPPROTO_UDP ||
+	       (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN ||
+	       pc_tcp_flags_reason(tcp_flags) != PC_TCP_FLAGS_LEGAL;
+}
+
+/* Is IP protocol PROTO opened by "allow proto"? */
+static __always_inline int proto_allowed(const struct pc_config *cfg, __u8 proto)
+{
+	return (cfg->protos[(proto >> 6) & (PC_PROTO_WORDS - 1)] >> (proto & 63)) & 1;
 }
 
 /* What the packet's fate is: drops drop, except in monitor mode. */
@@ -353,14 +389,15 @@ static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet
  * Feeds the scan detector, counts the verdict and turns it into the XDP
  * action. Step 10's and step 7's drops are what a scanner leaves behind.
  */
-static __always_inline int finish(const struct packet *pkt, const struct pc_config *cfg,
-				  const struct verdict *v)
+static __always_inline int finish(struct packet *pkt, const struct pc_config *cfg, __u32 set,
+				  const struct verdict *v, int fast)
 {
 	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0;
 
 	if ((v->reason == PC_DROP_NOT_ALLOWED ||
 	     (v->reason >= PC_DROP_SCAN_NULL && v->reason <= PC_DROP_SCAN_OTHER)) &&
-	    (cfg->flags & PC_CFG_SCAN_DETECT))
+	    (cfg->flags & PC_CFG_SCAN_DETECT) && probes(pkt->l4_proto, pkt->tcp_flags) &&
+	    !source_exempt(pkt, cfg, set, fast))
 		scan_feed(pkt, cfg);
 
 	/* An allowed port's pass slot is the reason's count (fast_path). */
@@ -381,18 +418,23 @@ static __always_inline int finish(const struct packet *pkt, const struct pc_conf
  * PARSE_OK to go on. Deny and trust take one lookup for both lists. FAST:
  * called from the fast path (see source_lookup).
  */
-static __always_inline int source_steps(const struct packet *pkt, const struct pc_config *cfg,
+static __always_inline int source_steps(struct packet *pkt, const struct pc_config *cfg,
 					__u32 set, int fast)
 {
+	int ban;
+
 	if (cfg->flags & (PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST)) {
-		__u32 listed = source_lookup(pkt, set, PC_SRC_SOURCE, 0, fast);
+		__u32 listed = source_flags(pkt, cfg, set, fast);
 
 		if (listed & PC_SRC_F_DENY)
 			return PC_DROP_DENIED_SOURCE;
 		if (listed & PC_SRC_F_TRUST)
 			return PC_PASS_TRUSTED;
 	}
-	if (source_banned(pkt, cfg, fast))
+	/* A scan ban does not hold an exempt source: an IPv6 neighbour in its
+	 * /64, or a ban made before the source was exempted. */
+	ban = source_ban(pkt, cfg, fast);
+	if (ban && !(ban == PC_BAN_SCAN && source_exempt(pkt, cfg, set, fast)))
 		return PC_DROP_BANNED;
 	return PARSE_OK;
 }
@@ -449,7 +491,8 @@ static __always_inline void decide(struct xdp_md *ctx, struct packet *pkt,
 		return;
 	}
 	if (pkt->l4_proto != IPPROTO_TCP && pkt->l4_proto != IPPROTO_UDP) {
-		v->reason = PC_PASS_OTHER_PROTO;
+		v->reason = proto_allowed(cfg, pkt->l4_proto) ? PC_PASS_OTHER_PROTO
+							       : PC_DROP_PROTOCOL;
 		return;
 	}
 
@@ -511,7 +554,9 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
-		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+		/* A source with an IPv4 address in it is step 5's to drop. */
+		if ((void *)(ip6 + 1) > data_end || ip6->version != 6 ||
+		    !(ip6->saddr.in6_u.u6_addr32[0] | ip6->saddr.in6_u.u6_addr32[1]))
 			return FAST_UNDECIDED;
 		l4_len = bpf_ntohs(ip6->payload_len);
 		if ((void *)(ip6 + 1) + l4_len > data_end)
@@ -588,12 +633,13 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	/* A source-limited port, or maybe a reply (established ephemeral). */
 	if (limited || reply) {
 		rule_verdict(ctx, &pkt, cfg, set, rule, &v, 1);
-		return finish(&pkt, cfg, &v);
+		return finish(&pkt, cfg, set, &v, 1);
 	}
 
 	/* Step 10, spelt out: this is a flood's path, and finish() would
 	 * test again what is known here. */
-	if (cfg->flags & PC_CFG_SCAN_DETECT)
+	if ((cfg->flags & PC_CFG_SCAN_DETECT) && probes(ip_proto, tcp_flags) &&
+	    !source_exempt(&pkt, cfg, set, 1))
 		scan_feed(&pkt, cfg);
 	count(&pc_reasons, monitor * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
 	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
@@ -630,5 +676,5 @@ int portcullis_xdp(struct xdp_md *ctx)
 		return ret;
 
 	decide(ctx, &pkt, cfg, set, &v);
-	return finish(&pkt, cfg, &v);
+	return finish(&pkt, cfg, set, &v, 0);
 }

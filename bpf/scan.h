@@ -39,6 +39,20 @@ struct {
 	__type(value, struct pc_ban);
 } pc_bans SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PC_SCAN_BANS_MAX);
+	__type(key, __u32);
+	__type(value, struct pc_ring_slot);
+} pc_scan_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PC_OFFENDERS_MAX);
+	__type(key, struct pc_addr_key);
+	__type(value, struct pc_offender);
+} pc_offenders SEC(".maps");
+
 /* Mappable, so user space can count its bans with real atomics too. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -109,12 +123,8 @@ static __always_inline int source_addr_key(const struct packet *pkt, const struc
 
 		if ((void *)(ip6 + 1) > pkt->data_end)
 			return -1;
+		/* IPv4-mapped sources never get here: step 5 drops them. */
 		in = ip6->saddr.in6_u.u6_addr32;
-		if (in[0] == 0 && in[1] == 0 && in[2] == bpf_htonl(0xffff)) {
-			key->family = PC_SRC_FAMILY_V4;
-			out[0] = in[3];
-			return 0;
-		}
 		key->family = PC_SRC_FAMILY_V6;
 		out[0] = in[0] & prefix_mask(cfg->scan_ipv6_prefix, 0);
 		out[1] = in[1] & prefix_mask(cfg->scan_ipv6_prefix, 1);
@@ -143,8 +153,9 @@ static __always_inline __u64 source_hash(const struct pc_addr_key *key)
 }
 
 /*
- * The detector and bans keep time in seconds and minutes: the coarse clock
- * (same base as bpf_ktime_get_ns, a tick behind at most) is cheaper per call.
+ * The detector and bans keep time in milliseconds and up: the coarse clock
+ * (same base as bpf_ktime_get_ns, a scheduler tick behind at most: 4 ms at
+ * HZ=250) is cheaper per call, and a flood calls it once per frame.
  */
 static __always_inline __u64 now_ns(void)
 {
@@ -194,11 +205,24 @@ static __always_inline __u64 *ban_hint(const struct pc_addr_key *source)
 	return bpf_map_lookup_elem(&pc_ban_hint, &slot);
 }
 
+/* Takes a ban out of the table and the counts that gate step 4. Only the
+ * caller whose delete succeeds accounts for it. */
+static __always_inline int ban_remove(const struct pc_addr_key *key, __u64 *hint,
+				      struct pc_ban_state *state)
+{
+	if (bpf_map_delete_elem(&pc_bans, key))
+		return -1;
+	if (hint)
+		__sync_fetch_and_add(hint, -1);
+	__sync_fetch_and_add(&state->active, -1);
+	return 0;
+}
+
 /*
- * Is SOURCE banned? An expired ban is removed on the way. A global function,
- * like scan_record, so the verifier checks it once, not once per parse path;
- * the call and the key copy alone cost about 8 ns, so the fast path asks the
- * hint first.
+ * Is SOURCE banned? The ban's reason (enum pc_ban_reason), 0 if none; an
+ * expired ban is removed on the way. A global function, like scan_record,
+ * so the verifier checks it once, not once per parse path; the call and the
+ * key copy alone cost about 8 ns, so the fast path asks the hint first.
  */
 __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 {
@@ -219,16 +243,12 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 		return 0;
 	now = now_ns();
 	if (now < ban->expires_ns)
-		return 1;
+		return ban->reason;
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
 	if (!state)
 		return 0;
 	copy = *ban;
-	/* Only the one delete that succeeds accounts for the expiry. */
-	if (bpf_map_delete_elem(&pc_bans, &key) == 0) {
-		if (hint)
-			__sync_fetch_and_add(hint, -1);
-		__sync_fetch_and_add(&state->active, -1);
+	if (ban_remove(&key, hint, state) == 0) {
 		scan_stat(PC_STAT_EXPIRED);
 		send_event(state, PC_EVENT_EXPIRE, &key, &copy, now);
 	}
@@ -246,13 +266,14 @@ static __always_inline int bans_in_force(void)
 }
 
 /*
- * Step 4: is the source banned? Free while nobody is. pc_ban_lookup() asks
- * the hint itself; FAST (a constant) asks it here first too, which spares
- * the fast path the call but doubles the verifier's work where the general
- * parser's states meet it, so decide() does without.
+ * Step 4: the reason of the source's ban, 0 if none. Free while nobody is
+ * banned. pc_ban_lookup() asks the hint itself; FAST (a constant) asks it
+ * here first too, which spares the fast path the call but doubles the
+ * verifier's work where the general parser's states meet it, so decide()
+ * does without.
  */
-static __always_inline int source_banned(const struct packet *pkt, const struct pc_config *cfg,
-					 int fast)
+static __always_inline int source_ban(const struct packet *pkt, const struct pc_config *cfg,
+				      int fast)
 {
 	struct pc_addr_key key = {};
 	__u64 *hint;
@@ -296,18 +317,68 @@ struct scan_probe {
 	__u32 threshold;    /* scan_ports */
 	__u64 window_ns;
 	__u64 ban_ns;
+	__u64 ban_max_ns;   /* 0: no repeat-offender escalation */
+	__u32 stamp_shift;  /* pre-filter time unit, 2^stamp_shift ns */
 	__u32 port;         /* host order */
 	__u32 proto;        /* enum pc_proto */
 };
+
+/*
+ * How long to ban a source: ban_ns, times 4 for each earlier ban of it
+ * within PC_REPEAT_WINDOW_NS of the one before, up to ban_max_ns. The
+ * offender record is written whatever happens next, so a source the table
+ * had no room for still counts as having been banned.
+ */
+static __always_inline __u64 ban_time(const struct scan_probe *probe, __u64 now, __u8 *repeat)
+{
+	struct pc_offender *last, record = { .last_ban_ns = now };
+	__u64 duration = probe->ban_ns;
+
+	*repeat = 0;
+	if (probe->ban_max_ns <= probe->ban_ns)
+		return duration;
+	last = bpf_map_lookup_elem(&pc_offenders, &probe->source);
+	if (last && now - last->last_ban_ns < PC_REPEAT_WINDOW_NS && last->repeat < PC_REPEAT_LEVEL_MAX)
+		record.repeat = last->repeat + 1;
+	else if (last && now - last->last_ban_ns < PC_REPEAT_WINDOW_NS)
+		record.repeat = PC_REPEAT_LEVEL_MAX;
+	bpf_map_update_elem(&pc_offenders, &probe->source, &record, BPF_ANY);
+	*repeat = record.repeat;
+	for (__u32 i = 0; i < PC_REPEAT_LEVEL_MAX && i < record.repeat; i++) {
+		if (duration >= probe->ban_max_ns / 4)
+			return probe->ban_max_ns;
+		duration *= 4;
+	}
+	return duration < probe->ban_max_ns ? duration : probe->ban_max_ns;
+}
+
+/*
+ * Make room for the scan ban about to be made at ring position POS: the
+ * scan ban made PC_SCAN_BANS_MAX positions earlier goes, if it is still in
+ * force as that very ban. The new ban then takes the slot.
+ */
+static __always_inline void ring_evict(struct pc_ban_state *state, struct pc_ring_slot *slot)
+{
+	struct pc_addr_key victim = slot->source;
+	struct pc_ban *ban;
+
+	if (!victim.family)
+		return; /* never used */
+	ban = bpf_map_lookup_elem(&pc_bans, &victim);
+	if (!ban || ban->reason != PC_BAN_SCAN || ban->ring_pos != slot->ring_pos)
+		return;
+	if (ban_remove(&victim, ban_hint(&victim), state) == 0)
+		scan_stat(PC_STAT_EVICTED);
+}
 
 static __always_inline void ban_scanner(const struct scan_probe *probe,
 					const struct pc_scan_track *track, __u32 ports, __u64 now)
 {
 	struct pc_ban_state *state;
-	__u32 zero = 0;
-	__u64 *hint;
+	struct pc_ring_slot *slot;
+	__u32 zero = 0, index;
+	__u64 *hint, pos;
 	struct pc_ban ban = {
-		.expires_ns = now + probe->ban_ns,
 		.created_ns = now,
 		.first_ns = track->first_ns,
 		.reason = PC_BAN_SCAN,
@@ -321,12 +392,23 @@ static __always_inline void ban_scanner(const struct scan_probe *probe,
 	hint = ban_hint(&probe->source);
 	if (!state || !hint)
 		return;
+	ban.expires_ns = now + ban_time(probe, now, &ban.repeat);
+	pos = __sync_fetch_and_add(&state->scan_next, 1);
+	index = pos % PC_SCAN_BANS_MAX;
+	slot = bpf_map_lookup_elem(&pc_scan_ring, &index);
+	if (!slot)
+		return;
+	ring_evict(state, slot);
+	ban.ring_pos = pos;
+
 	/* The hint counts the ban before anyone can find it (see its map). */
 	__sync_fetch_and_add(hint, 1);
 	err = bpf_map_update_elem(&pc_bans, &probe->source, &ban, BPF_NOEXIST);
 	if (err != 0)
 		__sync_fetch_and_add(hint, -1);
 	if (err == 0) {
+		slot->source = probe->source;
+		slot->ring_pos = pos;
 		__sync_fetch_and_add(&state->active, 1);
 		scan_stat(PC_STAT_BANS);
 		send_event(state, PC_EVENT_BAN, &probe->source, &ban, now);
@@ -349,7 +431,8 @@ __noinline int scan_record(struct scan_probe *probe)
 	struct pc_addr_key key;
 	__u32 index, fingerprint, port, seen_port, count, way, victim = 0, oldest = 0, age;
 	__u64 now, raw, old_raw = 0, hash;
-	__u16 window_units, now_units;
+	__u16 now_units, elapsed;
+	__u32 shift, window_units;
 	int found = 0;
 
 	if (!probe)
@@ -362,7 +445,9 @@ __noinline int scan_record(struct scan_probe *probe)
 	if (!bucket)
 		return 0;
 	now = now_ns();
-	now_units = (now >> 30) & SEEN_STAMP_MASK;
+	shift = probe->stamp_shift > PC_SCAN_STAMP_SHIFT_MIN ? probe->stamp_shift & 63
+							     : PC_SCAN_STAMP_SHIFT_MIN;
+	now_units = (now >> shift) & SEEN_STAMP_MASK;
 
 	/*
 	 * The source's record, or where a new one goes: an empty way, else the
@@ -398,8 +483,11 @@ __noinline int scan_record(struct scan_probe *probe)
 		return 0;
 	*(volatile __u64 *)&bucket->way[victim] = raw;
 
-	window_units = (probe->window_ns >> 30) + 1;
-	if (!found || ((after.stamp - before.stamp) & SEEN_STAMP_MASK) > window_units)
+	/* A unit's slack: both stamps are rounded down. The tracker's check
+	 * below is exact. */
+	window_units = (probe->window_ns >> shift) + 1;
+	elapsed = (after.stamp - before.stamp) & SEEN_STAMP_MASK;
+	if (!found || elapsed > window_units)
 		return 0; /* new here, or back too late: remembered, nothing more */
 
 	port = probe->port + 1 + ((probe->proto & 1) << 16);
@@ -416,16 +504,19 @@ __noinline int scan_record(struct scan_probe *probe)
 		track = bpf_map_lookup_elem(&pc_scan_track, &key);
 		if (!track)
 			return 0;
-		track->first_ns = now;
+		/* The scan began with the remembered probe, not this one. */
+		track->first_ns = now - ((__u64)elapsed << shift);
 		scan_stat(PC_STAT_PROMOTED);
 		track_port(track, seen_port);
 	}
 	count = track_port(track, port);
 	if (count != probe->threshold)
 		return 0;
-	/* Exactly one probe makes the count reach the threshold: it bans. */
+	/* Exactly one probe makes the count reach the threshold: it bans. The
+	 * source starts from nothing when its ban ends: its ports are spent. */
 	ban_scanner(probe, track, count, now);
 	bpf_map_delete_elem(&pc_scan_track, &key);
+	*(volatile __u64 *)&bucket->way[victim] = 0;
 	return 1;
 }
 
@@ -436,6 +527,8 @@ static __always_inline void scan_feed(const struct packet *pkt, const struct pc_
 		.threshold = cfg->scan_ports,
 		.window_ns = cfg->scan_window_ns,
 		.ban_ns = cfg->ban_ns,
+		.ban_max_ns = cfg->ban_max_ns,
+		.stamp_shift = cfg->scan_stamp_shift,
 		.port = bpf_ntohs(pkt->dport),
 		.proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP,
 	};

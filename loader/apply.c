@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "exempt.h"
 #include "log.h"
 #include "../maps/sources.h"
 
@@ -35,6 +36,8 @@ void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg)
 		.scan_ipv6_prefix = rs->scan_ipv6_prefix,
 		.scan_window_ns = rs->scan_window_ns,
 		.ban_ns = rs->ban_ns,
+		.ban_max_ns = rs->ban_max_ns,
+		.scan_stamp_shift = pc_scan_stamp_shift(rs->scan_window_ns),
 	};
 	if (rs->mode == PC_MODE_MONITOR)
 		cfg->flags |= PC_CFG_MONITOR;
@@ -46,6 +49,7 @@ void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg)
 		cfg->flags |= PC_CFG_FRAG_DENY;
 	if (rs->scan_detect)
 		cfg->flags |= PC_CFG_SCAN_DETECT;
+	memcpy(cfg->protos, rs->allowed_protos, sizeof(cfg->protos));
 	local_port_range(&cfg->ephemeral_lo, &cfg->ephemeral_hi);
 }
 
@@ -147,28 +151,43 @@ static int add_keys(struct pc_source_key **keys, size_t *n, size_t *cap,
 	return 0;
 }
 
-/* "deny from" and "allow from" into the trie, as one list of flagged prefixes. */
-static int add_source_lists(const struct pc_ruleset *rs, int trie_fd,
-			    struct pc_source_hint *hint)
+/* Appends LIST's prefixes to ENTRIES with FLAGS. */
+static void add_flagged(struct pc_source_entry *entries, size_t *n,
+			const struct pc_prefix_list *list, __u32 flags)
 {
-	size_t n = rs->denied.count + rs->trusted.count, i = 0;
-	struct pc_source_entry *entries = calloc(n ? n : 1, sizeof(*entries));
+	for (size_t i = 0; i < list->count; i++, (*n)++) {
+		const struct pc_prefix *p = &list->items[i];
+
+		pc_source_key_make(&entries[*n].key, PC_SRC_SOURCE, 0, p->family, p->addr, p->len);
+		entries[*n].flags = flags;
+	}
+}
+
+/*
+ * "deny from", "allow from" and the scan-exempt sources into the trie, as
+ * one list of flagged prefixes. Exempt are "exempt from", every per-port
+ * "from" list (whoever may reach a port is somebody the admin knows) and
+ * AUTO, the gateways and resolvers.
+ */
+static int add_source_lists(const struct pc_ruleset *rs, const struct pc_prefix_list *auto_exempt,
+			    int trie_fd, struct pc_source_hint *hint)
+{
+	size_t n = rs->denied.count + rs->trusted.count + rs->exempt.count + auto_exempt->count;
+	struct pc_source_entry *entries;
+	size_t i = 0;
 	int err;
 
+	for (size_t a = 0; a < rs->n_allows; a++)
+		n += rs->allows[a].sources.count;
+	entries = calloc(n ? n : 1, sizeof(*entries));
 	if (!entries)
 		return -ENOMEM;
-	for (size_t d = 0; d < rs->denied.count; d++, i++) {
-		const struct pc_prefix *p = &rs->denied.items[d];
-
-		pc_source_key_make(&entries[i].key, PC_SRC_SOURCE, 0, p->family, p->addr, p->len);
-		entries[i].flags = PC_SRC_F_DENY;
-	}
-	for (size_t t = 0; t < rs->trusted.count; t++, i++) {
-		const struct pc_prefix *p = &rs->trusted.items[t];
-
-		pc_source_key_make(&entries[i].key, PC_SRC_SOURCE, 0, p->family, p->addr, p->len);
-		entries[i].flags = PC_SRC_F_TRUST;
-	}
+	add_flagged(entries, &i, &rs->denied, PC_SRC_F_DENY);
+	add_flagged(entries, &i, &rs->trusted, PC_SRC_F_TRUST);
+	add_flagged(entries, &i, &rs->exempt, PC_SRC_F_EXEMPT);
+	add_flagged(entries, &i, auto_exempt, PC_SRC_F_EXEMPT);
+	for (size_t a = 0; a < rs->n_allows; a++)
+		add_flagged(entries, &i, &rs->allows[a].sources, PC_SRC_F_EXEMPT);
 	err = pc_sources_add_lists(trie_fd, hint, entries, n);
 	free(entries);
 	return err;
@@ -176,8 +195,9 @@ static int add_source_lists(const struct pc_ruleset *rs, int trie_fd,
 
 /* Fill a fresh trie and its HINT with every source list of RS; ports get
  * their list ids. */
-static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *table, int trie_fd,
-			 struct pc_source_hint *hint, __u32 *next_list)
+static int build_sources(const struct pc_ruleset *rs, const struct pc_prefix_list *auto_exempt,
+			 struct pc_port_table *table, int trie_fd, struct pc_source_hint *hint,
+			 __u32 *next_list)
 {
 	struct list_builder b = { .rs = rs };
 	struct pc_source_key *keys = NULL;
@@ -197,7 +217,7 @@ static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *tabl
 		table->rules[index].source_list = b.list_of[index];
 
 	if (!err)
-		err = add_source_lists(rs, trie_fd, hint);
+		err = add_source_lists(rs, auto_exempt, trie_fd, hint);
 	for (__u32 id = 1; id <= b.n_lists && !err; id++)
 		for (size_t m = 0; m < b.members[id].n && !err; m++)
 			err = add_keys(&keys, &n, &cap, &rs->allows[b.members[id].allows[m]].sources,
@@ -212,6 +232,14 @@ static int build_sources(const struct pc_ruleset *rs, struct pc_port_table *tabl
 	free(b.list_of);
 	free(keys);
 	return err;
+}
+
+static bool has_port_lists(const struct pc_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n_allows; i++)
+		if (rs->allows[i].sources.count)
+			return true;
+	return false;
 }
 
 /*
@@ -236,6 +264,7 @@ static int set_next_list(const struct pc_maps *maps, __u32 next_list, bool lower
 
 int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 generation)
 {
+	struct pc_prefix_list auto_exempt = {0};
 	struct pc_port_table *table;
 	struct pc_source_hint *hint;
 	struct pc_config cfg;
@@ -249,7 +278,8 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 
 	table = pc_port_table_new(maps);
 	hint = calloc(1, sizeof(*hint));
-	trie_fd = table && hint ? pc_sources_create() : -ENOMEM;
+	err = rs->exempt_auto ? pc_exempt_auto(&auto_exempt) : 0;
+	trie_fd = err ? err : table && hint ? pc_sources_create() : -ENOMEM;
 	if (trie_fd < 0) {
 		err = trie_fd;
 		goto out;
@@ -274,12 +304,14 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 		cfg.flags |= PC_CFG_HAVE_DENY;
 	if (rs->trusted.count)
 		cfg.flags |= PC_CFG_HAVE_TRUST;
+	if (rs->exempt.count || auto_exempt.count || has_port_lists(rs))
+		cfg.flags |= PC_CFG_HAVE_EXEMPT;
 
 	/*
 	 * Everything goes into the inactive half first; the switch is the last
 	 * step that can fail, so an error always leaves the old rules in force.
 	 */
-	err = build_sources(rs, table, trie_fd, hint, &next_list);
+	err = build_sources(rs, &auto_exempt, table, trie_fd, hint, &next_list);
 	if (!err)
 		err = pc_sources_install(maps, next, trie_fd, hint);
 	if (!err)
@@ -296,6 +328,7 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 	close(trie_fd); /* the outer map holds it now */
 out:
 	pc_port_table_free(table);
+	pc_prefix_list_free(&auto_exempt);
 	free(hint);
 	return err;
 }

@@ -92,18 +92,75 @@ static int add_hint(const struct pc_maps *maps, const struct pc_addr_key *key, i
 	return add_mapped(maps->ban_hint, pc_ban_hint_slot(key) * sizeof(__u64), delta);
 }
 
+/* Adds one to a per-CPU __u64 statistic (on the first CPU's share). */
+static int count_stat(const struct pc_maps *maps, __u32 stat)
+{
+	__u64 *percpu = calloc(maps->ncpus, sizeof(*percpu));
+	int err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(maps->scan_stats, &stat, percpu) == 0) {
+		percpu[0]++;
+		if (bpf_map_update_elem(maps->scan_stats, &stat, percpu, BPF_ANY))
+			err = -errno;
+	} else {
+		err = -errno;
+	}
+	free(percpu);
+	return err;
+}
+
+/*
+ * Frees a place for a manual ban in a table that scan bans and manual bans
+ * fill to the brim: the oldest scan ban still in force goes, the one the
+ * data path's ring would replace next. -E2BIG if there is none: the table
+ * is full of manual bans.
+ */
+static int evict_oldest_scan_ban(const struct pc_maps *maps)
+{
+	struct pc_ban_state state;
+	struct pc_ring_slot slot;
+	struct pc_ban ban;
+	__u32 zero = 0;
+	__u64 pos;
+
+	if (bpf_map_lookup_elem(maps->ban_state, &zero, &state))
+		return -errno;
+	pos = state.scan_next > PC_SCAN_BANS_MAX ? state.scan_next - PC_SCAN_BANS_MAX : 0;
+	for (; pos < state.scan_next; pos++) {
+		__u32 index = pos % PC_SCAN_BANS_MAX;
+
+		if (bpf_map_lookup_elem(maps->scan_ring, &index, &slot) || slot.ring_pos != pos ||
+		    bpf_map_lookup_elem(maps->bans, &slot.source, &ban))
+			continue;
+		if (ban.reason != PC_BAN_SCAN || ban.ring_pos != pos)
+			continue;
+		if (pc_bans_remove(maps, &slot.source) == 0)
+			return count_stat(maps, PC_STAT_EVICTED);
+	}
+	return -E2BIG;
+}
+
 int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,
 		const struct pc_ban *ban, bool *replaced)
 {
-	int err = add_hint(maps, key, 1);
+	int err = add_hint(maps, key, 1), tries = 0;
 
 	if (err)
 		return err;
-	if (bpf_map_update_elem(maps->bans, key, ban, BPF_NOEXIST) == 0) {
+	while (bpf_map_update_elem(maps->bans, key, ban, BPF_NOEXIST) != 0) {
+		err = errno;
+		/* A manual ban always gets in while scan bans hold the room. */
+		if (err != E2BIG || ban->reason == PC_BAN_SCAN || tries++ > 8 ||
+		    evict_oldest_scan_ban(maps))
+			break;
+		err = 0;
+	}
+	if (!err) {
 		*replaced = false;
 		return add_active(maps, 1);
 	}
-	err = errno;
 	/* Not inserted: the ban there already was counted when it was. */
 	add_hint(maps, key, -1);
 	if (err != EEXIST)
@@ -206,19 +263,5 @@ int pc_bans_stats(const struct pc_maps *maps, __u64 stats[PC_SCAN_STATS], __u64 
 
 int pc_bans_count_manual(const struct pc_maps *maps)
 {
-	__u64 *percpu = calloc(maps->ncpus, sizeof(*percpu));
-	__u32 stat = PC_STAT_BANS;
-	int err = 0;
-
-	if (!percpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(maps->scan_stats, &stat, percpu) == 0) {
-		percpu[0]++;
-		if (bpf_map_update_elem(maps->scan_stats, &stat, percpu, BPF_ANY))
-			err = -errno;
-	} else {
-		err = -errno;
-	}
-	free(percpu);
-	return err;
+	return count_stat(maps, PC_STAT_BANS);
 }

@@ -31,6 +31,8 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_BANS, offsetof(struct pc_maps, bans) },
 	{ PC_MAP_BAN_STATE, offsetof(struct pc_maps, ban_state) },
 	{ PC_MAP_BAN_HINT, offsetof(struct pc_maps, ban_hint) },
+	{ PC_MAP_SCAN_RING, offsetof(struct pc_maps, scan_ring) },
+	{ PC_MAP_OFFENDERS, offsetof(struct pc_maps, offenders) },
 	{ PC_MAP_SCAN_STATS, offsetof(struct pc_maps, scan_stats) },
 	{ PC_MAP_EVENTS, offsetof(struct pc_maps, events) },
 };
@@ -488,6 +490,7 @@ static const char *const reason_names[PC_REASONS] = {
 	[PC_DROP_MALFORMED] = "malformed",
 	[PC_DROP_FRAGMENT] = "fragment",
 	[PC_DROP_ICMP] = "icmp",
+	[PC_DROP_PROTOCOL] = "protocol",
 	[PC_PASS_ALLOWED] = "allowed",
 	[PC_PASS_ESTABLISHED] = "established",
 	[PC_PASS_TRUSTED] = "trusted",

@@ -32,6 +32,8 @@ struct pc_maps {
 	int bans;
 	int ban_state;
 	int ban_hint;
+	int scan_ring;
+	int offenders;
 	int scan_stats;
 	int events;
 	int ncpus; /* possible CPUs: the stride of per-CPU values */

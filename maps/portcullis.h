@@ -45,13 +45,14 @@ enum pc_reason {
 	PC_DROP_MALFORMED,
 	PC_DROP_FRAGMENT,
 	PC_DROP_ICMP,
+	PC_DROP_PROTOCOL, /* an IP protocol not opened by "allow proto" */
 	PC_DROP_REASONS,
 
 	PC_PASS_ALLOWED = PC_DROP_REASONS, /* destination port allowed */
 	PC_PASS_ESTABLISHED,               /* reply to a local socket */
 	PC_PASS_TRUSTED,                   /* source in "allow from" */
 	PC_PASS_NOT_IP,                    /* ARP, LLDP, ... */
-	PC_PASS_OTHER_PROTO,               /* not TCP/UDP/ICMP: GRE, ESP, ... */
+	PC_PASS_OTHER_PROTO,               /* opened by "allow proto": GRE, ESP, ... */
 	PC_PASS_ICMP,                      /* ICMP allowed by policy */
 	PC_PASS_ICMP_ESSENTIAL,            /* ND and packet-too-big: never dropped */
 	PC_PASS_FRAGMENT,                  /* non-first fragment, policy allow */
@@ -100,6 +101,31 @@ enum pc_established {
 #define PC_CFG_SCAN_DETECT (1U << 4) /* feed the scan detector */
 #define PC_CFG_HAVE_DENY (1U << 5)   /* the set has "deny from" entries */
 #define PC_CFG_HAVE_TRUST (1U << 6)  /* the set has "allow from" entries */
+#define PC_CFG_HAVE_EXEMPT (1U << 7) /* the set has scan-exempt sources */
+
+/* IP protocols opened by "allow proto", one bit per protocol number. */
+#define PC_PROTO_WORDS (256 / 64)
+
+/*
+ * Pre-filter stamps count time in units of 2^scan_stamp_shift ns, at least
+ * PC_SCAN_STAMP_SHIFT_MIN (about a millisecond); longer windows get coarser
+ * units so that a window always spans fewer than PC_SCAN_STAMP_WINDOW_MAX
+ * units of the 15-bit stamp. pc_scan_stamp_shift() is the one rule.
+ */
+#define PC_SCAN_STAMP_SHIFT_MIN 20
+#define PC_SCAN_STAMP_WINDOW_MAX 16384
+
+static inline __u32 pc_scan_stamp_shift(__u64 window_ns)
+{
+	__u32 shift = PC_SCAN_STAMP_SHIFT_MIN;
+
+	while ((window_ns >> shift) + 1 >= PC_SCAN_STAMP_WINDOW_MAX)
+		shift++;
+	return shift;
+}
+
+/* Repeat offenders: each ban within this long of the last multiplies by 4. */
+#define PC_REPEAT_WINDOW_NS (24ULL * 3600 * 1000000000ULL)
 
 /*
  * One rule set's scalar settings. Map "pc_config", ARRAY, key = rule set
@@ -114,9 +140,13 @@ struct pc_config {
 	__u32 scan_ports;        /* distinct closed ports that make a scanner */
 	__u32 scan_ipv6_prefix;  /* IPv6 sources tracked per this prefix length */
 	__u64 scan_window_ns;    /* detection window */
-	__u64 ban_ns;            /* ban duration */
+	__u64 ban_ns;            /* ban duration; the first one of a repeat offender */
+	__u64 ban_max_ns;        /* longest repeat-offender ban; 0 = every ban is ban_ns */
+	__u32 scan_stamp_shift;  /* pc_scan_stamp_shift(scan_window_ns) */
+	__u32 pad;
+	__u64 protos[PC_PROTO_WORDS]; /* bit N: IP protocol N opened by "allow proto" */
 };
-_Static_assert(sizeof(struct pc_config) == 40, "pc_config layout changed");
+_Static_assert(sizeof(struct pc_config) == 88, "pc_config layout changed");
 
 /* pc_port_rule.flags */
 #define PC_PORT_ALLOWED        (1U << 0) /* open to every source */
@@ -225,6 +255,9 @@ enum pc_source_kind {
  */
 #define PC_SRC_F_DENY  (1U << 0)
 #define PC_SRC_F_TRUST (1U << 1)
+/* Never counted or banned by the scan detector: "exempt from", every per-port
+ * "from" list, and with "exempt auto" the gateways and resolvers. */
+#define PC_SRC_F_EXEMPT (1U << 2)
 
 #define PC_SRC_FAMILY_V4 4
 #define PC_SRC_FAMILY_V6 6
@@ -289,7 +322,18 @@ static inline __u32 pc_source_hint_bit(const struct pc_source_key *key)
  *                again on another port is worth exact tracking, which a
  *                spoofed random-source flood (one packet per source) never is.
  * pc_scan_track  LRU_HASH, exact distinct-port sets of promoted sources.
- * pc_bans        HASH, never LRU: bans are only removed by expiry or unban.
+ * pc_bans        HASH, never LRU: manual bans are only removed by expiry or
+ *                unban; scan bans also by pc_scan_ring, below.
+ * pc_scan_ring   ARRAY, the order scan bans were made in. A scan ban takes
+ *                the next slot and replaces the scan ban that slot held, so
+ *                at most PC_SCAN_BANS_MAX scan bans are in force, the table
+ *                never fills up with them, and a ban lasts until a table's
+ *                worth of newer ones has been made (or it expires). With one
+ *                ban time the oldest ban is the one that expires soonest.
+ *                Manual bans keep the rest of pc_bans: a flood of scan bans
+ *                can never take their room.
+ * pc_offenders   LRU_HASH, when each recently banned source was last banned
+ *                and how often in a row, for repeat-offender ban times.
  */
 /*
  * Every packet of a spoofed flood touches the pre-filter, so it must stay in
@@ -305,7 +349,11 @@ static inline __u32 pc_source_hint_bit(const struct pc_source_key *key)
 #define PC_SCAN_SEEN_WAYS 8
 #define PC_SCAN_SEEN_BUCKETS 2048
 #define PC_SCAN_TRACK_MAX 16384          /* sources tracked exactly at once */
-#define PC_BANS_MAX 65536                /* bans in force at once */
+#define PC_SCAN_BANS_MAX 65536           /* scan bans in force at once */
+#define PC_MANUAL_BANS_MAX 32768         /* room kept for manual bans */
+#define PC_BANS_MAX (PC_SCAN_BANS_MAX + PC_MANUAL_BANS_MAX) /* entries of pc_bans */
+#define PC_OFFENDERS_MAX 65536           /* sources remembered for repeat bans */
+#define PC_REPEAT_LEVEL_MAX 31           /* ban_ns << 2 * level stays in 64 bits */
 #define PC_SCAN_MAX_PORTS 64             /* largest "scan-detect ports N" */
 #define PC_EVENTS_PER_SEC 200            /* ring buffer events, then suppressed */
 
@@ -321,7 +369,7 @@ _Static_assert(sizeof(struct pc_addr_key) == 20, "pc_addr_key layout changed");
 struct pc_scan_seen {
 	__u32 fingerprint; /* host order; second hash of the source, 0 = empty */
 	__u16 port;        /* network order; last denied destination port */
-	__u16 stamp;       /* host order; coarse time (2^30 ns units, 15 bits), proto in bit 15 */
+	__u16 stamp;       /* host order; time in 2^scan_stamp_shift ns units (15 bits), proto in bit 15 */
 };
 _Static_assert(sizeof(struct pc_scan_seen) == 8, "pc_scan_seen layout changed");
 
@@ -359,9 +407,32 @@ struct pc_ban {
 	__u32 ports;       /* distinct ports probed */
 	__u16 last_port;   /* host order */
 	__u8 last_proto;   /* enum pc_proto */
-	__u8 pad[5];
+	__u8 repeat;       /* repeat-offender level: the ban time was ban_ns * 4^repeat */
+	__u32 pad;
+	__u64 ring_pos;    /* scan bans: pc_ban_state.scan_next when made (see pc_scan_ring) */
 };
-_Static_assert(sizeof(struct pc_ban) == 40, "pc_ban layout changed");
+_Static_assert(sizeof(struct pc_ban) == 48, "pc_ban layout changed");
+
+/*
+ * Value of pc_scan_ring, key = ring_pos % PC_SCAN_BANS_MAX: the scan ban
+ * made at ring_pos. The ban it names is replaced only if it is still that
+ * ban (same ring_pos, still a scan ban): a source unbanned and banned again,
+ * or turned into a manual ban, is someone else's business by then.
+ */
+struct pc_ring_slot {
+	struct pc_addr_key source;
+	__u32 pad;
+	__u64 ring_pos;
+};
+_Static_assert(sizeof(struct pc_ring_slot) == 32, "pc_ring_slot layout changed");
+
+/* Value of pc_offenders: a source's last scan ban. Times as in pc_ban. */
+struct pc_offender {
+	__u64 last_ban_ns;
+	__u32 repeat;      /* level of that ban */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pc_offender) == 16, "pc_offender layout changed");
 
 /*
  * Map "pc_ban_state", ARRAY of one, shared by all CPUs and updated with
@@ -373,6 +444,7 @@ struct pc_ban_state {
 	__u64 active;
 	__u64 event_window;  /* second (ktime >> 30) the event budget is for */
 	__u64 event_count;   /* events sent in that second */
+	__u64 scan_next;     /* ring_pos of the next scan ban */
 };
 
 /*
@@ -405,6 +477,7 @@ enum pc_scan_stat {
 	PC_STAT_BAN_TABLE_FULL,    /* bans that did not fit in pc_bans */
 	PC_STAT_EVENTS_SUPPRESSED, /* events over PC_EVENTS_PER_SEC */
 	PC_STAT_EXPIRED,           /* bans the data path found expired and removed */
+	PC_STAT_EVICTED,           /* scan bans replaced by newer ones (pc_scan_ring) */
 	PC_SCAN_STATS,
 };
 
@@ -447,6 +520,8 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 #define PC_MAP_BANS       "pc_bans"
 #define PC_MAP_BAN_STATE  "pc_ban_state"
 #define PC_MAP_BAN_HINT   "pc_ban_hint"
+#define PC_MAP_SCAN_RING  "pc_scan_ring"
+#define PC_MAP_OFFENDERS  "pc_offenders"
 #define PC_MAP_SCAN_STATS "pc_scan_stats"
 #define PC_MAP_EVENTS     "pc_events"
 #define PC_LINK_NAME      "link"

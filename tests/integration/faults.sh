@@ -199,13 +199,15 @@ check "leaving no pins" test ! -e "$PORTCULLIS_PIN_ROOT/$gone"
 
 # --- a full ban table -------------------------------------------------------------------
 check "attach for the ban table" pc attach "$IF_SRV" -c "$conf_a"
-max=$(sed -n 's/^#define PC_BANS_MAX \([0-9]*\).*/\1/p' "$TESTS_DIR/../maps/portcullis.h")
+define() { sed -n "s/^#define $1 \([0-9]*\).*/\1/p" "$TESTS_DIR/../maps/portcullis.h"; }
+max=$(($(define PC_SCAN_BANS_MAX) + $(define PC_MANUAL_BANS_MAX)))
 bans="$PORTCULLIS_PIN_ROOT/$IF_SRV/pc_bans"
-# pc_addr_key {family 4, pad, addr[16]} and pc_ban {expires forever, reason manual}.
+# pc_addr_key {family 4, pad, addr[16]} and pc_ban {expires forever, reason manual}:
+# a table full of manual bans, which no new ban may push out.
 python3 - "$bans" "$max" >"$TEST_TMP/fill.batch" <<'EOF'
 import sys
 path, count = sys.argv[1], int(sys.argv[2])
-value = " ".join(["ff"] * 8 + ["00"] * 16 + ["02", "00", "00", "00"] + ["00"] * 12)
+value = " ".join(["ff"] * 8 + ["00"] * 16 + ["02", "00", "00", "00"] + ["00"] * 20)
 for i in range(count):
     addr = [10, (i >> 16) & 255, (i >> 8) & 255, i & 255]
     key = " ".join("%02x" % b for b in [4, 0, 0, 0] + addr + [0] * 12)

@@ -12,9 +12,13 @@
  *   payload from a filter that stops at two.
  * - Steps 2-4 read the source from the fixed header the EtherType promises,
  *   before anything else in that header is checked (that is step 5).
- * - An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 2.5.5.2) is the
- *   IPv4 address it carries, for sources and for listed prefixes of /96 or
- *   longer inside ::ffff:0:0/96; shorter IPv6 prefixes match IPv6 sources.
+ * - An IPv6 source that carries an IPv4 address, IPv4-mapped (::ffff:0:0/96,
+ *   RFC 4291 2.5.5.2) or IPv4-compatible (::/96, 2.5.5.1, deprecated), is
+ *   malformed before any list is asked: no honest stack sends one. The
+ *   unspecified address :: (DAD, RFC 4862) and the loopback ::1 (which the
+ *   kernel refuses from a wire anyway) are not such sources.
+ * - Protocol numbers open to "allow proto" are the 256 of the IP header's
+ *   protocol field (IPv4) or the last next-header value (IPv6).
  * - IPv6 extension headers are those RFC 8200 defines with the generic
  *   length format, the fragment header, and AH (RFC 4302): 0, 43, 44, 51,
  *   60. ESP (50), "no next header" (59) and the rest are upper layers:
@@ -86,18 +90,21 @@ static uint16_t be16_at(const uint8_t *frame, size_t off)
 
 /* ---- addresses -------------------------------------------------------------- */
 
-static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-/* An IPv4-mapped IPv6 address or prefix as the IPv4 one it means. */
-static struct model_prefix canonical(struct model_prefix p)
+/* RFC 4291 2.5.5: ::ffff:0:0/96 and ::/96, except :: and ::1. */
+static bool embeds_ipv4(const struct model_prefix *source)
 {
-	struct model_prefix v4 = { .family = 4 };
+	static const uint8_t zero[12];
 
-	if (p.family != 6 || p.len < 96 || memcmp(p.addr, v4_mapped, 12) != 0)
-		return p;
-	v4.len = p.len - 96;
-	memcpy(v4.addr, p.addr + 12, 4);
-	return v4;
+	if (source->family != 6 || memcmp(source->addr, zero, 10) != 0)
+		return false;
+	if (source->addr[10] == 0xff && source->addr[11] == 0xff)
+		return true;
+	if (source->addr[10] || source->addr[11])
+		return false;
+	for (int i = 12; i < 15; i++)
+		if (source->addr[i])
+			return true;
+	return source->addr[15] > 1;
 }
 
 /* Do the first BITS bits of A and B agree? */
@@ -114,9 +121,7 @@ static bool same_bits(const uint8_t *a, const uint8_t *b, unsigned int bits)
 
 static bool in_prefix(const struct model_prefix *source, const struct model_prefix *listed)
 {
-	struct model_prefix prefix = canonical(*listed);
-
-	return prefix.family == source->family && same_bits(source->addr, prefix.addr, prefix.len);
+	return listed->family == source->family && same_bits(source->addr, listed->addr, listed->len);
 }
 
 static bool in_list(const struct model_prefix *source, const struct model_prefix *list, size_t n)
@@ -130,7 +135,7 @@ static bool in_list(const struct model_prefix *source, const struct model_prefix
 static bool is_banned(const struct model_rules *rules, const struct model_prefix *source)
 {
 	for (size_t i = 0; i < rules->n_banned; i++) {
-		struct model_prefix ban = canonical(rules->banned[i]);
+		const struct model_prefix ban = rules->banned[i];
 
 		if (ban.family != source->family)
 			continue;
@@ -188,7 +193,9 @@ static int read_source(const uint8_t *frame, size_t len, uint16_t ethertype,
 	} else {
 		return PC_PASS_NOT_IP;
 	}
-	pkt->source = canonical(source);
+	if (embeds_ipv4(&source))
+		return PC_DROP_MALFORMED;
+	pkt->source = source;
 	pkt->family = ethertype == ETHERTYPE_IPV4 ? 4 : 6;
 	return PC_REASONS;
 }
@@ -415,7 +422,9 @@ enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *fra
 		return rules->icmp_deny ? PC_DROP_ICMP : PC_PASS_ICMP;
 	}
 	if (pkt.protocol != PROTO_TCP && pkt.protocol != PROTO_UDP)
-		return PC_PASS_OTHER_PROTO;
+		return rules->protos[pkt.protocol / 64] >> (pkt.protocol % 64) & 1
+			       ? PC_PASS_OTHER_PROTO
+			       : PC_DROP_PROTOCOL;
 
 	/* Step 7; destination port at offset 2 in TCP (RFC 793) and UDP (RFC 768). */
 	port = be16_at(frame, pkt.l4 + 2);

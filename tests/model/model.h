@@ -55,6 +55,7 @@ struct model_rules {
 	bool frag_deny; /* fragments deny */
 	enum model_established established;
 	uint16_t ephemeral_lo, ephemeral_hi; /* the host's local port range, inclusive */
+	uint64_t protos[4];                  /* bit N: "allow proto N" */
 
 	const struct model_allow *allows;
 	size_t n_allows;

@@ -76,6 +76,7 @@ struct diff_config {
 	const char *deny;	      /* deny from, comma list */
 	const char *trust;	      /* allow from */
 	const char *bans;	      /* banned by hand, comma list of addresses */
+	const char *protos;	      /* allow proto, comma list of numbers */
 	unsigned int ban_ipv6_prefix; /* IPv6 ban grouping; 0 = the default 64 */
 };
 
@@ -92,7 +93,7 @@ struct diff_config {
 
 #define STANDARD_DENY  "203.0.113.0/24,2001:db8:bad::/48,198.18.0.0/15,198.51.100.200/30"
 #define STANDARD_TRUST "192.0.2.99,2001:db8:7::/48,203.0.113.77,198.51.100.192/27"
-#define STANDARD_BANS  "192.0.2.66,10.1.2.3,2001:db8:66:1::5,::ffff:198.51.100.7"
+#define STANDARD_BANS  "192.0.2.66,10.1.2.3,2001:db8:66:1::5,198.51.100.7"
 
 static const struct diff_config configs[] = {
 	{
@@ -107,7 +108,7 @@ static const struct diff_config configs[] = {
 		.bans = STANDARD_BANS,
 	},
 	{
-		.name = "monitor, established off",
+		.name = "monitor, established off, allow proto gre",
 		.share = 15,
 		.monitor = true,
 		.established = MODEL_ESTABLISHED_OFF,
@@ -115,6 +116,7 @@ static const struct diff_config configs[] = {
 		.deny = STANDARD_DENY,
 		.trust = STANDARD_TRUST,
 		.bans = STANDARD_BANS,
+		.protos = "47",
 	},
 	{
 		.name = "scan-flags pass, icmp deny, fragments deny, bans per /56",
@@ -167,7 +169,8 @@ static const struct diff_config configs[] = {
 		.allows = { { MODEL_TCP, 1, 49999 }, { MODEL_UDP, 1, 65535 } },
 		.trust = "192.0.2.0/24",
 		.bans = "8000::,198.51.100.1",
-		.ban_ipv6_prefix = 1,
+		.ban_ipv6_prefix = 32,
+		.protos = "47,50,132",
 	},
 	/* No deny/trust lists and no bans: the program's fast path takes part. */
 	{
@@ -311,7 +314,7 @@ static void pool_add(struct diff_rules *d, int family, const __u8 *addr)
  */
 static void pool_add_prefix(struct diff_rules *d, const struct model_prefix *given, int len)
 {
-	struct model_prefix p = canonical(*given);
+	struct model_prefix p = *given;
 	int bytes = p.family == 4 ? 4 : 16;
 	__u8 first[16], last[16], addr[16];
 
@@ -376,6 +379,11 @@ static int build_rules(__u32 config, struct diff_rules *d)
 	r->ephemeral_lo = c->ephemeral_lo;
 	r->ephemeral_hi = c->ephemeral_hi;
 	r->ban_ipv6_prefix = c->ban_ipv6_prefix ? c->ban_ipv6_prefix : 64;
+	for (const char *p = c->protos; p && *p; p += strcspn(p, ","), p += *p == ',') {
+		unsigned long proto = strtoul(p, NULL, 10);
+
+		r->protos[proto / 64 % 4] |= 1ULL << (proto % 64);
+	}
 	r->allows = d->allows;
 	for (size_t i = 0; i < ARRAY_SIZE(c->allows) && c->allows[i].hi; i++) {
 		struct model_allow *a = &d->allows[r->n_allows++];
@@ -454,6 +462,8 @@ static void config_text(const struct diff_config *c, char *buf, size_t size)
 		append(buf, size, "deny from %s\n", c->deny);
 	if (c->trust)
 		append(buf, size, "allow from %s\n", c->trust);
+	if (c->protos)
+		append(buf, size, "allow proto %s\n", c->protos);
 }
 
 static int set_local_port_range(__u16 lo, __u16 hi)

@@ -55,6 +55,7 @@ static struct pc_port_table *ports; /* rule set 0 as written, for pass slots */
  *   tcp 40001 source-limited with no list, inside the ephemeral range
  *   deny from 203.0.113.0/24, 2001:db8:bad::/48
  *   allow from 192.0.2.99, 2001:db8:7::/48, and 203.0.113.77 (denied too)
+ *   exempt from 198.18.5.0/24
  * The templates' own sources (192.0.2.10, 2001:db8::10) are in no list.
  */
 #define PORT_LIST_2222 1
@@ -73,6 +74,7 @@ static const struct test_source test_sources[] = {
     {PC_SRC_SOURCE, 0, "192.0.2.99", 32, PC_SRC_F_TRUST},
     {PC_SRC_SOURCE, 0, "2001:db8:7::", 48, PC_SRC_F_TRUST},
     {PC_SRC_SOURCE, 0, "203.0.113.77", 32, PC_SRC_F_TRUST},
+    {PC_SRC_SOURCE, 0, "198.18.5.0", 24, PC_SRC_F_EXEMPT},
     {PC_SRC_PORT, PORT_LIST_2222, "198.51.100.0", 24, 0},
     {PC_SRC_PORT, PORT_LIST_2222, "2001:db8:1::", 48, 0},
 };
@@ -154,11 +156,14 @@ static struct pc_config make_config(__u32 flags, __u32 established)
 	struct pc_config cfg = {};
 
 	/* The loader sets HAVE_DENY/HAVE_TRUST when the set has such entries: ours has. */
-	cfg.flags = flags | (without_lists ? 0 : PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST);
+	cfg.flags = flags | (without_lists ? 0
+						   : PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST |
+							     PC_CFG_HAVE_EXEMPT);
 	cfg.established = established;
 	cfg.ephemeral_lo = EPHEMERAL_LO;
 	cfg.ephemeral_hi = EPHEMERAL_HI;
 	cfg.scan_ipv6_prefix = 64; /* the contract's default grouping of IPv6 sources */
+	cfg.scan_stamp_shift = PC_SCAN_STAMP_SHIFT_MIN;
 	return cfg;
 }
 
@@ -410,6 +415,7 @@ struct verdict_case {
 	int arg;		     /* for base (ICMP type/code) or patch */
 	__u32 cfg_flags;	     /* PC_CFG_* */
 	__u32 established;	     /* enum pc_established; 0 = socket, the default */
+	__u8 open_proto;	     /* "allow proto" this IP protocol; 0 = none */
 	struct expect want;
 };
 
@@ -658,8 +664,10 @@ static const struct verdict_case cases[] = {
      .src = "2001:db8:bad:ffff::1", DROPS(PC_DROP_DENIED_SOURCE)},
     {"deny: ipv6 2001:db8:bae::1 (outside the /48): allowed", b_v6_udp, 53,
      .src = "2001:db8:bae::1", ALLOWED},
-    {"deny: ipv4-mapped ::ffff:203.0.113.5: denied-source", b_v6_tcp, 22, SYN,
-     .src = "::ffff:203.0.113.5", DROPS(PC_DROP_DENIED_SOURCE)},
+    {"deny: ipv4-mapped ::ffff:203.0.113.5: malformed, before any list", b_v6_tcp, 22, SYN,
+     .src = "::ffff:203.0.113.5", DROPS(PC_DROP_MALFORMED)},
+    {"deny: ipv4-compatible ::203.0.113.5: malformed, before any list", b_v6_udp, 53,
+     .src = "::203.0.113.5", DROPS(PC_DROP_MALFORMED)},
     {"deny: in 802.1ad+802.1Q: denied-source", b_v4_udp, 53, .src = "203.0.113.5",
      .vlan = VLAN_QINQ, DROPS(PC_DROP_DENIED_SOURCE)},
     {"deny: icmp frag-needed from a denied source: denied-source", b_v4_icmp,
@@ -684,8 +692,8 @@ static const struct verdict_case cases[] = {
      DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
     {"trust: ipv6 2001:db8:7:1::5 to closed udp 54: trusted", b_v6_udp, 54,
      .src = "2001:db8:7:1::5", PASSES(PC_PASS_TRUSTED)},
-    {"trust: ipv4-mapped ::ffff:192.0.2.99: trusted", b_v6_tcp, 23, SYN, .src = "::ffff:192.0.2.99",
-     PASSES(PC_PASS_TRUSTED)},
+    {"trust: ipv4-mapped ::ffff:192.0.2.99 is not the trusted 192.0.2.99: malformed", b_v6_udp,
+     23, .src = "::ffff:192.0.2.99", DROPS(PC_DROP_MALFORMED)},
     {"trust: null scan from a trusted source: trusted", b_v4_tcp, 22, .flags = 0,
      .src = "192.0.2.99", PASSES(PC_PASS_TRUSTED)},
     {"trust: source-limited tcp 2222: trusted", b_v4_tcp, 2222, SYN, .src = "192.0.2.99",
@@ -706,8 +714,16 @@ static const struct verdict_case cases[] = {
      .src = "2001:db8:1:ff::9", ALLOWED},
     {"port list: ipv6 2001:db8:2::9 to tcp 2222: source-not-allowed", b_v6_tcp, 2222, ACK,
      .src = "2001:db8:2::9", DROPS_ON_PORT(PC_DROP_SOURCE_NOT_ALLOWED)},
-    {"port list: ipv4-mapped ::ffff:198.51.100.7 to tcp 2222: allowed", b_v6_tcp, 2222, SYN,
-     .src = "::ffff:198.51.100.7", ALLOWED},
+    {"port list: ipv4-mapped ::ffff:198.51.100.7 to tcp 2222: malformed", b_v6_tcp, 2222, SYN,
+     .src = "::ffff:198.51.100.7", DROPS(PC_DROP_MALFORMED)},
+    {"ipv4-mapped ::ffff:198.18.0.3 to allowed tcp 22: malformed", b_v6_tcp, 22, SYN,
+     .src = "::ffff:198.18.0.3", DROPS(PC_DROP_MALFORMED)},
+    {"ipv4-compatible ::198.18.0.3 to allowed udp 53: malformed", b_v6_udp, 53,
+     .src = "::198.18.0.3", DROPS(PC_DROP_MALFORMED)},
+    {"unspecified :: (DAD) to allowed udp 53: allowed", b_v6_udp, 53, .src = "::", ALLOWED},
+    {"::1.0.0.0 (one bit below ::ffff:0:0/96): malformed", b_v6_udp, 53, .src = "::1.0.0.0",
+     DROPS(PC_DROP_MALFORMED)},
+    {"::1:ffff:0:1 (outside ::/96): allowed", b_v6_udp, 53, .src = "::1:ffff:0:1", ALLOWED},
     {"port list: 198.51.100.7 to udp 2222 (list is tcp only): not-allowed", b_v4_udp, 2222,
      .src = "198.51.100.7", DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
     {"port list: 198.51.100.7 to tcp 2223: not-allowed", b_v4_tcp, 2223, SYN, .src = "198.51.100.7",
@@ -876,12 +892,21 @@ static const struct verdict_case cases[] = {
     {"icmpv6 138, icmp deny", b_v6_icmp, .arg = ICMP_TC(138, 0), ICMP_DENY, DROPS(PC_DROP_ICMP)},
     {"icmpv6 135 after hop-by-hop, icmp deny: essential", b_v6_icmp, .arg = ICMP_TC(135, 0),
      .exts = CHAIN(HBH), ICMP_DENY, PASSES(PC_PASS_ICMP_ESSENTIAL)},
-    {"ipv4 gre: other protocol", b_v4_gre, PASSES(PC_PASS_OTHER_PROTO)},
-    {"ipv4 gre, icmp deny, fragments deny: other protocol", b_v4_gre,
-     .cfg_flags = PC_CFG_ICMP_DENY | PC_CFG_FRAG_DENY, PASSES(PC_PASS_OTHER_PROTO)},
-    {"ipv6 gre: other protocol", b_v6_gre, PASSES(PC_PASS_OTHER_PROTO)},
-    {"ipv6 gre after destination options: other protocol", b_v6_gre, .exts = CHAIN(DOH),
+    {"ipv4 gre: protocol", b_v4_gre, DROPS(PC_DROP_PROTOCOL)},
+    {"ipv4 gre, allow proto gre: other protocol", b_v4_gre, .open_proto = IPPROTO_GRE,
      PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv4 gre, allow proto 46 (gre is 47): protocol", b_v4_gre, .open_proto = 46,
+     DROPS(PC_DROP_PROTOCOL)},
+    {"ipv4 gre, icmp deny, fragments deny, allow proto gre: other protocol", b_v4_gre,
+     .open_proto = IPPROTO_GRE, .cfg_flags = PC_CFG_ICMP_DENY | PC_CFG_FRAG_DENY,
+     PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv6 gre: protocol", b_v6_gre, DROPS(PC_DROP_PROTOCOL)},
+    {"ipv6 gre, allow proto gre: other protocol", b_v6_gre, .open_proto = IPPROTO_GRE,
+     PASSES(PC_PASS_OTHER_PROTO)},
+    {"ipv6 gre after destination options: protocol", b_v6_gre, .exts = CHAIN(DOH),
+     DROPS(PC_DROP_PROTOCOL)},
+    {"ipv6 gre after destination options, allow proto gre: other protocol", b_v6_gre,
+     .exts = CHAIN(DOH), .open_proto = IPPROTO_GRE, PASSES(PC_PASS_OTHER_PROTO)},
 
     /* Step 8: the port allowlist, single ports and range edges. */
     {"ipv4 tcp 22 syn: allowed", b_v4_tcp, 22, SYN, ALLOWED},
@@ -1006,6 +1031,8 @@ static void run_case(const struct verdict_case *c)
 	struct frame f;
 	int err;
 
+	if (c->open_proto)
+		cfg.protos[c->open_proto / 64] |= 1ULL << (c->open_proto % 64);
 	if (without_lists &&
 	    (c->want.reason == PC_DROP_DENIED_SOURCE || c->want.reason == PC_PASS_TRUSTED))
 		return;
@@ -1503,8 +1530,8 @@ static const struct verdict_case ban_cases[] = {
      DROPS(PC_DROP_BANNED)},
     {"ban: ipv4 192.0.2.50 to closed udp 54: banned", b_v4_udp, 54, .src = "192.0.2.50",
      DROPS(PC_DROP_BANNED)},
-    {"ban: ipv4-mapped ::ffff:192.0.2.50: banned", b_v6_tcp, 22, SYN, .src = "::ffff:192.0.2.50",
-     DROPS(PC_DROP_BANNED)},
+    {"ban: ipv4-mapped ::ffff:192.0.2.50: malformed", b_v6_tcp, 22, SYN,
+     .src = "::ffff:192.0.2.50", DROPS(PC_DROP_MALFORMED)},
     {"ban: ipv4 192.0.2.52 (not banned): allowed", b_v4_tcp, 22, SYN, .src = "192.0.2.52", ALLOWED},
     {"ban: ipv6 2001:db8:5:1::abcd, same /64 as the ban: banned", b_v6_udp, 53,
      .src = "2001:db8:5:1::abcd", DROPS(PC_DROP_BANNED)},
@@ -1624,6 +1651,127 @@ static void scan_case(const char *name, struct pc_config cfg, const char *src,
 	test_end();
 }
 
+/* SRC scans CFG.scan_ports closed ports; the new ban, if any, in *OUT. */
+static bool scan_to_ban(const struct pc_config *cfg, const char *src, struct pc_ban *out)
+{
+	const struct expect drop = {XDP_DROP, PC_DROP_NOT_ALLOWED, false, PORT_DROP};
+	struct pc_addr_key key = ban_key(src);
+
+	for (__u32 i = 0; i < cfg->scan_ports; i++)
+		probe(cfg, src, 2001 + i, TCP_SYN, &drop);
+	return bpf_map_lookup_elem(maps.bans, &key, out) == 0;
+}
+
+static int ban_state(struct pc_ban_state *state)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(maps.ban_state, &zero, state) ? -errno : 0;
+}
+
+/* Sets the ring position of the next scan ban, as if NEXT bans had been made. */
+static int ring_skip_to(__u64 next)
+{
+	struct pc_ban_state state;
+	__u32 zero = 0;
+	int err = ban_state(&state);
+
+	state.scan_next = next;
+	return err ?: bpf_map_update_elem(maps.ban_state, &zero, &state, BPF_ANY) ? -errno : 0;
+}
+
+/*
+ * A scan ban made PC_SCAN_BANS_MAX scan bans ago (VICTIM, with REASON and
+ * ring position POS) in the slot the next scan ban takes.
+ */
+static int plant_victim(const char *victim, __u32 reason, __u64 pos, __u64 slot_pos)
+{
+	struct pc_addr_key key = ban_key(victim);
+	struct pc_ring_slot slot = {.source = key, .ring_pos = slot_pos};
+	struct pc_ban entry = {.expires_ns = PC_BAN_FOREVER, .created_ns = pc_now_ns(),
+			       .reason = reason, .ring_pos = pos};
+	__u32 index = slot_pos % PC_SCAN_BANS_MAX;
+	bool replaced;
+	int err = pc_bans_add(&maps, &key, &entry, &replaced);
+
+	if (!err && bpf_map_update_elem(maps.scan_ring, &index, &slot, BPF_ANY))
+		err = -errno;
+	return err ?: ring_skip_to(slot_pos + PC_SCAN_BANS_MAX);
+}
+
+/*
+ * The ban table's ring: a new scan ban replaces the scan ban made a
+ * table's worth of bans before it, and nothing else.
+ */
+static void run_ban_ring_cases(struct pc_config cfg)
+{
+	static const struct {
+		const char *name;
+		__u32 reason;    /* the victim's ban */
+		__u64 ban_pos;   /* its ring_pos */
+		bool evicted;
+	} ring[] = {
+	    {"the scan ban a table's worth of bans older is replaced", PC_BAN_SCAN, 7, true},
+	    {"a manual ban in that slot is never replaced", PC_BAN_MANUAL, 7, false},
+	    {"a scan ban made again since (another position) stays", PC_BAN_SCAN, 8, false},
+	};
+	struct pc_ban made, gone;
+	__u64 stats[PC_SCAN_STATS], active, evicted;
+	char scanner[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(ring); i++) {
+		struct pc_addr_key victim = ban_key("198.18.9.1");
+		int err;
+
+		test_begin("ban table: %s", ring[i].name);
+		snprintf(scanner, sizeof(scanner), "198.18.9.%zu", 10 + i);
+		pc_bans_stats(&maps, stats, &active);
+		evicted = stats[PC_STAT_EVICTED];
+		err = plant_victim("198.18.9.1", ring[i].reason, ring[i].ban_pos, 7);
+		if (EXPECT(err == 0, "planting the victim: %s", strerror(-err)) &&
+		    EXPECT(scan_to_ban(&cfg, scanner, &made), "%s was not banned", scanner)) {
+			bool there = bpf_map_lookup_elem(maps.bans, &victim, &gone) == 0;
+
+			EXPECT(there != ring[i].evicted, "victim %s",
+			       there ? "still banned" : "evicted");
+			EXPECT(made.ring_pos == 7 + PC_SCAN_BANS_MAX, "new ban at ring_pos %llu",
+			       (unsigned long long)made.ring_pos);
+			pc_bans_stats(&maps, stats, &active);
+			EXPECT(stats[PC_STAT_EVICTED] - evicted == ring[i].evicted,
+			       "evictions counted %llu",
+			       (unsigned long long)(stats[PC_STAT_EVICTED] - evicted));
+		}
+		pc_bans_remove(&maps, &victim);
+		unban(scanner);
+		test_end();
+	}
+}
+
+/* A source banned again within 24 h is banned 4 times longer, up to max. */
+static void run_repeat_offender_cases(struct pc_config cfg)
+{
+	static const __u64 want_s[] = {600, 2400, 9600, 10800, 10800};
+	struct pc_ban made;
+
+	cfg.ban_max_ns = 3 * 3600ULL * 1000000000;
+	for (size_t i = 0; i < ARRAY_SIZE(want_s); i++) {
+		test_begin("repeat offender: ban %zu of 198.18.8.1 lasts %llus", i + 1,
+			   (unsigned long long)want_s[i]);
+		if (EXPECT(scan_to_ban(&cfg, "198.18.8.1", &made), "not banned"))
+			EXPECT(made.expires_ns - made.created_ns == want_s[i] * 1000000000ULL,
+			       "ban of %llu ns", (unsigned long long)(made.expires_ns - made.created_ns));
+		unban("198.18.8.1");
+		test_end();
+	}
+	test_begin("repeat offender: without max, every ban is the ban time");
+	cfg.ban_max_ns = 0;
+	if (EXPECT(scan_to_ban(&cfg, "198.18.8.1", &made), "not banned"))
+		EXPECT(made.expires_ns - made.created_ns == cfg.ban_ns, "ban of %llu ns",
+		       (unsigned long long)(made.expires_ns - made.created_ns));
+	unban("198.18.8.1");
+	test_end();
+}
+
 static void run_scan_detector_cases(void)
 {
 	struct pc_config cfg = make_config(PC_CFG_SCAN_DETECT, PC_ESTABLISHED_OFF);
@@ -1633,6 +1781,7 @@ static void run_scan_detector_cases(void)
 	static const __u16 closed5[] = {1001, 1002, 1003, 1004, 1005};
 	static const __u16 same10[] = {1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001};
 	static const __u16 open5[] = {22, 80, 443, 8000, 8001};
+	struct pc_config scan_pass;
 
 	cfg.scan_ports = 5;
 	cfg.scan_window_ns = 10ULL * 1000000000;
@@ -1640,6 +1789,8 @@ static void run_scan_detector_cases(void)
 	off.scan_ports = monitor.scan_ports = cfg.scan_ports;
 	off.scan_window_ns = monitor.scan_window_ns = cfg.scan_window_ns;
 	off.ban_ns = monitor.ban_ns = cfg.ban_ns;
+	scan_pass = cfg;
+	scan_pass.flags |= PC_CFG_SCAN_PASS;
 
 	scan_case("5 closed ports (the threshold) ban the source", cfg, "198.18.0.7", closed5, 5,
 		  TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true);
@@ -1659,6 +1810,29 @@ static void run_scan_detector_cases(void)
 		  "198.18.0.13", closed5, 5, TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true);
 	scan_case("another source is not banned by someone else's scan", cfg, "198.18.0.14",
 		  closed5, 0, TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false);
+
+	/* Only what opens a conversation is a probe: replies say nothing of their sender. */
+	scan_case("ACK to 5 closed ports (replies) does not ban", cfg, "198.18.0.15", closed5, 5,
+		  TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false);
+	scan_case("SYN+ACK to 5 closed ports does not ban", cfg, "198.18.0.16", closed5, 5,
+		  TCP_SYN | TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false);
+	scan_case("RST to 5 closed ports does not ban", cfg, "198.18.0.17", closed5, 5, TCP_RST,
+		  PC_DROP_NOT_ALLOWED, NULL, false);
+	scan_case("FIN+ACK to 5 closed ports does not ban", cfg, "198.18.0.18", closed5, 5,
+		  TCP_FIN | TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false);
+	scan_case("PSH probes of 5 closed ports (scan-other) ban", cfg, "198.18.0.19", closed5, 5,
+		  TCP_PSH, PC_DROP_SCAN_OTHER, NULL, true);
+	scan_case("scan-flags pass: FIN probes of 5 closed ports still ban", scan_pass,
+		  "198.18.0.20", closed5, 5, TCP_FIN, PC_DROP_NOT_ALLOWED, NULL, true);
+
+	/* Exempt is not trusted: its probes drop, and are never counted. */
+	scan_case("an exempt source's 5 closed ports drop and do not ban", cfg, "198.18.5.7",
+		  closed5, 5, TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false);
+	scan_case("its neighbour outside the exempt /24 is banned", cfg, "198.18.6.7", closed5, 5,
+		  TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true);
+
+	run_ban_ring_cases(cfg);
+	run_repeat_offender_cases(cfg);
 }
 
 /* ---- one counter per packet ---------------------------------------------------- */
