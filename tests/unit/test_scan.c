@@ -719,8 +719,8 @@ static void expiry_edge(struct lab *lab, const char *src, bool general, long lon
 	__u64 now;
 
 	source_key(src, 64, &key);
-	expired_before = scan_stat(lab, PC_STAT_EXPIRED, NULL);
 	for (attempt = 0; attempt < 100; attempt++) {
+		expired_before = scan_stat(lab, PC_STAT_EXPIRED, NULL);
 		now = program_now(CLOCK_MONOTONIC_COARSE);
 		ban.created_ns = now - 60 * SEC_NS;
 		ban.expires_ns = now + expires;
