@@ -33,6 +33,7 @@
  * - TCP flags are the six of RFC 793; ECE and CWR (RFC 3168) never make a
  *   combination legal or illegal.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -379,16 +380,145 @@ static int port_verdict(const struct model_rules *rules, const struct model_pack
 	return PC_DROP_NOT_ALLOWED;
 }
 
-enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *frame, size_t len,
-			     struct model_port *where)
+/* ---- the scan detector ------------------------------------------------------------ */
+
+/* SOURCE as the detector and its bans key it: IPv6 cut to the grouping prefix. */
+static struct model_prefix scan_key(const struct model_rules *rules,
+				    const struct model_prefix *source)
+{
+	struct model_prefix key = { .family = source->family };
+	unsigned int bits = source->family == 4 ? 32 : rules->ban_ipv6_prefix;
+
+	key.len = bits;
+	for (unsigned int bit = 0; bit < bits && bit < 128; bit++)
+		key.addr[bit / 8] |= source->addr[bit / 8] & (0x80 >> bit % 8);
+	return key;
+}
+
+static bool same_key(const struct model_prefix *a, const struct model_prefix *b)
+{
+	return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+/* Grow *ARRAY of *CAP elements of SIZE bytes to hold one more; false without memory. */
+static bool make_room(void **array, size_t *cap, size_t n, size_t size)
+{
+	void *grown;
+
+	if (n < *cap)
+		return true;
+	grown = realloc(*array, (*cap ? *cap * 2 : 64) * size);
+	if (!grown)
+		return false;
+	*array = grown;
+	*cap = *cap ? *cap * 2 : 64;
+	return true;
+}
+
+/* Step 4 for the detector's bans: one in force until NOW reaches its expiry, then gone. */
+static bool scan_banned(struct model_detector *d, const struct model_prefix *key, uint64_t now)
+{
+	for (size_t i = 0; i < d->n_bans; i++) {
+		if (!same_key(&d->bans[i].source, key))
+			continue;
+		if (now < d->bans[i].expires_ns)
+			return true;
+		d->bans[i] = d->bans[--d->n_bans];
+		return false;
+	}
+	return false;
+}
+
+static struct model_scan_track *scan_track(struct model_detector *d, const struct model_prefix *key)
+{
+	for (size_t i = 0; i < d->n_tracks; i++)
+		if (same_key(&d->tracks[i].source, key))
+			return &d->tracks[i];
+	return NULL;
+}
+
+static void scan_forget(struct model_detector *d, struct model_scan_track *track)
+{
+	*track = d->tracks[--d->n_tracks];
+}
+
+/* A denied probe from KEY to PORT at NOW: counted, and the one that reaches the threshold bans. */
+static void scan_count(const struct model_rules *rules, struct model_detector *d,
+		       const struct model_prefix *key, const struct model_port *port, uint64_t now)
+{
+	struct model_scan_track *track = scan_track(d, key);
+	uint32_t pair = (uint32_t)port->proto << 16 | port->port;
+
+	if (track && now - track->first_ns > rules->scan_window_ns) {
+		scan_forget(d, track); /* the window is over: this probe starts anew */
+		track = NULL;
+	}
+	if (!track) {
+		if (!make_room((void **)&d->tracks, &d->cap_tracks, d->n_tracks, sizeof(*track)))
+			abort();
+		track = &d->tracks[d->n_tracks++];
+		memset(track, 0, sizeof(*track));
+		track->source = *key;
+		track->first_ns = now;
+	}
+	for (size_t i = 0; i < track->n_ports; i++)
+		if (track->ports[i] == pair)
+			return; /* a port again tells nothing new */
+	if (track->n_ports < PC_SCAN_MAX_PORTS)
+		track->ports[track->n_ports++] = pair;
+	if (track->n_ports != rules->scan_ports)
+		return;
+	if (!make_room((void **)&d->bans, &d->cap_bans, d->n_bans, sizeof(*d->bans)))
+		abort();
+	d->bans[d->n_bans++] = (struct model_scan_ban){ *key, now + rules->scan_ban_ns };
+	scan_forget(d, track); /* a ban forgets the scan that made it */
+}
+
+/* Does a drop for REASON of a packet to PORT count as a probe? */
+static bool scan_feeds(const struct model_rules *rules, enum pc_reason reason,
+		       const struct model_port *port)
+{
+	bool denied = reason == PC_DROP_NOT_ALLOWED ||
+		      (reason >= PC_DROP_SCAN_NULL && reason <= PC_DROP_SCAN_OTHER);
+
+	return rules->scan_ports && denied && port->valid &&
+	       (port->opening || !rules->scan_openings_only);
+}
+
+void model_detector_reset(struct model_detector *d)
+{
+	free(d->tracks);
+	free(d->bans);
+	memset(d, 0, sizeof(*d));
+}
+
+bool model_detector_unban(struct model_detector *d, const struct model_prefix *source)
+{
+	for (size_t i = 0; i < d->n_bans; i++) {
+		if (same_key(&d->bans[i].source, source)) {
+			d->bans[i] = d->bans[--d->n_bans];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- the verdict --------------------------------------------------------------------- */
+
+/*
+ * The verdict order; with DETECTOR (may be NULL) its bans are checked at
+ * step 4 and KEY set to the source as the detector keys it.
+ */
+static enum pc_reason verdict(const struct model_rules *rules, struct model_detector *detector,
+			      uint64_t now, const uint8_t *frame, size_t len,
+			      struct model_port *where, struct model_prefix *key)
 {
 	struct model_packet pkt = { 0 };
 	uint16_t ethertype, port;
 	uint8_t tcp_flags = 0;
 	int reason;
 
-	if (where)
-		where->valid = false;
+	where->valid = false;
 
 	/* Step 1 */
 	reason = link_layer(frame, len, &pkt.l3, &ethertype);
@@ -404,6 +534,9 @@ enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *fra
 	if (in_list(&pkt.source, rules->trust, rules->n_trust))
 		return PC_PASS_TRUSTED;
 	if (is_banned(rules, &pkt.source))
+		return PC_DROP_BANNED;
+	*key = scan_key(rules, &pkt.source);
+	if (detector && scan_banned(detector, key, now))
 		return PC_DROP_BANNED;
 
 	/* Step 5 */
@@ -428,18 +561,45 @@ enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *fra
 
 	/* Step 7; destination port at offset 2 in TCP (RFC 793) and UDP (RFC 768). */
 	port = be16_at(frame, pkt.l4 + 2);
-	if (where)
-		*where = (struct model_port){ true, pkt.protocol == PROTO_TCP ? MODEL_TCP : MODEL_UDP,
-					      port };
+	*where = (struct model_port){ true, pkt.protocol == PROTO_TCP ? MODEL_TCP : MODEL_UDP, port,
+				      true };
 	if (pkt.protocol == PROTO_TCP) {
 		tcp_flags = byte_at(frame, pkt.l4 + 13);
 		reason = tcp_flags_verdict(tcp_flags);
+		where->opening = reason != PC_REASONS || (tcp_flags & (SYN | ACK)) == SYN;
 		if (reason != PC_REASONS && !rules->scan_pass)
 			return reason;
 	}
 
 	/* Steps 8-10 */
 	return port_verdict(rules, &pkt, port, tcp_flags);
+}
+
+enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *frame, size_t len,
+			     struct model_port *where)
+{
+	struct model_port ignored;
+	struct model_prefix key;
+
+	return verdict(rules, NULL, 0, frame, len, where ? where : &ignored, &key);
+}
+
+enum pc_reason model_verdict_at(const struct model_rules *rules, struct model_detector *detector,
+				uint64_t now_ns, const uint8_t *frame, size_t len,
+				struct model_port *where)
+{
+	struct model_port port;
+	struct model_prefix key;
+	enum pc_reason reason;
+
+	reason = verdict(rules, rules->scan_ports ? detector : NULL, now_ns, frame, len, &port,
+			 &key);
+	/* Step 10's drops and step 7's feed the detector (in monitor mode too). */
+	if (scan_feeds(rules, reason, &port))
+		scan_count(rules, detector, &key, &port, now_ns);
+	if (where)
+		*where = port;
+	return reason;
 }
 
 bool model_drops(const struct model_rules *rules, enum pc_reason reason)

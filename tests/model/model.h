@@ -10,9 +10,10 @@
  * only the reason values of maps/portcullis.h (the names the counters and
  * the contract use), so a misreading in bpf/ is not copied here.
  *
- * Not modelled: "established socket" (needs the host's sockets) and the scan
- * detector (its state changes verdicts under the test): the runs use
- * "established off|ephemeral" and "scan-detect off" with a fixed ban list.
+ * Not modelled: "established socket" (needs the host's sockets): the runs
+ * use "established off|ephemeral". The scan detector is modelled exactly
+ * (struct model_detector, model_verdict_at); model_verdict() alone is the
+ * verdict with "scan-detect off" and the fixed ban list.
  */
 #ifndef PORTCULLIS_MODEL_H
 #define PORTCULLIS_MODEL_H
@@ -69,6 +70,31 @@ struct model_rules {
 	const struct model_prefix *banned;
 	size_t n_banned;
 	unsigned int ban_ipv6_prefix;
+
+	/*
+	 * scan-detect ports PORTS window WINDOW_NS ban BAN_NS ipv6-prefix
+	 * BAN_IPV6_PREFIX (PORTS 0: off), for model_verdict_at(). The contract,
+	 * exactly: a source whose denied probes (step 10's drops and step 7's)
+	 * reach PORTS distinct (protocol, port) pairs within WINDOW_NS of its
+	 * first counted probe is banned for BAN_NS from that probe on; IPv6
+	 * sources count and are banned per BAN_IPV6_PREFIX bits. A ban forgets
+	 * the scan that made it.
+	 */
+	unsigned int scan_ports;
+	uint64_t scan_window_ns, scan_ban_ns;
+	/*
+	 * Issue 12 ("Only opening packets feed the detector"): only TCP SYN
+	 * without ACK, UDP, and illegal flag combinations are counted; dropped
+	 * replies (SYN+ACK, ACK, RST, FIN+ACK) never are. false: every step-10
+	 * drop counts, as the data path did before.
+	 * TODO(issue 12), not modelled yet: exempt sources (per-port "from"
+	 * lists, "exempt from", gateways and resolvers) never counted; IPv4-
+	 * mapped and -compatible IPv6 sources dropped as malformed (canonical()
+	 * still reads them as IPv4); a full ban table evicting the scan ban
+	 * that expires soonest (model_detector has no capacity); repeat
+	 * offenders' ban times x4 up to "max".
+	 */
+	bool scan_openings_only;
 };
 
 /* The destination a verdict of steps 7-10 was made on. */
@@ -76,6 +102,31 @@ struct model_port {
 	bool valid; /* false: the verdict came before the port was read */
 	enum model_proto proto;
 	uint16_t port; /* host order */
+	/* Opens a conversation: UDP, TCP SYN without ACK, or an illegal TCP
+	 * flag combination (see scan_openings_only). */
+	bool opening;
+};
+
+/* A scan ban made by the detector: the source as bans key it. */
+struct model_scan_ban {
+	struct model_prefix source; /* IPv4 /32, or IPv6 cut to ban_ipv6_prefix */
+	uint64_t expires_ns;
+};
+
+/* The detector's count of one source since its first counted probe. */
+struct model_scan_track {
+	struct model_prefix source;
+	uint64_t first_ns;
+	size_t n_ports;
+	uint32_t ports[PC_SCAN_MAX_PORTS]; /* proto << 16 | port */
+};
+
+/* The scan detector's state: every source exactly, no capacity limits. */
+struct model_detector {
+	struct model_scan_track *tracks;
+	size_t n_tracks, cap_tracks;
+	struct model_scan_ban *bans;
+	size_t n_bans, cap_bans;
 };
 
 /*
@@ -85,6 +136,21 @@ struct model_port {
  */
 enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *frame, size_t len,
 			     struct model_port *port);
+
+/*
+ * The reason for FRAME at time NOW_NS (CLOCK_MONOTONIC, any base) with the
+ * scan detector of RULES: its bans are checked at step 4 with the fixed
+ * ones, and a denied probe is counted in DETECTOR, which may ban. Without
+ * scan_ports, the same as model_verdict().
+ */
+enum pc_reason model_verdict_at(const struct model_rules *rules, struct model_detector *detector,
+				uint64_t now_ns, const uint8_t *frame, size_t len,
+				struct model_port *port);
+
+/* Forget every count and scan ban (a fresh program). */
+void model_detector_reset(struct model_detector *detector);
+/* `unban`: lift the scan ban of SOURCE (as bans key it); false if there was none. */
+bool model_detector_unban(struct model_detector *detector, const struct model_prefix *source);
 
 /* True when REASON drops the packet under RULES (never in monitor mode). */
 bool model_drops(const struct model_rules *rules, enum pc_reason reason);

@@ -4,10 +4,18 @@
  * window edges, IPv6 grouping per prefix, trusted sources, expiry and the
  * counters. Each case loads a fresh program, configures it the way the
  * loader does (pc_ruleset_commit) and sends crafted SYNs to closed ports.
+ *
+ * The pins at the end hold what a small change in bpf/scan.h or the verdict
+ * code would otherwise get away with: the protocol as part of a port, what
+ * is left of a scan after its ban, step 7's drops feeding the detector, and
+ * the tick a ban expires in. Each scan there is a table of packets with
+ * whether the source is banned after each one, sent from IPv4 and IPv6
+ * sources through the fast and the general path.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/mman.h>
@@ -21,6 +29,7 @@
 #include "../../maps/bans.h"
 
 #define SEC_NS 1000000000ULL
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct lab {
 	struct portcullis_bpf *skel;
@@ -98,27 +107,52 @@ static void lab_down(struct lab *lab)
 	portcullis_bpf__destroy(lab->skel);
 }
 
-/* A SYN from SRC (v4 or v6 text) to tcp/PORT; returns the XDP verdict. */
-static int syn(struct lab *lab, const char *src, __u16 port)
+/*
+ * One packet from SRC (v4 or v6 text) to PROTO (IPPROTO_TCP or IPPROTO_UDP)
+ * port PORT, TCP with FLAGS; returns the XDP verdict. GENERAL: with four
+ * bytes of IPv4 options or an IPv6 destination-options header, which the
+ * fast path leaves to the general one.
+ */
+static int send_packet(struct lab *lab, const char *src, __u8 proto, __u8 flags, __u16 port,
+		       bool general)
 {
-	struct ipv4_tcp_packet v4 = pkt_v4_tcp;
-	struct ipv6_tcp_packet v6 = pkt_v6_tcp;
+	bool v6 = strchr(src, ':') != NULL;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
+	struct frame f;
 
-	if (strchr(src, ':')) {
-		inet_pton(AF_INET6, src, &v6.ip6.saddr);
-		v6.tcp.dest = htons(port);
-		opts.data_in = &v6;
-		opts.data_size_in = sizeof(v6);
+	if (proto == IPPROTO_UDP) {
+		if (v6)
+			frame_from(&f, &pkt_v6_udp, sizeof(pkt_v6_udp), 6);
+		else
+			frame_from(&f, &pkt_v4_udp, sizeof(pkt_v4_udp), 4);
+		frame_put16(&f, f.l4 + offsetof(struct udphdr, dest), port);
 	} else {
-		inet_pton(AF_INET, src, &v4.ip.saddr);
-		v4.tcp.dest = htons(port);
-		opts.data_in = &v4;
-		opts.data_size_in = sizeof(v4);
+		if (v6)
+			frame_from(&f, &pkt_v6_tcp, sizeof(pkt_v6_tcp), 6);
+		else
+			frame_from(&f, &pkt_v4_tcp, sizeof(pkt_v4_tcp), 4);
+		frame_put16(&f, f.l4 + offsetof(struct tcphdr, dest), port);
+		f.data[f.l4 + 13] = flags;
 	}
+	if (v6)
+		inet_pton(AF_INET6, src, f.data + f.l3 + offsetof(struct ipv6hdr, saddr));
+	else
+		inet_pton(AF_INET, src, f.data + f.l3 + offsetof(struct iphdr, saddr));
+	if (general && v6)
+		frame_ipv6_ext(&f, IPPROTO_DSTOPTS, 8, 0);
+	else if (general)
+		frame_ipv4_options(&f, 1);
+	opts.data_in = f.data;
+	opts.data_size_in = f.len;
 	if (bpf_prog_test_run_opts(lab->prog_fd, &opts))
 		return -errno;
 	return opts.retval;
+}
+
+/* A SYN from SRC (v4 or v6 text) to tcp/PORT; returns the XDP verdict. */
+static int syn(struct lab *lab, const char *src, __u16 port)
+{
+	return send_packet(lab, src, IPPROTO_TCP, TCP_SYN, port, false);
 }
 
 /* SYNs from SRC to N distinct closed ports starting at FIRST. */
@@ -397,6 +431,320 @@ static void test_many_scanners(void)
 	test_end();
 }
 
+/* ---- pins: what the detector counts, step by step ------------------------------ */
+
+/*
+ * The data path's clock for bans and the detector, read from user space:
+ * bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE, which stays put for
+ * a whole tick, so a test can hit "now" exactly.
+ */
+static __u64 program_now(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (__u64)ts.tv_sec * SEC_NS + ts.tv_nsec;
+}
+
+static void source_key(const char *src, __u32 v6_prefix, struct pc_addr_key *key)
+{
+	__u8 addr[16] = {};
+	int family = strchr(src, ':') ? AF_INET6 : AF_INET;
+
+	inet_pton(family, src, addr);
+	pc_addr_key_make(key, family, addr, v6_prefix);
+}
+
+/* SRC's ban, as the map holds it (in force or not); false when there is none. */
+static bool ban_of(struct lab *lab, const char *src, struct pc_ban *ban)
+{
+	struct pc_addr_key key;
+
+	source_key(src, 64, &key);
+	return bpf_map_lookup_elem(lab->maps.bans, &key, ban) == 0;
+}
+
+/* Is SRC banned, i.e. would its next packet be dropped at step 4? */
+static bool banned(struct lab *lab, const char *src)
+{
+	struct pc_ban ban;
+
+	return ban_of(lab, src, &ban) && ban.expires_ns > program_now(CLOCK_MONOTONIC_COARSE);
+}
+
+enum scan_action {
+	END,	/* the steps that are left of the array */
+	PROBE,	/* a packet to a closed port: always dropped */
+	UNBAN,	/* the source's ban deleted from user space, as `unban` does */
+	EXPIRE, /* the source's ban made to expire now; the next packet removes it */
+};
+
+struct scan_step {
+	enum scan_action action;
+	__u8 proto; /* PROBE: IPPROTO_TCP or IPPROTO_UDP */
+	__u8 flags; /* PROBE, TCP: the flag byte */
+	__u16 port;
+	bool banned; /* after this step, the source is banned */
+};
+
+#define TCP(port, banned)                                                                          \
+	{                                                                                          \
+		PROBE, IPPROTO_TCP, TCP_SYN, port, banned                                          \
+	}
+#define UDP(port, banned)                                                                          \
+	{                                                                                          \
+		PROBE, IPPROTO_UDP, 0, port, banned                                                \
+	}
+#define FLAGS(f, port, banned)                                                                     \
+	{                                                                                          \
+		PROBE, IPPROTO_TCP, f, port, banned                                                \
+	}
+#define DO(action)                                                                                 \
+	{                                                                                          \
+		action, 0, 0, 0, false                                                             \
+	}
+
+struct scan_case {
+	const char *name;
+	__u32 ports; /* scan-detect ports N */
+	struct scan_step steps[16];
+};
+
+/*
+ * Each case is a scan told packet by packet, with whether the source is
+ * banned after each: a ban one packet early or late fails it. Port 22 is
+ * the only allowed one.
+ */
+static const struct scan_case scan_cases[] = {
+	/* The protocol is part of the port: in the pre-filter record, in the
+	 * port it compares with, and in the tracker. */
+	{ .name = "udp/1000, tcp/1000 and tcp/1001 are three ports",
+	  .ports = 3,
+	  .steps = { UDP(1000, false), TCP(1000, false), TCP(1001, true) } },
+	{ .name = "tcp/1000, udp/1000 and udp/1001 are three ports",
+	  .ports = 3,
+	  .steps = { TCP(1000, false), UDP(1000, false), UDP(1001, true) } },
+	{ .name = "udp/1000, tcp/1001 and tcp/1000 are three ports",
+	  .ports = 3,
+	  .steps = { UDP(1000, false), TCP(1001, false), TCP(1000, true) } },
+	{ .name = "five (protocol, port) pairs on three numbers, with repeats, ban at the fifth",
+	  .ports = 5,
+	  .steps = { TCP(1000, false), UDP(1000, false), UDP(1000, false), TCP(1001, false),
+		     TCP(1000, false), UDP(1001, false), TCP(1001, false), UDP(1002, true) } },
+	/* After a ban nothing of the scan before it counts. */
+	{ .name = "after an unban, a scan of new ports bans again at exactly N",
+	  .ports = 3,
+	  .steps = { TCP(1000, false), TCP(1001, false), TCP(1002, true), DO(UNBAN),
+		     TCP(2000, false), TCP(2001, false), TCP(2002, true) } },
+	{ .name = "after an unban, the same ports again ban at exactly N",
+	  .ports = 3,
+	  .steps = { TCP(1000, false), TCP(1001, false), TCP(1002, true), DO(UNBAN),
+		     TCP(1000, false), TCP(1001, false), TCP(1002, true) } },
+	{ .name = "after a ban expires inside the window, a new scan bans at exactly N",
+	  .ports = 3,
+	  .steps = { UDP(1000, false), UDP(1001, false), UDP(1002, true), DO(EXPIRE),
+		     UDP(2000, false), UDP(2001, false), UDP(2002, true) } },
+	/* Step 7's drops feed the detector, every reason of them. */
+	{ .name = "PSH-only probes (scan-other) ban at N",
+	  .ports = 4,
+	  .steps = { FLAGS(TCP_PSH, 1000, false), FLAGS(TCP_PSH, 1001, false),
+		     FLAGS(TCP_PSH, 1002, false), FLAGS(TCP_PSH, 1003, true) } },
+	{ .name = "URG-only probes (scan-other) ban at N",
+	  .ports = 4,
+	  .steps = { FLAGS(TCP_URG, 1000, false), FLAGS(TCP_URG, 1001, false),
+		     FLAGS(TCP_URG, 1002, false), FLAGS(TCP_URG, 1003, true) } },
+	{ .name = "one probe of each illegal flag combination, scan-other last, bans at N",
+	  .ports = 6,
+	  .steps = { FLAGS(0, 1000, false), FLAGS(TCP_FIN, 1001, false),
+		     FLAGS(TCP_FIN | TCP_PSH | TCP_URG, 1002, false),
+		     FLAGS(TCP_SYN | TCP_FIN, 1003, false), FLAGS(TCP_SYN | TCP_RST, 1004, false),
+		     FLAGS(TCP_URG | TCP_PSH, 1005, true) } },
+	{ .name = "scan-other, null and SYN probes add up to N",
+	  .ports = 3,
+	  .steps = { FLAGS(TCP_PSH, 1000, false), FLAGS(0, 1001, false), TCP(1002, true) } },
+};
+
+/* Each case runs from these sources, one after the other, on one program. */
+static const struct {
+	const char *src;
+	bool general; /* through the general path (IPv4 options, IPv6 extension) */
+} scan_sources[] = {
+	{ "198.18.0.2", false },
+	{ "198.18.0.3", true },
+	{ "2001:2::1", false },
+	{ "2001:3::1", true },
+};
+
+static void expire_now(struct lab *lab, const char *src)
+{
+	struct pc_addr_key key;
+	struct pc_ban ban;
+
+	source_key(src, 64, &key);
+	if (!CHECK(bpf_map_lookup_elem(lab->maps.bans, &key, &ban) == 0, "%s is not banned", src))
+		return;
+	ban.expires_ns = program_now(CLOCK_MONOTONIC_COARSE) - 1;
+	CHECK(bpf_map_update_elem(lab->maps.bans, &key, &ban, BPF_EXIST) == 0, "expire %s: %s", src,
+	      strerror(errno));
+}
+
+/*
+ * Runs C's steps from SRC. Returns 0 when the source was banned after
+ * exactly the steps that say so; else the first step (from 1) after which
+ * it was not, as a negative number when it was banned too early.
+ */
+static int run_scan_steps(struct lab *lab, const struct scan_case *c, const char *src, bool general)
+{
+	struct pc_addr_key key;
+
+	for (size_t i = 0; i < ARRAY_SIZE(c->steps) && !case_failed; i++) {
+		const struct scan_step *step = &c->steps[i];
+		bool now_banned;
+
+		switch (step->action) {
+		case END:
+			return 0;
+		case PROBE:
+			CHECK_INT(send_packet(lab, src, step->proto, step->flags, step->port,
+					      general),
+				  XDP_DROP);
+			break;
+		case UNBAN:
+			source_key(src, 64, &key);
+			CHECK_INT(pc_bans_remove(&lab->maps, &key), 0);
+			break;
+		case EXPIRE:
+			expire_now(lab, src);
+			break;
+		}
+		now_banned = banned(lab, src);
+		if (now_banned != step->banned)
+			return now_banned ? -(int)(i + 1) : (int)(i + 1);
+	}
+	return 0;
+}
+
+static void test_scan_cases(void)
+{
+	struct lab lab;
+
+	for (size_t i = 0; i < ARRAY_SIZE(scan_cases); i++) {
+		const struct scan_case *c = &scan_cases[i];
+
+		test_begin("scan: %s", c->name);
+		if (lab_up(&lab, c->ports, 60 * SEC_NS, 600 * SEC_NS, 64, NULL)) {
+			for (size_t s = 0; s < ARRAY_SIZE(scan_sources) && !case_failed; s++) {
+				const char *src = scan_sources[s].src;
+				bool general = scan_sources[s].general;
+				int step = run_scan_steps(&lab, c, src, general);
+
+				if (step == 0)
+					continue;
+				test_detail("%s%s: %s after step %d", src,
+					    general ? " (general path)" : "",
+					    step < 0 ? "banned" : "not banned",
+					    step < 0 ? -step : step);
+			}
+		}
+		lab_down(&lab);
+		test_end();
+	}
+}
+
+/* ---- pins: the tick a ban expires in ------------------------------------------- */
+
+/* Does the data path read CLOCK_MONOTONIC_COARSE? Its scan bans tell. */
+static bool program_reads_coarse_clock(void)
+{
+	__u64 before, after;
+	struct pc_ban ban = {};
+	struct lab lab;
+	bool coarse = false;
+
+	if (lab_up(&lab, 2, 60 * SEC_NS, 600 * SEC_NS, 64, NULL)) {
+		before = program_now(CLOCK_MONOTONIC_COARSE);
+		probe(&lab, "198.18.0.2", 1000, 2);
+		after = program_now(CLOCK_MONOTONIC_COARSE);
+		coarse = ban_of(&lab, "198.18.0.2", &ban) && ban.created_ns >= before &&
+			 ban.created_ns <= after;
+	}
+	lab_down(&lab);
+	return coarse;
+}
+
+/*
+ * A ban whose expires_ns is the data path's "now" is over; one a
+ * nanosecond later is not. The ban is written and the packet sent within
+ * one tick of the coarse clock (tried again when the tick ends between).
+ */
+static const struct {
+	long long expires; /* expires_ns - now */
+	int verdict;	   /* of a SYN to the allowed port */
+} expiry_edges[] = {
+	{ -1, XDP_PASS },
+	{ 0, XDP_PASS },
+	{ 1, XDP_DROP },
+};
+
+static void expiry_edge(struct lab *lab, const char *src, bool general, long long expires, int want)
+{
+	struct pc_ban ban = { .reason = PC_BAN_MANUAL };
+	__u64 expired_before, expired_after, active;
+	struct pc_addr_key key;
+	int verdict = -1, attempt;
+	bool replaced;
+	__u64 now;
+
+	source_key(src, 64, &key);
+	for (attempt = 0; attempt < 100; attempt++) {
+		expired_before = scan_stat(lab, PC_STAT_EXPIRED, NULL);
+		now = program_now(CLOCK_MONOTONIC_COARSE);
+		ban.created_ns = now - 60 * SEC_NS;
+		ban.expires_ns = now + expires;
+		if (!CHECK_INT(pc_bans_add(&lab->maps, &key, &ban, &replaced), 0))
+			return;
+		verdict = send_packet(lab, src, IPPROTO_TCP, TCP_SYN, 22, general);
+		if (program_now(CLOCK_MONOTONIC_COARSE) == now)
+			break;
+		pc_bans_remove(&lab->maps, &key); /* unless the data path did */
+	}
+	if (!CHECK(attempt < 100, "the coarse clock ticked during each of 100 tries"))
+		return;
+	CHECK(verdict == want, "%s%s, ban expiring at now %+lld ns: verdict %d, want %d", src,
+	      general ? " (general path)" : "", expires, verdict, want);
+	expired_after = scan_stat(lab, PC_STAT_EXPIRED, &active);
+	if (want == XDP_PASS) {
+		/* Over: the packet that found it so removed it. */
+		CHECK(!ban_of(lab, src, &ban), "%s: the expired ban is still in pc_bans", src);
+		CHECK_INT(expired_after - expired_before, 1);
+		CHECK_INT(active, 0);
+	} else {
+		CHECK(ban_of(lab, src, &ban), "%s: the ban in force is gone", src);
+		CHECK_INT(expired_after - expired_before, 0);
+		CHECK_INT(pc_bans_remove(&lab->maps, &key), 0);
+	}
+}
+
+static void test_expiry_edge(void)
+{
+	struct lab lab;
+
+	test_begin("scan: a ban is over in the tick it expires, not before");
+	if (!program_reads_coarse_clock()) {
+		test_skip(case_name, "the data path does not read CLOCK_MONOTONIC_COARSE: "
+				     "its \"now\" cannot be hit from user space");
+		return;
+	}
+	if (lab_up(&lab, 20, 60 * SEC_NS, 600 * SEC_NS, 64, NULL)) {
+		for (size_t i = 0; i < ARRAY_SIZE(expiry_edges) && !case_failed; i++)
+			for (size_t s = 0; s < ARRAY_SIZE(scan_sources) && !case_failed; s++)
+				expiry_edge(&lab, scan_sources[s].src, scan_sources[s].general,
+					    expiry_edges[i].expires, expiry_edges[i].verdict);
+	}
+	lab_down(&lab);
+	test_end();
+}
+
 int main(void)
 {
 	test_threshold();
@@ -409,5 +757,7 @@ int main(void)
 	test_manual();
 	test_many_sources();
 	test_many_scanners();
+	test_scan_cases();
+	test_expiry_edge();
 	return test_exit_code();
 }
