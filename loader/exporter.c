@@ -73,6 +73,18 @@ enum client_phase {
 	CLIENT_PHASES
 };
 
+/* Why the exporter closed a connection itself; a label of its own metric. */
+enum close_reason { CLOSE_DEADLINE, CLOSE_EVICTED, CLOSE_REASONS };
+
+static const struct {
+	const char *label;
+	const char *status_line; /* told to a client still sending its request */
+	const char *why;	 /* for -v */
+} close_reasons[CLOSE_REASONS] = {
+	[CLOSE_DEADLINE] = { "deadline", "408 Request Timeout", "past its deadline" },
+	[CLOSE_EVICTED] = { "evicted", "503 Service Unavailable", "made room for newer ones" },
+};
+
 /* One open connection. Only the server thread touches these. */
 struct client {
 	struct client *prev, *next;
@@ -112,11 +124,12 @@ struct pc_exporter {
 
 	pthread_t renderer;
 	bool renderer_started;
-	pthread_mutex_t lock; /* guards pending, stopping and server_stop */
+	pthread_mutex_t lock; /* guards pending, stopping, server_stop and closed */
 	pthread_cond_t wake;
 	struct scrape *pending;
 	bool stopping;
 	bool server_stop;
+	unsigned long closed[CLOSE_REASONS];
 };
 
 static const char landing[] =
@@ -284,11 +297,11 @@ static const char *client_name(const struct client *client, char *buf, size_t le
  * Close CLIENT from outside libmicrohttpd: shutdown(2) makes its socket
  * readable at end of file and libmicrohttpd reaps it on its next turn. A
  * client still sending its request has had nothing from the server yet,
- * so it is told why (STATUS_LINE) first; one answering already has bytes
- * in flight and just loses the connection.
+ * so it is told why first; one answering already has bytes in flight and
+ * just loses the connection.
  */
 static void client_close(struct pc_exporter *exporter, struct client *client,
-			 const char *status_line, const char *why)
+			 enum close_reason reason)
 {
 	char answer[128], name[INET6_ADDRSTRLEN + 8];
 	int len;
@@ -296,15 +309,18 @@ static void client_close(struct pc_exporter *exporter, struct client *client,
 	if (client->phase == CLIENT_RECEIVING) {
 		len = snprintf(answer, sizeof(answer),
 			       "HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-			       status_line);
+			       close_reasons[reason].status_line);
 		/* Best effort: a client that reads nothing gets nothing. */
 		send(client->fd, answer, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	shutdown(client->fd, SHUT_RDWR);
 	if (pc_verbosity >= PC_LOG_DEBUG)
 		pc_debug("http: closed the connection of %s: %s",
-			 client_name(client, name, sizeof(name)), why);
+			 client_name(client, name, sizeof(name)), close_reasons[reason].why);
 	client_enter(exporter, client, CLIENT_CLOSING);
+	pthread_mutex_lock(&exporter->lock);
+	exporter->closed[reason]++;
+	pthread_mutex_unlock(&exporter->lock);
 }
 
 /* Close every connection past its deadline; note when the next one falls. */
@@ -319,11 +335,8 @@ static void sweep_deadlines(struct pc_exporter *exporter)
 		if (client->deadline_ms > now) {
 			if (client->deadline_ms < next)
 				next = client->deadline_ms;
-		} else if (client->phase == CLIENT_RECEIVING) {
-			client_close(exporter, client, "408 Request Timeout",
-				     "no complete request within the deadline");
 		} else {
-			client_close(exporter, client, NULL, "the answer was not taken in time");
+			client_close(exporter, client, CLOSE_DEADLINE);
 		}
 	}
 	exporter->next_sweep_ms = next;
@@ -342,8 +355,7 @@ static void make_room(struct pc_exporter *exporter)
 			if (!victim || client->deadline_ms < victim->deadline_ms)
 				victim = client;
 		}
-		client_close(exporter, victim, "503 Service Unavailable",
-			     "made room for newer connections");
+		client_close(exporter, victim, CLOSE_EVICTED);
 	}
 }
 
@@ -433,13 +445,48 @@ static bool has_body(struct MHD_Connection *conn)
 	return length && strspn(length, "0") != strlen(length);
 }
 
+/*
+ * The exporter's own counters, after the filter's: the connections it
+ * closed itself, so an attack on it shows where it is watched from.
+ */
+static void write_own_metrics(struct pc_exporter *exporter, FILE *out)
+{
+	unsigned long closed[CLOSE_REASONS];
+	int reason;
+
+	pthread_mutex_lock(&exporter->lock);
+	memcpy(closed, exporter->closed, sizeof(closed));
+	pthread_mutex_unlock(&exporter->lock);
+	fputs("# HELP portcullis_exporter_connections_closed_total Connections the exporter "
+	      "closed itself: past their deadline, or evicted to make room for newer ones.\n"
+	      "# TYPE portcullis_exporter_connections_closed_total counter\n",
+	      out);
+	for (reason = 0; reason < CLOSE_REASONS; reason++)
+		fprintf(out, "portcullis_exporter_connections_closed_total{reason=\"%s\"} %lu\n",
+			close_reasons[reason].label, closed[reason]);
+}
+
+/* The exposition of the filter and of the exporter, as pc_metrics_render. */
+static int render(struct pc_exporter *exporter, char **text, size_t *len)
+{
+	FILE *out = open_memstream(text, len);
+	int err;
+
+	if (!out)
+		return -errno;
+	err = pc_metrics_write(out, exporter->ifnames, exporter->n_ifnames, &exporter->opts);
+	write_own_metrics(exporter, out);
+	if (fclose(out) && !err)
+		err = -EIO;
+	return err;
+}
+
 /* Read the maps once for BATCH (every request queued before now) and resume them. */
 static void render_batch(struct pc_exporter *exporter, struct scrape *batch)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int err = pc_metrics_render(&text, &len, exporter->ifnames, exporter->n_ifnames,
-				    &exporter->opts);
+	int err = render(exporter, &text, &len);
 
 	/* An interface that went away is in the text (interface_up 0), not an error. */
 	if (err && err != -ENOENT) {

@@ -241,6 +241,11 @@ held=$(tail -1 "$TEST_TMP/slow.out")
 longest=${held##*longest=}
 check "no slow client held a connection past the deadline ($held)" \
 	awk -v s="$longest" -v d=$DEADLINE 'BEGIN { exit !(s < d + 1.5) }'
+# own REASON: the exporter's count of connections it closed for REASON, from the last scrape.
+own() { awk -v r="{reason=\"$1\"}" '$1 == "portcullis_exporter_connections_closed_total" r { print $2 }' "$TEST_TMP/body"; }
+http "$URL/metrics" >/dev/null
+check "/metrics counts what the exporter closed: $(own deadline) past the deadline, $(own evicted) evicted" \
+	awk -v d="$(own deadline)" -v e="$(own evicted)" 'BEGIN { exit !(d >= 3 && e >= 100) }'
 
 out=$(abuse parallel 200)
 got=${out#ok=}
