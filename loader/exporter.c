@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The HTTP side of the metrics: libmicrohttpd with its own polling thread,
- * bounded in every direction a client can push (connections overall and per
- * address, header memory, idle time, no request bodies), so a scraper that
- * misbehaves costs a refused connection, never the filter's service.
+ * The HTTP side of the metrics: libmicrohttpd driven by a server thread of
+ * ours, bounded in every direction a client can push (connections, time to
+ * send a request, header memory, no request bodies), so a client that
+ * misbehaves costs its own connection, never a scraper's answer.
  *
  * Reading the counters costs 0.1-0.2 s of kernel copying (the per-CPU
  * per-port drop array is the bulk), so scrapes are coalesced: a /metrics
@@ -13,16 +13,21 @@
  * cost a few reads, not 200.
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
@@ -30,12 +35,64 @@
 #include "exporter.h"
 #include "log.h"
 
-/* Limits on what one client can take. */
-#define HTTP_CONNECTIONS	128   /* open connections overall */
-#define HTTP_CONNECTIONS_PER_IP 64    /* from one address (a loopback listener: all of them) */
-#define HTTP_TIMEOUT_SECONDS	10    /* idle or slow connections are closed */
-#define HTTP_MEMORY		16384 /* request line and headers; more is refused (431) */
-#define HTTP_BACKLOG		64
+/*
+ * What one client can take.
+ *
+ * Time: a connection must deliver each request's headers within
+ * HTTP_HEADER_MS of its accept (or of the end of its previous answer) and
+ * take the answer within HTTP_ANSWER_MS. These are deadlines, not idle
+ * timeouts: libmicrohttpd's timeout restarts with every byte, so a client
+ * trickling a header line a second would keep its connection forever.
+ *
+ * Room: every local user reaches a loopback listener from the same address,
+ * so a per-address cap is exactly what one of them can fill; there is none.
+ * Instead, whenever more than HTTP_RECEIVING connections are still receiving
+ * their request after a turn of the server loop, the ones whose deadline
+ * comes first (that would have been closed soonest anyway) give way. A turn
+ * reads whatever each client has sent, so by then a scraper's request has
+ * been read and it is rendering or answering, which never gives way; a
+ * remote one whose request is still in flight is the newest, the last to go.
+ * Slow clients only displace each other, and a burst of real scrapes is not
+ * turned away: it is bounded by HTTP_CONNECTIONS, then waits in the listen
+ * backlog. Answers are small and go into the socket buffer at once; a client
+ * that does not read is held to HTTP_ANSWER_MS.
+ */
+#define HTTP_RECEIVING	 64
+#define HTTP_CONNECTIONS 256  /* libmicrohttpd's cap: a burst of scrapes fits */
+#define HTTP_HEADER_MS	 5000 /* 2 lost segments of a remote scraper's request still fit */
+#define HTTP_ANSWER_MS	 10000
+#define HTTP_MEMORY	 16384 /* request line and headers; more is refused (414/431) */
+#define HTTP_BACKLOG	 64
+
+/* Where a connection is; that decides its deadline. */
+enum client_phase {
+	CLIENT_RECEIVING, /* a request's headers: HTTP_HEADER_MS */
+	CLIENT_RENDERING, /* queued for the render thread: our time, no deadline */
+	CLIENT_ANSWERING, /* the answer is queued: HTTP_ANSWER_MS */
+	CLIENT_CLOSING,	  /* shut down by us; libmicrohttpd has yet to reap it */
+	CLIENT_PHASES
+};
+
+/* Why the exporter closed a connection itself; a label of its own metric. */
+enum close_reason { CLOSE_DEADLINE, CLOSE_EVICTED, CLOSE_REASONS };
+
+static const struct {
+	const char *label;
+	const char *status_line; /* told to a client still sending its request */
+	const char *why;	 /* for -v */
+} close_reasons[CLOSE_REASONS] = {
+	[CLOSE_DEADLINE] = { "deadline", "408 Request Timeout", "past its deadline" },
+	[CLOSE_EVICTED] = { "evicted", "503 Service Unavailable", "made room for newer ones" },
+};
+
+/* One open connection. Only the server thread touches these. */
+struct client {
+	struct client *prev, *next;
+	struct MHD_Connection *conn;
+	int fd;
+	enum client_phase phase;
+	uint64_t deadline_ms; /* CLOCK_MONOTONIC; UINT64_MAX: none */
+};
 
 /* One /metrics request waiting for the render thread. */
 struct scrape {
@@ -53,19 +110,33 @@ struct pc_exporter {
 	struct pc_metrics_opts opts;
 	char url[128];
 
+	pthread_t server; /* runs libmicrohttpd and enforces the deadlines */
+	bool server_started;
+	/*
+	 * eventfd that wakes the server thread: connections were resumed
+	 * (libmicrohttpd 0.9.75 signals nothing itself when the application
+	 * runs its loop) or server_stop was set.
+	 */
+	int wake_fd;
+	struct client *clients;
+	unsigned int in_phase[CLIENT_PHASES]; /* how many clients are in each */
+	uint64_t next_sweep_ms;		      /* no deadline falls before this */
+
 	pthread_t renderer;
 	bool renderer_started;
-	pthread_mutex_t lock; /* guards pending and stopping */
+	pthread_mutex_t lock; /* guards pending, stopping, server_stop and closed */
 	pthread_cond_t wake;
 	struct scrape *pending;
 	bool stopping;
+	bool server_stop;
+	unsigned long closed[CLOSE_REASONS];
 };
 
 static const char landing[] =
-    "<!DOCTYPE html>\n<html><head><title>portcullis exporter</title></head>\n"
-    "<body><h1>portcullis exporter</h1>\n"
-    "<p>XDP port filter counters for Prometheus: <a href=\"/metrics\">/metrics</a></p>\n"
-    "</body></html>\n";
+	"<!DOCTYPE html>\n<html><head><title>portcullis exporter</title></head>\n"
+	"<body><h1>portcullis exporter</h1>\n"
+	"<p>XDP port filter counters for Prometheus: <a href=\"/metrics\">/metrics</a></p>\n"
+	"</body></html>\n";
 
 /* "host:port": split at the last colon, brackets around an IPv6 address. */
 static int split_listen(const char *spec, char *host, size_t host_len, char *port, size_t port_len)
@@ -109,7 +180,7 @@ static int parse_port(const char *word)
 /* Resolve SPEC into ADDR; prints why not. Returns an exit status. */
 static int resolve_listen(const char *spec, struct sockaddr_storage *addr, socklen_t *addr_len)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	char host[256], port[16];
 	struct addrinfo *res;
 	int rc;
@@ -167,6 +238,176 @@ static int open_listener(const char *spec, int *status)
 	return fd;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct client *client_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+static void client_enter(struct pc_exporter *exporter, struct client *client,
+			 enum client_phase phase)
+{
+	if (!client || client->phase == CLIENT_CLOSING)
+		return;
+	exporter->in_phase[client->phase]--;
+	exporter->in_phase[phase]++;
+	client->phase = phase;
+	switch (phase) {
+	case CLIENT_RECEIVING:
+		client->deadline_ms = now_ms() + HTTP_HEADER_MS;
+		break;
+	case CLIENT_ANSWERING:
+		client->deadline_ms = now_ms() + HTTP_ANSWER_MS;
+		break;
+	default:
+		client->deadline_ms = UINT64_MAX;
+	}
+	if (client->deadline_ms < exporter->next_sweep_ms)
+		exporter->next_sweep_ms = client->deadline_ms;
+}
+
+/* "198.51.100.7:41234" of a connection, for -v. */
+static const char *client_name(const struct client *client, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(client->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char host[INET6_ADDRSTRLEN], port[8];
+
+	if (!info ||
+	    getnameinfo(info->client_addr,
+			info->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+								 : sizeof(struct sockaddr_in),
+			host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV))
+		return "?";
+	snprintf(buf, len, "%s:%s", host, port);
+	return buf;
+}
+
+/*
+ * Close CLIENT from outside libmicrohttpd: shutdown(2) makes its socket
+ * readable at end of file and libmicrohttpd reaps it on its next turn. A
+ * client still sending its request has had nothing from the server yet,
+ * so it is told why first; one answering already has bytes in flight and
+ * just loses the connection.
+ */
+static void client_close(struct pc_exporter *exporter, struct client *client,
+			 enum close_reason reason)
+{
+	char answer[128], name[INET6_ADDRSTRLEN + 8];
+	int len;
+
+	if (client->phase == CLIENT_RECEIVING) {
+		len = snprintf(answer, sizeof(answer),
+			       "HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+			       close_reasons[reason].status_line);
+		/* Best effort: a client that reads nothing gets nothing. */
+		send(client->fd, answer, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	shutdown(client->fd, SHUT_RDWR);
+	if (pc_verbosity >= PC_LOG_DEBUG)
+		pc_debug("http: closed the connection of %s: %s",
+			 client_name(client, name, sizeof(name)), close_reasons[reason].why);
+	client_enter(exporter, client, CLIENT_CLOSING);
+	pthread_mutex_lock(&exporter->lock);
+	exporter->closed[reason]++;
+	pthread_mutex_unlock(&exporter->lock);
+}
+
+/* Close every connection past its deadline; note when the next one falls. */
+static void sweep_deadlines(struct pc_exporter *exporter)
+{
+	uint64_t now = now_ms(), next = UINT64_MAX;
+	struct client *client;
+
+	if (now < exporter->next_sweep_ms)
+		return;
+	for (client = exporter->clients; client; client = client->next) {
+		if (client->deadline_ms > now) {
+			if (client->deadline_ms < next)
+				next = client->deadline_ms;
+		} else {
+			client_close(exporter, client, CLOSE_DEADLINE);
+		}
+	}
+	exporter->next_sweep_ms = next;
+}
+
+/* Beyond HTTP_RECEIVING still receiving: those whose deadline comes first give way. */
+static void make_room(struct pc_exporter *exporter)
+{
+	struct client *client, *victim;
+
+	while (exporter->in_phase[CLIENT_RECEIVING] > HTTP_RECEIVING) {
+		victim = NULL;
+		for (client = exporter->clients; client; client = client->next) {
+			if (client->phase != CLIENT_RECEIVING)
+				continue;
+			if (!victim || client->deadline_ms < victim->deadline_ms)
+				victim = client;
+		}
+		client_close(exporter, victim, CLOSE_EVICTED);
+	}
+}
+
+static void client_opened(struct pc_exporter *exporter, struct MHD_Connection *conn,
+			  void **socket_context)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct client *client = calloc(1, sizeof(*client));
+
+	if (!client || !info) {
+		/* Untracked, it would escape every deadline: refuse it. */
+		if (info)
+			shutdown(info->connect_fd, SHUT_RDWR);
+		free(client);
+		return;
+	}
+	client->conn = conn;
+	client->fd = info->connect_fd;
+	client->phase = CLIENT_RECEIVING;
+	exporter->in_phase[CLIENT_RECEIVING]++;
+	client->next = exporter->clients;
+	if (exporter->clients)
+		exporter->clients->prev = client;
+	exporter->clients = client;
+	*socket_context = client;
+	client_enter(exporter, client, CLIENT_RECEIVING);
+}
+
+static void client_closed(struct pc_exporter *exporter, struct client *client)
+{
+	if (client->prev)
+		client->prev->next = client->next;
+	else
+		exporter->clients = client->next;
+	if (client->next)
+		client->next->prev = client->prev;
+	exporter->in_phase[client->phase]--;
+	free(client);
+}
+
+static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
+			     enum MHD_ConnectionNotificationCode what)
+{
+	struct pc_exporter *exporter = cls;
+
+	if (what == MHD_CONNECTION_NOTIFY_STARTED)
+		client_opened(exporter, conn, socket_context);
+	else if (*socket_context)
+		client_closed(exporter, *socket_context);
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
 			     const char *content_type, void *body, size_t len,
 			     enum MHD_ResponseMemoryMode memory)
@@ -197,11 +438,47 @@ static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned int stat
 static bool has_body(struct MHD_Connection *conn)
 {
 	const char *length =
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
 		return true;
 	return length && strspn(length, "0") != strlen(length);
+}
+
+/*
+ * The exporter's own counters, after the filter's: the connections it
+ * closed itself, so an attack on it shows where it is watched from.
+ */
+static void write_own_metrics(struct pc_exporter *exporter, FILE *out)
+{
+	unsigned long closed[CLOSE_REASONS];
+	int reason;
+
+	pthread_mutex_lock(&exporter->lock);
+	memcpy(closed, exporter->closed, sizeof(closed));
+	pthread_mutex_unlock(&exporter->lock);
+	fputs("# HELP portcullis_exporter_connections_closed_total Connections the exporter "
+	      "closed itself: past their deadline, or evicted to make room for newer ones.\n"
+	      "# TYPE portcullis_exporter_connections_closed_total counter\n",
+	      out);
+	for (reason = 0; reason < CLOSE_REASONS; reason++)
+		fprintf(out, "portcullis_exporter_connections_closed_total{reason=\"%s\"} %lu\n",
+			close_reasons[reason].label, closed[reason]);
+}
+
+/* The exposition of the filter and of the exporter, as pc_metrics_render. */
+static int render(struct pc_exporter *exporter, char **text, size_t *len)
+{
+	FILE *out = open_memstream(text, len);
+	int err;
+
+	if (!out)
+		return -errno;
+	err = pc_metrics_write(out, exporter->ifnames, exporter->n_ifnames, &exporter->opts);
+	write_own_metrics(exporter, out);
+	if (fclose(out) && !err)
+		err = -EIO;
+	return err;
 }
 
 /* Read the maps once for BATCH (every request queued before now) and resume them. */
@@ -209,8 +486,7 @@ static void render_batch(struct pc_exporter *exporter, struct scrape *batch)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int err =
-	    pc_metrics_render(&text, &len, exporter->ifnames, exporter->n_ifnames, &exporter->opts);
+	int err = render(exporter, &text, &len);
 
 	/* An interface that went away is in the text (interface_up 0), not an error. */
 	if (err && err != -ENOENT) {
@@ -233,6 +509,14 @@ static void render_batch(struct pc_exporter *exporter, struct scrape *batch)
 	free(text);
 }
 
+/* Run the server thread's loop once more; false when that failed. */
+static bool wake_server(struct pc_exporter *exporter)
+{
+	const uint64_t one = 1;
+
+	return write(exporter->wake_fd, &one, sizeof(one)) == sizeof(one);
+}
+
 static void *render_thread(void *arg)
 {
 	struct pc_exporter *exporter = arg;
@@ -248,6 +532,7 @@ static void *render_thread(void *arg)
 			break;
 		pthread_mutex_unlock(&exporter->lock);
 		render_batch(exporter, batch);
+		wake_server(exporter);
 		pthread_mutex_lock(&exporter->lock);
 	}
 	pthread_mutex_unlock(&exporter->lock);
@@ -281,6 +566,7 @@ static enum MHD_Result serve_metrics(struct pc_exporter *exporter, struct MHD_Co
 	pthread_mutex_lock(&exporter->lock);
 	if (!exporter->stopping) {
 		MHD_suspend_connection(conn);
+		client_enter(exporter, client_of(conn), CLIENT_RENDERING);
 		scrape->next = exporter->pending;
 		exporter->pending = scrape;
 		queued = true;
@@ -292,11 +578,16 @@ static enum MHD_Result serve_metrics(struct pc_exporter *exporter, struct MHD_Co
 	return MHD_YES;
 }
 
-/* The response is sent (or the connection died): the scrape's text goes. */
+/*
+ * The response is sent (or the connection died): the scrape's text goes,
+ * and a kept-alive connection has a new deadline for its next request.
+ */
 static void request_done(void *cls, struct MHD_Connection *conn, void **request_state,
 			 enum MHD_RequestTerminationCode why)
 {
 	struct scrape *scrape = *request_state;
+
+	client_enter(cls, client_of(conn), CLIENT_RECEIVING);
 
 	if (scrape) {
 		free(scrape->text);
@@ -316,6 +607,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 {
 	struct pc_exporter *exporter = cls;
 
+	client_enter(exporter, client_of(conn), CLIENT_ANSWERING);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	if (*request_state)
@@ -377,6 +669,89 @@ static void report_interfaces(struct pc_exporter *exporter)
 	free(text);
 }
 
+/* How long the server thread may sleep: until libmicrohttpd or a deadline needs it. */
+static int server_wait_ms(struct pc_exporter *exporter)
+{
+	MHD_UNSIGNED_LONG_LONG mhd_ms;
+	uint64_t now = now_ms(), wait = UINT64_MAX;
+
+	if (MHD_get_timeout(exporter->daemon, &mhd_ms) == MHD_YES)
+		wait = mhd_ms;
+	if (exporter->next_sweep_ms != UINT64_MAX) {
+		uint64_t until = exporter->next_sweep_ms > now ? exporter->next_sweep_ms - now : 0;
+
+		if (until < wait)
+			wait = until;
+	}
+	return wait > INT_MAX ? -1 : (int)wait;
+}
+
+/* The wake eventfd fired: drain it; true when the server thread is to stop. */
+static bool server_woken(struct pc_exporter *exporter)
+{
+	uint64_t count;
+	bool stop;
+
+	if (read(exporter->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return true;
+	pthread_mutex_lock(&exporter->lock);
+	stop = exporter->server_stop;
+	pthread_mutex_unlock(&exporter->lock);
+	return stop;
+}
+
+/*
+ * libmicrohttpd's loop, run here rather than on its own thread so that one
+ * thread owns every connection: it accepts, reads, answers, enforces the
+ * deadlines and closes, and no socket is shut down while another thread
+ * could be closing it.
+ */
+static void *server_thread(void *arg)
+{
+	struct pc_exporter *exporter = arg;
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(exporter->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	struct pollfd fds[2] = {
+		{ .fd = info->epoll_fd, .events = POLLIN },
+		{ .fd = exporter->wake_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(fds, 2, server_wait_ms(exporter)) < 0 && errno != EINTR) {
+			pc_warn("exporter: poll failed: %s; no longer serving", pc_strerr(-errno));
+			break;
+		}
+		if ((fds[1].revents & POLLIN) && server_woken(exporter))
+			break;
+		MHD_run(exporter->daemon);
+		sweep_deadlines(exporter);
+		make_room(exporter);
+	}
+	return NULL;
+}
+
+/*
+ * External polling (server_thread), epoll, and turbo: a connection is read
+ * in the turn that accepts it, so make_room never finds a scraper's request
+ * sent but unread.
+ */
+static bool start_daemon(struct pc_exporter *exporter, int fd)
+{
+	exporter->daemon = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+		NULL, NULL, handle_request, exporter, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_CONNECTION, connection_event,
+		exporter, MHD_OPTION_NOTIFY_COMPLETED, request_done, exporter,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTIONS,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY,
+		MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+	if (!exporter->daemon)
+		return false;
+	exporter->server_started =
+		pthread_create(&exporter->server, NULL, server_thread, exporter) == 0;
+	return exporter->server_started;
+}
+
 struct pc_exporter *pc_exporter_start(const char *listen, char *const *ifnames, int n,
 				      const struct pc_metrics_opts *opts, int *status)
 {
@@ -386,6 +761,8 @@ struct pc_exporter *pc_exporter_start(const char *listen, char *const *ifnames, 
 	*status = PC_EXIT_FAILURE;
 	if (!exporter)
 		return NULL;
+	exporter->wake_fd = -1;
+	exporter->next_sweep_ms = UINT64_MAX;
 	if (!listen)
 		listen = PC_LISTEN_DEFAULT;
 	fd = open_listener(listen, status);
@@ -402,7 +779,9 @@ struct pc_exporter *pc_exporter_start(const char *listen, char *const *ifnames, 
 
 	pthread_mutex_init(&exporter->lock, NULL);
 	pthread_cond_init(&exporter->wake, NULL);
-	if (pthread_create(&exporter->renderer, NULL, render_thread, exporter)) {
+	exporter->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (exporter->wake_fd < 0 ||
+	    pthread_create(&exporter->renderer, NULL, render_thread, exporter)) {
 		pc_warn("exporter: couldn't start the render thread");
 		close(fd);
 		pc_exporter_stop(exporter);
@@ -410,17 +789,10 @@ struct pc_exporter *pc_exporter_start(const char *listen, char *const *ifnames, 
 	}
 	exporter->renderer_started = true;
 
-	exporter->daemon = MHD_start_daemon(
-	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-	    NULL, handle_request, exporter, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-	    NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTIONS,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTIONS_PER_IP,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_SECONDS,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY, MHD_OPTION_END);
-	if (!exporter->daemon) {
+	if (!start_daemon(exporter, fd)) {
 		pc_warn("--listen %s: couldn't start the HTTP server", listen);
-		close(fd);
+		if (!exporter->daemon)
+			close(fd);
 		pc_exporter_stop(exporter);
 		*status = PC_EXIT_FAILURE;
 		return NULL;
@@ -431,7 +803,8 @@ struct pc_exporter *pc_exporter_start(const char *listen, char *const *ifnames, 
 
 /*
  * The render thread answers what is queued and exits; requests after that
- * get 503, so no connection is left suspended when the server stops.
+ * get 503, so no connection is left suspended when the server stops. Then
+ * the server thread stops, and libmicrohttpd closes what is left from here.
  */
 void pc_exporter_stop(struct pc_exporter *exporter)
 {
@@ -444,8 +817,19 @@ void pc_exporter_stop(struct pc_exporter *exporter)
 		pthread_mutex_unlock(&exporter->lock);
 		pthread_join(exporter->renderer, NULL);
 	}
+	if (exporter->server_started) {
+		pthread_mutex_lock(&exporter->lock);
+		exporter->server_stop = true;
+		pthread_mutex_unlock(&exporter->lock);
+		if (wake_server(exporter))
+			pthread_join(exporter->server, NULL);
+		else
+			pc_warn("exporter: couldn't stop the server thread: %s", pc_strerr(-errno));
+	}
 	if (exporter->daemon)
 		MHD_stop_daemon(exporter->daemon); /* closes the listening socket too */
+	if (exporter->wake_fd >= 0)
+		close(exporter->wake_fd);
 	pthread_cond_destroy(&exporter->wake);
 	pthread_mutex_destroy(&exporter->lock);
 	free(exporter);
