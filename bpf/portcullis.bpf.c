@@ -196,6 +196,20 @@ static __always_inline int source_exempt(struct packet *pkt, const struct pc_con
 }
 
 /*
+ * A denied probe to the scan detector. Exempt sources are never tracked or
+ * banned; the pre-filter asks about the exemption only for a source that
+ * came back on another port, so a flood of new sources never does.
+ */
+static __always_inline void feed_detector(struct packet *pkt, const struct pc_config *cfg,
+					  __u32 set, int fast)
+{
+	struct scan_probe probe;
+
+	if (scan_feed(pkt, cfg, &probe) && !source_exempt(pkt, cfg, set, fast))
+		scan_track(&probe);
+}
+
+/*
  * What a scanner sends and a conversation does not: a TCP SYN without ACK,
  * any UDP, and illegal flag combinations. A dropped reply (SYN+ACK, ACK,
  * RST) says nothing about its sender, who may be a peer of a NATed flow or
@@ -396,9 +410,8 @@ static __always_inline int finish(struct packet *pkt, const struct pc_config *cf
 
 	if ((v->reason == PC_DROP_NOT_ALLOWED ||
 	     (v->reason >= PC_DROP_SCAN_NULL && v->reason <= PC_DROP_SCAN_OTHER)) &&
-	    (cfg->flags & PC_CFG_SCAN_DETECT) && probes(pkt->l4_proto, pkt->tcp_flags) &&
-	    !source_exempt(pkt, cfg, set, fast))
-		scan_feed(pkt, cfg);
+	    (cfg->flags & PC_CFG_SCAN_DETECT) && probes(pkt->l4_proto, pkt->tcp_flags))
+		feed_detector(pkt, cfg, set, fast);
 
 	/* An allowed port's pass slot is the reason's count (fast_path). */
 	if (v->reason != PC_PASS_ALLOWED)
@@ -638,9 +651,8 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 
 	/* Step 10, spelt out: this is a flood's path, and finish() would
 	 * test again what is known here. */
-	if ((cfg->flags & PC_CFG_SCAN_DETECT) && probes(ip_proto, tcp_flags) &&
-	    !source_exempt(&pkt, cfg, set, 1))
-		scan_feed(&pkt, cfg);
+	if ((cfg->flags & PC_CFG_SCAN_DETECT) && probes(ip_proto, tcp_flags))
+		feed_detector(&pkt, cfg, set, 1);
 	count(&pc_reasons, monitor * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
 	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
 	return xdp_action(PC_DROP_NOT_ALLOWED, monitor);

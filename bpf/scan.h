@@ -220,7 +220,7 @@ static __always_inline int ban_remove(const struct pc_addr_key *key, __u64 *hint
 
 /*
  * Is SOURCE banned? The ban's reason (enum pc_ban_reason), 0 if none; an
- * expired ban is removed on the way. A global function, like scan_record,
+ * expired ban is removed on the way. A global function, like scan_track,
  * so the verifier checks it once, not once per parse path; the call and the
  * key copy alone cost about 8 ns, so the fast path asks the hint first.
  */
@@ -321,6 +321,11 @@ struct scan_probe {
 	__u32 stamp_shift;  /* pre-filter time unit, 2^stamp_shift ns */
 	__u32 port;         /* host order */
 	__u32 proto;        /* enum pc_proto */
+	/* Filled by scan_prefilter() for scan_track(): */
+	__u32 seen_port;    /* the remembered probe's port, as track_port() counts it */
+	__u32 bucket;       /* where the source's pre-filter record is */
+	__u32 way;
+	__u64 first_ns;     /* when the remembered probe came */
 };
 
 /*
@@ -418,18 +423,19 @@ static __always_inline void ban_scanner(const struct scan_probe *probe,
 }
 
 /*
- * Feed a denied probe to the detector. The common case under a spoofed
+ * The pre-filter's half of a denied probe. The common case under a spoofed
  * flood costs two hashes, one read and one 8-byte store of the pre-filter
- * slot; only a source seen again on another port within the window reaches
- * the exact tracker.
+ * slot. Returns 1 when the source came back on another port within the
+ * window, which is worth exact tracking (scan_track()): the caller asks
+ * first whether the source is exempt, so a flood of new sources never pays
+ * for that question.
  */
-__noinline int scan_record(struct scan_probe *probe)
+__noinline int scan_prefilter(struct scan_probe *probe)
 {
 	struct pc_scan_seen before, after;
 	struct pc_scan_bucket *bucket;
-	struct pc_scan_track *track;
 	struct pc_addr_key key;
-	__u32 index, fingerprint, port, seen_port, count, way, victim = 0, oldest = 0, age;
+	__u32 index, fingerprint, port, way, victim = 0, oldest = 0, age;
 	__u64 now, raw, old_raw = 0, hash;
 	__u16 now_units, elapsed;
 	__u32 shift, window_units;
@@ -484,18 +490,41 @@ __noinline int scan_record(struct scan_probe *probe)
 	*(volatile __u64 *)&bucket->way[victim] = raw;
 
 	/* A unit's slack: both stamps are rounded down. The tracker's check
-	 * below is exact. */
+	 * is exact. */
 	window_units = (probe->window_ns >> shift) + 1;
 	elapsed = (after.stamp - before.stamp) & SEEN_STAMP_MASK;
 	if (!found || elapsed > window_units)
 		return 0; /* new here, or back too late: remembered, nothing more */
 
 	port = probe->port + 1 + ((probe->proto & 1) << 16);
-	seen_port = bpf_ntohs(before.port) + 1 + ((before.stamp >> 15) << 16);
+	probe->seen_port = bpf_ntohs(before.port) + 1 + ((before.stamp >> 15) << 16);
 	/* The same port again tells nothing new: no tracker lookup for it. */
-	if (seen_port == port)
+	if (probe->seen_port == port)
 		return 0;
+	probe->bucket = index;
+	probe->way = victim;
+	/* The scan began with the remembered probe, not this one. */
+	probe->first_ns = now - ((__u64)elapsed << shift);
+	return 1;
+}
 
+/*
+ * The tracker's half: count the port among the source's distinct ones and
+ * ban at the threshold. A global function, so the verifier checks the
+ * detector once, not once for every path that can end in a drop.
+ */
+__noinline int scan_track(struct scan_probe *probe)
+{
+	struct pc_scan_bucket *bucket;
+	struct pc_scan_track *track;
+	struct pc_addr_key key;
+	__u32 index, count;
+	__u64 now;
+
+	if (!probe)
+		return 0;
+	key = probe->source;
+	now = now_ns();
 	track = bpf_map_lookup_elem(&pc_scan_track, &key);
 	if (!track || now - track->first_ns > probe->window_ns) {
 		/* Promote a source that came back on another port. */
@@ -504,26 +533,32 @@ __noinline int scan_record(struct scan_probe *probe)
 		track = bpf_map_lookup_elem(&pc_scan_track, &key);
 		if (!track)
 			return 0;
-		/* The scan began with the remembered probe, not this one. */
-		track->first_ns = now - ((__u64)elapsed << shift);
+		track->first_ns = probe->first_ns;
 		scan_stat(PC_STAT_PROMOTED);
-		track_port(track, seen_port);
+		track_port(track, probe->seen_port);
 	}
-	count = track_port(track, port);
+	count = track_port(track, probe->port + 1 + ((probe->proto & 1) << 16));
 	if (count != probe->threshold)
 		return 0;
 	/* Exactly one probe makes the count reach the threshold: it bans. The
 	 * source starts from nothing when its ban ends: its ports are spent. */
 	ban_scanner(probe, track, count, now);
 	bpf_map_delete_elem(&pc_scan_track, &key);
-	*(volatile __u64 *)&bucket->way[victim] = 0;
+	index = probe->bucket;
+	bucket = bpf_map_lookup_elem(&pc_scan_seen, &index);
+	if (bucket && probe->way < PC_SCAN_SEEN_WAYS)
+		*(volatile __u64 *)&bucket->way[probe->way] = 0;
 	return 1;
 }
 
-/* Steps 7 and 10 call this with the packet they dropped. */
-static __always_inline void scan_feed(const struct packet *pkt, const struct pc_config *cfg)
+/*
+ * Steps 7 and 10 start with this on the packet they dropped: 1 when the
+ * source is worth tracking, and PROBE is ready for scan_track().
+ */
+static __always_inline int scan_feed(const struct packet *pkt, const struct pc_config *cfg,
+				     struct scan_probe *probe)
 {
-	struct scan_probe probe = {
+	*probe = (struct scan_probe){
 		.threshold = cfg->scan_ports,
 		.window_ns = cfg->scan_window_ns,
 		.ban_ns = cfg->ban_ns,
@@ -533,8 +568,7 @@ static __always_inline void scan_feed(const struct packet *pkt, const struct pc_
 		.proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP,
 	};
 
-	if (source_addr_key(pkt, cfg, &probe.source) == 0)
-		scan_record(&probe);
+	return source_addr_key(pkt, cfg, &probe->source) == 0 && scan_prefilter(probe);
 }
 
 #endif /* PORTCULLIS_SCAN_H */
