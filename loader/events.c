@@ -26,6 +26,7 @@ struct pc_events {
 	struct key_list ring_gone;   /* expiries the ring announced */
 	__u64 last_sweep_ns;
 	__u64 suppressed;            /* the data path's suppressed-event count, last seen */
+	__u64 evicted;               /* and its count of scan bans replaced by newer ones */
 	unsigned int budget;         /* lines left for this second */
 	unsigned long long held_back; /* lines over the budget this second */
 };
@@ -181,10 +182,15 @@ static int look(struct pc_events *ev, bool report)
 {
 	struct pc_ban_entry *now = NULL, *expired = NULL;
 	size_t n_now = 0, n_expired = 0;
-	__u64 stats[PC_SCAN_STATS], active, clock = pc_now_ns();
+	__u64 stats[PC_SCAN_STATS] = {}, active, clock = pc_now_ns();
+	bool evictions;
 	char line[160];
 	int err;
 
+	/* Read first: an eviction counted now happened before the list below. */
+	pc_bans_stats(ev->maps, stats, &active);
+	evictions = stats[PC_STAT_EVICTED] != ev->evicted;
+	ev->evicted = stats[PC_STAT_EVICTED];
 	err = pc_bans_list(ev->maps, true, &now, &n_now, &expired, &n_expired);
 	if (err)
 		goto out;
@@ -211,6 +217,8 @@ static int look(struct pc_events *ev, bool report)
 			continue;
 		if (gone->ban.expires_ns <= clock)
 			say(ev, "expire", &gone->key, &gone->ban);
+		else if (evictions && gone->ban.reason == PC_BAN_SCAN)
+			say(ev, "evict", &gone->key, &gone->ban);
 		else
 			say(ev, "unban", &gone->key, NULL);
 	}

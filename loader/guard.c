@@ -176,22 +176,29 @@ int pc_guard_ruleset(const char *ifname, const char *verb, const struct pc_rules
 	return refuse(ifname, verb, cut, remedy, why, why_len);
 }
 
-bool pc_live_trusted(const struct pc_maps *maps, const struct pc_prefix *addr)
+__u32 pc_live_source_flags(const struct pc_maps *maps, const struct pc_prefix *addr)
 {
 	struct pc_source_key key;
 	__u32 set, value = 0;
 	int trie;
 
 	if (pc_maps_active_set(maps, &set))
-		return false;
+		return 0;
 	trie = pc_sources_open(maps, set);
 	if (trie < 0)
-		return false;
+		return 0;
 	pc_source_key_make(&key, PC_SRC_SOURCE, 0, addr->family, addr->addr,
 			   addr->family == AF_INET ? 32 : 128);
 	if (bpf_map_lookup_elem(trie, &key, &value))
 		value = 0;
 	close(trie);
+	return value;
+}
+
+bool pc_live_trusted(const struct pc_maps *maps, const struct pc_prefix *addr)
+{
+	__u32 value = pc_live_source_flags(maps, addr);
+
 	return (value & PC_SRC_F_TRUST) && !(value & PC_SRC_F_DENY);
 }
 

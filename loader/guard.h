@@ -59,5 +59,7 @@ int pc_guard_ban(const char *ifname, const struct pc_maps *maps, const struct pc
 
 /* Is ADDR trusted ('allow from', not 'deny from') on the live rules, as the data path sees it? */
 bool pc_live_trusted(const struct pc_maps *maps, const struct pc_prefix *addr);
+/* The PC_SRC_F_* flags of ADDR (a whole address) in the live rule set, 0 if in no list. */
+__u32 pc_live_source_flags(const struct pc_maps *maps, const struct pc_prefix *addr);
 
 #endif /* PORTCULLIS_GUARD_H */

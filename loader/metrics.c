@@ -22,6 +22,7 @@
 struct ban_counts {
 	unsigned long long banned_now; /* sources banned at this moment */
 	unsigned long long bans_total; /* bans since attach */
+	unsigned long long evictions;  /* scan bans replaced by newer ones */
 };
 
 struct iface_sample {
@@ -40,6 +41,7 @@ static void read_bans(const struct pc_snapshot *snap, struct ban_counts *bans)
 {
 	bans->banned_now = snap->bans_active;
 	bans->bans_total = snap->scan[PC_STAT_BANS]; /* the detector's and manual ones */
+	bans->evictions = snap->scan[PC_STAT_EVICTED];
 }
 
 static const char *mode_name(const struct pc_config *cfg)
@@ -301,6 +303,11 @@ static void bans_total(FILE *out, const char *name, const struct iface_sample *i
 	sample(out, name, iface, "", iface->bans.bans_total);
 }
 
+static void ban_evictions(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, "", iface->bans.evictions);
+}
+
 static void reloads(FILE *out, const char *name, const struct iface_sample *iface)
 {
 	sample(out, name, iface, ",result=\"success\"", iface->snap.meta.reloads_ok);
@@ -347,6 +354,8 @@ static const struct metric_family {
 	{ "portcullis_banned_sources", "gauge", "Sources banned at this moment.", banned_sources, false },
 	{ "portcullis_bans_total", "counter",
 	  "Bans made since attach, by the scan detector and by hand.", bans_total, false },
+	{ "portcullis_ban_evictions_total", "counter",
+	  "Scan bans replaced by newer ones because the ban table was full.", ban_evictions, false },
 	{ "portcullis_config_reloads_total", "counter", "Config reloads since attach, by result.",
 	  reloads, false },
 	{ "portcullis_info", "gauge", "Always 1: the filter's mode, XDP attach mode and version.",

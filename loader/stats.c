@@ -61,10 +61,11 @@ static void print_stats_json(const char *ifname, const struct pc_snapshot *snap)
 		printf("%s\"%s\": %llu", reason > PC_DROP_REASONS ? ", " : "",
 		       pc_reason_name(reason), snap->by_reason[reason].packets);
 	printf("},\n \"bans\": {\"active\": %llu, \"total\": %llu, \"expired\": %llu, "
-	       "\"promoted\": %llu, \"table_full\": %llu, \"events_suppressed\": %llu",
+	       "\"promoted\": %llu, \"table_full\": %llu, \"evicted\": %llu, "
+	       "\"events_suppressed\": %llu",
 	       snap->bans_active, snap->scan[PC_STAT_BANS], snap->scan[PC_STAT_EXPIRED],
 	       snap->scan[PC_STAT_PROMOTED], snap->scan[PC_STAT_BAN_TABLE_FULL],
-	       snap->scan[PC_STAT_EVENTS_SUPPRESSED]);
+	       snap->scan[PC_STAT_EVICTED], snap->scan[PC_STAT_EVENTS_SUPPRESSED]);
 	printf("},\n \"ports\": [");
 	for (size_t i = 0; i < snap->n_ports; i++) {
 		const struct pc_port_row *row = &snap->ports[i];
@@ -143,6 +144,10 @@ static void print_stats_table(const char *ifname, const struct pc_snapshot *snap
 
 	printf("\nbans: %llu in force, %llu made, %llu sources tracked as possible scanners\n",
 	       snap->bans_active, snap->scan[PC_STAT_BANS], snap->scan[PC_STAT_PROMOTED]);
+	if (snap->scan[PC_STAT_EVICTED])
+		printf("warning: %llu scan bans were replaced by newer ones: more than %d scan "
+		       "bans at once (a spoofed flood?)\n",
+		       snap->scan[PC_STAT_EVICTED], PC_SCAN_BANS_MAX);
 	if (snap->scan[PC_STAT_BAN_TABLE_FULL])
 		printf("warning: %llu bans did not fit in the ban table (%d)\n",
 		       snap->scan[PC_STAT_BAN_TABLE_FULL], PC_BANS_MAX);

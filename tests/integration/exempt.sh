@@ -1,0 +1,37 @@
+#!/bin/bash
+# Exempt sources at the command line: a manual ban of an exempt source (named
+# in 'exempt from', in a port's 'from' list, or the server's default gateway
+# under 'exempt auto') is refused unless --force; with 'exempt auto off' the
+# gateway is an ordinary source. The eviction counter is exported.
+. "$(dirname "$0")/../lib.sh"
+need python3 nsenter
+
+lab_up || { not_ok exempt-lab "could not build the lab"; exit 1; }
+# The client's second address is the server's default gateway.
+srv ip route add default via "$CLI4B" dev "$IF_SRV"
+
+conf=$(write_config exempt.conf "allow tcp 22 from 198.18.0.4/30" "exempt from 198.18.0.40")
+check "attach" pc attach "$IF_SRV" -c "$conf"
+
+expect_exit "ban of an 'exempt from' source is refused" 2 "exempt from scan bans" \
+	pc ban "$IF_SRV" 198.18.0.40
+expect_exit "ban of a source in a port's from list is refused" 2 "exempt from scan bans" \
+	pc ban "$IF_SRV" 198.18.0.5
+expect_exit "ban of the default gateway is refused" 2 "exempt from scan bans" \
+	pc ban "$IF_SRV" "$CLI4B"
+banned() { pc bans "$IF_SRV" --json | grep -q "\"address\": \"$1\""; }
+check_not "and none of them is banned (exempt from)" banned 198.18.0.40
+check_not "(port list)" banned 198.18.0.5
+check_not "(gateway)" banned "$CLI4B"
+check "--force bans an exempt source all the same" pc ban "$IF_SRV" 198.18.0.40 --force
+check "and it is listed" banned 198.18.0.40
+check "an ordinary source is banned without --force" pc ban "$IF_SRV" 198.18.0.41
+
+conf_off=$(write_config exempt-off.conf "allow tcp 22 from 198.18.0.4/30" "exempt auto off")
+check "reload with exempt auto off" pc reload "$IF_SRV" -c "$conf_off"
+check "then the gateway is an ordinary source" pc ban "$IF_SRV" "$CLI4B"
+
+pc metrics "$IF_SRV" >"$TEST_TMP/metrics.prom"
+check "portcullis_ban_evictions_total is exported" \
+	grep -q "^portcullis_ban_evictions_total{interface=\"$IF_SRV\"} 0$" "$TEST_TMP/metrics.prom"
+check "stats --json counts evictions" test "$(stats_field '["bans"]["evicted"]')" = 0
