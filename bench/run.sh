@@ -177,10 +177,11 @@ ipt_rules() { # iptables-legacy|iptables-nft
 }
 
 # Configurations: label, XDP filter pcbench attaches, destination port.
-live_configs="gen-only:gen-only:8080 xdp-drop-bare:drop:8080 portcullis-drop:portcullis:8080
+# LIVE_CONFIGS picks some (the first three stay first), e.g. to compare two builds.
+live_configs=${LIVE_CONFIGS:-"gen-only:gen-only:8080 xdp-drop-bare:drop:8080 portcullis-drop:portcullis:8080
 portcullis-drop-defaults:portcullis-defaults:8080 portcullis-pass:portcullis:80 xdp-filter-drop:none:8080
 nft-netdev-ingress:none:8080 nft-prerouting-raw:none:8080
-iptables-legacy-raw:none:8080 iptables-nft-raw:none:8080 no-filter-stack:none:8080"
+iptables-legacy-raw:none:8080 iptables-nft-raw:none:8080 no-filter-stack:none:8080"}
 
 live_prepare() { # label
 	case "$1" in
