@@ -4,15 +4,15 @@
 # an attack. The attacker is tests/helpers/forge.py on the client side of
 # the lab, putting forged frames on the client's veth.
 
-# The server veth's MAC, which forged frames are addressed to (after lab_up).
-srv_mac() {
-	srv ip -j link show "$IF_SRV" |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["address"])'
+# forge_target: after lab_up, address forged frames to the server veth's MAC.
+forge_target() {
+	SRV_MAC=$(srv ip -j link show "$IF_SRV" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["address"])')
 }
 
 # forge send|scan-flood ARGS...: forged frames from the client namespace.
 forge() {
-	cli python3 "$TESTS_DIR/helpers/forge.py" "$IF_CLI" "${SRV_MAC:?call srv_mac first}" "$@" \
+	cli python3 "$TESTS_DIR/helpers/forge.py" "$IF_CLI" "${SRV_MAC:?call forge_target first}" "$@" \
 		>/dev/null
 }
 

@@ -92,7 +92,8 @@ def l4_segment(args, src, dst, proto, dport):
         return struct.pack("!HHBBHBBHII", sport, dport, 5, 0, 0, 0x01, 0, 0, 1, 42)
     if proto == 47:
         # GRE carrying an IPv4/UDP packet from the outer source to DPORT.
-        inner_src, inner_dst = ipaddress.ip_address("198.18.0.77"), ipaddress.ip_address("198.18.0.1")
+        inner_src = ipaddress.ip_address("198.18.0.77")
+        inner_dst = ipaddress.ip_address("198.18.0.1")
         udp = struct.pack("!HHHH", sport, dport, 8 + 5, 0) + b"inner"
         inner = ip_header(inner_src, inner_dst, 17, len(udp)) + udp
         return struct.pack("!HH", 0, 0x0800) + inner

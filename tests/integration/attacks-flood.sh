@@ -20,7 +20,7 @@ FIRST_WAVE=66000 SECOND_WAVE=30000 THIRD_WAVE=5000
 
 lab_up || { not_ok attacks-flood-lab "could not build the lab"; exit 1; }
 for a in $MANUAL $MANUAL2; do cli ip addr add "$a/24" dev "$IF_CLI"; done
-SRV_MAC=$(srv_mac)
+forge_target
 listen_srv tcp:22 || exit 1
 conf=$(write_config flood.conf "allow tcp 22" "scan-detect ports 5 window 10s ban 5m")
 check "attach with a 5-port detector and 5 m bans" pc attach "$IF_SRV" -c "$conf"

@@ -9,8 +9,9 @@
 need python3 nsenter
 
 lab_up || { not_ok attacks-proto-lab "could not build the lab"; exit 1; }
-SRV_MAC=$(srv_mac)
-bg_in "$NS_SRV" python3 "$TESTS_DIR/helpers/sink.py" udplite:7000 udp:5353 >"$TEST_TMP/sink.log" 2>&1
+forge_target
+bg_in "$NS_SRV" python3 "$TESTS_DIR/helpers/sink.py" udplite:7000 udp:5353 \
+	>"$TEST_TMP/sink.log" 2>&1
 wait_for "$TEST_TMP/sink.log" ready 5 || { not_ok "sink" "$(cat "$TEST_TMP/sink.log")"; exit 1; }
 
 # udplite HOST: one UDP-Lite datagram from a real client socket to HOST port 7000.
@@ -54,7 +55,9 @@ other() { forge send --src "$CLI4" --dst "$SRV4" --ports 7000 --repeat 3 --proto
 
 conf=$(write_config proto.conf "allow tcp 22" "allow udp 5353")
 check "attach with tcp/22 and udp/5353 open" pc attach "$IF_SRV" -c "$conf"
-cli python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"udp", (sys.argv[1], 5353))' "$SRV4"
+cli python3 -c '
+import socket, sys
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"udp", (sys.argv[1], 5353))' "$SRV4"
 check "control: UDP to an allowed port reaches the sink" sink_got "udp/5353 from ::ffff:$CLI4"
 
 dropped_as_protocol "UDP-Lite to a listening, not allowed port" udplite "$SRV4"

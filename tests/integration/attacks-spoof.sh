@@ -22,7 +22,7 @@ lab_up || { not_ok attacks-spoof-lab "could not build the lab"; exit 1; }
 for a in $EXEMPT $GATEWAY $LISTED; do cli ip addr add "$a/24" dev "$IF_CLI"; done
 # The filtered host's default gateway, which "exempt auto" must protect.
 srv ip route add default via "$GATEWAY"
-SRV_MAC=$(srv_mac)
+forge_target
 listen_srv tcp:22 tcp:8080 || exit 1
 
 # scan_fails_against NAME SOURCE PORTS: 30 spoofed SYNs from SOURCE arrive and
@@ -88,7 +88,7 @@ for source in $MAPPED $COMPAT; do
 	grew_by "SYNs to 30 closed ports from $source are dropped as malformed" \
 		"$before" "$(drop_count malformed)" 30
 	before=$(drop_count malformed)
-	forge send --src "$source" --dst $SRV6 --proto udp --ports 4100-4129
+	forge send --src "$source" --dst "$SRV6" --proto udp --ports 4100-4129
 	grew_by "UDP to 30 closed ports from $source is dropped as malformed" \
 		"$before" "$(drop_count malformed)" 30
 	check_not "$source does not get $ADMIN banned" banned $ADMIN
@@ -105,18 +105,20 @@ pc unban "$IF_SRV" $PLAIN6 >/dev/null 2>&1
 conf=$(write_config mapped-trust.conf "allow tcp 22" "allow from $ADMIN,$TRUSTED6" "$DETECT")
 check "reload with $ADMIN and $TRUSTED6 trusted" pc reload "$IF_SRV" -c "$conf"
 bg_in "$NS_SRV" python3 "$TESTS_DIR/helpers/sink.py" udp:9999 >"$TEST_TMP/sink.log" 2>&1
-wait_for "$TEST_TMP/sink.log" ready 5 || not_ok "udp sink" "did not start: $(cat "$TEST_TMP/sink.log")"
-forge send --src $TRUSTED6 --dst $SRV6 --proto udp --ports 9999
+wait_for "$TEST_TMP/sink.log" ready 5 ||
+	not_ok "udp sink" "did not start: $(cat "$TEST_TMP/sink.log")"
+forge send --src $TRUSTED6 --dst "$SRV6" --proto udp --ports 9999
 wait_for "$TEST_TMP/sink.log" "from $TRUSTED6" 2
 check "control: forged UDP from trusted $TRUSTED6 reaches a closed port's listener" \
 	grep -q "from $TRUSTED6" "$TEST_TMP/sink.log"
 for source in $MAPPED $COMPAT; do
 	before=$(drop_count malformed)
-	forge send --src "$source" --dst $SRV6 --proto udp --ports 9999 --repeat 3
+	forge send --src "$source" --dst "$SRV6" --proto udp --ports 9999 --repeat 3
 	sleep 0.5
 	check_not "UDP from $source does not borrow $ADMIN's trust to reach the listener" \
 		grep -q "from $source" "$TEST_TMP/sink.log"
-	grew_by "and is dropped as malformed" "$before" "$(drop_count malformed)" 3
+	grew_by "UDP from $source to the listener is dropped as malformed" "$before" \
+		"$(drop_count malformed)" 3
 done
 echo "--- the sink received:"
 cat "$TEST_TMP/sink.log"
@@ -132,11 +134,11 @@ check "reload with established off (replies to closed ports are dropped)" \
 base=5000
 for flags in SA A R FA; do
 	before=$(total_count drop)
-	forge send --src $PLAIN --dst $SRV4 --proto tcp --sport 443 --flags $flags \
+	forge send --src $PLAIN --dst "$SRV4" --proto tcp --sport 443 --flags $flags \
 		--ports $base-$((base + 39))
 	grew_by "40 $flags replies to 40 closed ports are dropped" "$before" \
 		"$(total_count drop)" 40
-	check_not "and do not get their sender banned" banned $PLAIN
+	check_not "40 $flags replies do not get their sender banned" banned $PLAIN
 	pc unban "$IF_SRV" $PLAIN >/dev/null 2>&1
 	base=$((base + 100))
 done
