@@ -14,12 +14,13 @@
 need python3 nsenter
 
 ADMIN=198.18.0.3 PLAIN=198.18.0.2 EXEMPT=198.18.0.4 GATEWAY=198.18.0.5 LISTED=198.18.0.6
-TRUSTED6=2001:2::3 PLAIN6=2001:2::7
+TRUSTED6=2001:2::3 PLAIN6=2001:2::7 ADMIN6=2001:2::4
 MAPPED=::ffff:$ADMIN COMPAT=::$ADMIN
 DETECT="scan-detect ports 5 window 10s ban 1m ipv6-prefix 128"
 
 lab_up || { not_ok attacks-spoof-lab "could not build the lab"; exit 1; }
 for a in $EXEMPT $GATEWAY $LISTED; do cli ip addr add "$a/24" dev "$IF_CLI"; done
+cli ip addr add "$ADMIN6/64" dev "$IF_CLI" nodad
 # The filtered host's default gateway, which "exempt auto" must protect.
 srv ip route add default via "$GATEWAY"
 forge_target
@@ -44,7 +45,7 @@ check "the admin reaches tcp/22 before the attack" from $ADMIN tcp 22
 
 scan_fails_against "spoofed scan from the admin" $ADMIN 3000-3029
 check "the admin still reaches tcp/22" from $ADMIN tcp 22
-expect_exit "ban of the admin (on a per-port from list) is refused" 2 "exempt|never banned" \
+expect_exit "ban of the admin (on a per-port from list) is refused" 2 "exempt|never banned|$ADMIN" \
 	pc ban "$IF_SRV" $ADMIN
 check_not "and the admin is not banned" banned $ADMIN
 
@@ -54,6 +55,20 @@ forge_tcp $PLAIN 3200-3229
 check "control: the same spoofed scan from an ordinary source bans it" banned $PLAIN
 check_not "control: the banned source cannot reach tcp/8080" from $PLAIN tcp 8080
 pc unban "$IF_SRV" $PLAIN >/dev/null 2>&1
+
+# A scanner in the admin's /64 (IPv6 sources are banned per /64 by default)
+# must not get the admin cut off with its own ban.
+conf=$(write_config admin6.conf "allow tcp 22 from $ADMIN,$ADMIN6" \
+	"scan-detect ports 5 window 10s ban 1m")
+check "reload with tcp/22 for the admin's IPv6 address too" pc reload "$IF_SRV" -c "$conf"
+check "the admin reaches tcp/22 over IPv6" from $ADMIN6 tcp 22
+before=$(total_count drop)
+forge_tcp $PLAIN6 3600-3629
+grew_by "a spoofed scan from $PLAIN6, in the admin's /64, arrives" "$before" \
+	"$(total_count drop)" 30
+check "the admin in the scanner's /64 still reaches tcp/22" from $ADMIN6 tcp 22
+pc unban "$IF_SRV" "2001:2::/64" >/dev/null 2>&1
+pc unban "$IF_SRV" $PLAIN6 >/dev/null 2>&1
 
 echo "$LISTED" >"$TEST_TMP/exempt.list"
 conf=$(write_config exempt.conf "allow tcp 22 from $ADMIN" "exempt from $EXEMPT" \
@@ -67,7 +82,8 @@ before=$(drop_count not-allowed)
 check_not "the exempt source cannot reach a listening, not allowed port" from $EXEMPT tcp 8080
 grew_by "its SYN is dropped as not-allowed" "$before" "$(drop_count not-allowed)" 1
 check_not "nor tcp/22, which is the admin's" from $EXEMPT tcp 22
-expect_exit "ban of an exempt source is refused" 2 "exempt|never banned" pc ban "$IF_SRV" $EXEMPT
+expect_exit "ban of an exempt source is refused" 2 "exempt|never banned|$EXEMPT" \
+	pc ban "$IF_SRV" $EXEMPT
 check_not "and it is not banned" banned $EXEMPT
 check "ban --force of an exempt source works" pc ban "$IF_SRV" $EXEMPT --force
 check "and bans it" banned $EXEMPT
