@@ -10,6 +10,12 @@ forge_target() {
 		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["address"])')
 }
 
+# pc_bounded ARGS...: portcullis on the server side, killed after 30 s: after a
+# flood, a command that walks the ban table must not hang the test.
+pc_bounded() {
+	timeout -k 2 30 nsenter --net="/run/netns/$NS_SRV" "$PC" "$@"
+}
+
 # forge send|scan-flood ARGS...: forged frames from the client namespace.
 forge() {
 	cli python3 "$TESTS_DIR/helpers/forge.py" "$IF_CLI" "${SRV_MAC:?call forge_target first}" "$@" \
@@ -32,12 +38,13 @@ from() {
 
 # banned ADDRESS: does "bans --json" list ADDRESS (or prefix)?
 banned() {
-	pc bans "$IF_SRV" --json | grep -q "\"address\": \"$1\""
+	pc_bounded bans "$IF_SRV" --json | grep -q "\"address\": \"$1\""
 }
 
 # ban_count: entries in "bans --json".
 ban_count() {
-	pc bans "$IF_SRV" --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+	pc_bounded bans "$IF_SRV" --json |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
 }
 
 # drop_count REASON: drops of REASON so far, or "none" if stats has no such reason.
@@ -65,14 +72,14 @@ grew_by() {
 
 # expires_in ADDRESS: seconds left on ADDRESS's ban, empty if it is not banned.
 expires_in() {
-	pc bans "$IF_SRV" --json | python3 -c "
+	pc_bounded bans "$IF_SRV" --json | python3 -c "
 import json, sys
 print(*[b['expires_in'] for b in json.load(sys.stdin) if b['address'] == '$1'])"
 }
 
 # metric NAME: the value of one portcullis metric of the lab interface, or "none".
 metric() {
-	pc metrics "$IF_SRV" | awk -v name="$1" -v want="interface=\"$IF_SRV\"" '
+	pc_bounded metrics "$IF_SRV" | awk -v name="$1" -v want="interface=\"$IF_SRV\"" '
 		index($1, name "{") == 1 && index($1, want) { print $2; found = 1; exit }
 		END { if (!found) print "none" }'
 }
