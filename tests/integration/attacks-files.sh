@@ -97,4 +97,3 @@ else
 	echo "--- run's log:"
 	cat "$TEST_TMP/run.log"
 fi
-pc detach "$IF_SRV" >/dev/null 2>&1
