@@ -160,4 +160,14 @@ for flags in SA A R FA; do
 done
 forge_tcp $PLAIN 6000-6009
 check "control: SYNs from the same source to 10 closed ports ban it" banned $PLAIN
+# Stealth scans are not replies: they still feed the detector.
+host=20
+for flags in "" F FPU P U; do
+	source=198.18.0.$host
+	forge send --src $source --dst "$SRV4" --proto tcp --flags "$flags" --ports 6100-6109
+	check "a '${flags:-null}' scan of 10 closed ports still bans its source" banned $source
+	host=$((host + 1))
+done
+forge send --src 198.18.0.$host --dst "$SRV4" --proto udp --ports 6200-6209
+check "so does a UDP scan of 10 closed ports" banned 198.18.0.$host
 check "detach" pc detach "$IF_SRV"
