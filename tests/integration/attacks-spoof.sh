@@ -48,6 +48,7 @@ check "the admin still reaches tcp/22" from $ADMIN tcp 22
 expect_exit "ban of the admin (on a per-port from list) is refused" 2 "exempt|never banned|$ADMIN" \
 	pc ban "$IF_SRV" $ADMIN
 check_not "and the admin is not banned" banned $ADMIN
+pc unban "$IF_SRV" $ADMIN >/dev/null 2>&1
 
 scan_fails_against "spoofed scan from the default gateway" $GATEWAY 3100-3129
 
@@ -85,6 +86,7 @@ check_not "nor tcp/22, which is the admin's" from $EXEMPT tcp 22
 expect_exit "ban of an exempt source is refused" 2 "exempt|never banned|$EXEMPT" \
 	pc ban "$IF_SRV" $EXEMPT
 check_not "and it is not banned" banned $EXEMPT
+pc unban "$IF_SRV" $EXEMPT >/dev/null 2>&1
 check "ban --force of an exempt source works" pc ban "$IF_SRV" $EXEMPT --force
 check "and bans it" banned $EXEMPT
 pc unban "$IF_SRV" $EXEMPT >/dev/null 2>&1
