@@ -1,0 +1,59 @@
+#!/bin/bash
+# After the flood (issue 12's ban-table flood, second act), an attack that
+# must fail: tens of thousands of spoofed scan bans expire together, next to
+# bans still in force. Whatever walks the ban table then (bans, events, run)
+# must answer in seconds and list each ban once: the flood must not turn the
+# sweep of expired bans into minutes of work or a list of duplicates.
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/helpers/attacks.sh"
+need python3 nsenter timeout
+
+EXPIRING=30000 LASTING=300
+
+lab_up || { not_ok attacks-expiry-lab "could not build the lab"; exit 1; }
+forge_target
+listen_srv tcp:22 || exit 1
+short=$(write_config short.conf "allow tcp 22" "scan-detect ports 5 window 10s ban 2s")
+long=$(write_config long.conf "allow tcp 22" "scan-detect ports 5 window 10s ban 1h")
+check "attach with 2 s bans" pc attach "$IF_SRV" -c "$short"
+bg_in "$NS_SRV" "$PC" events "$IF_SRV" >"$TEST_TMP/events.log" 2>&1
+
+# wave FIRST COUNT: spoofed scanners from FIRST on, 6 closed ports each.
+wave() {
+	cli python3 "$TESTS_DIR/helpers/forge.py" "$IF_CLI" "$SRV_MAC" scan-flood \
+		--first "$1" --sources "$2" --dst "$SRV4" --dport 10000 --ports-per-source 6 \
+		--max-seconds 30
+}
+echo "expiring wave: $(wave 198.18.1.0 $EXPIRING)"
+check "reload with 1 h bans" pc reload "$IF_SRV" -c "$long"
+echo "lasting wave: $(wave 198.19.0.0 $LASTING)"
+made=$(stats_field '["bans"]["total"]')
+check "the waves made $((EXPIRING + LASTING)) bans ($made)" \
+	test "$made" -ge $((EXPIRING + LASTING - 50))
+sleep 3
+
+start=$(date +%s%N)
+pc_bounded bans "$IF_SRV" --json >"$TEST_TMP/bans.json"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check "bans answers within 5 s once $EXPIRING bans expired ($ms ms, exit $rc)" \
+	test "$rc" -eq 0 -a "$ms" -lt 5000
+counts=$(python3 -c '
+import json, sys
+try:
+    bans = json.load(open(sys.argv[1]))
+except ValueError:
+    bans = []
+print(len(bans), len({b["address"] for b in bans}))' "$TEST_TMP/bans.json")
+read -r entries distinct <<<"$counts"
+check "it lists the $LASTING bans in force ($distinct)" test "$distinct" -eq $LASTING
+check "each once ($entries entries)" test "$entries" -eq "$distinct"
+start=$(date +%s%N)
+pc_bounded bans "$IF_SRV" --json >/dev/null
+ms=$((($(date +%s%N) - start) / 1000000))
+check "and answers again within 5 s ($ms ms)" test "$ms" -lt 5000
+sleep 2
+n=$(grep -c "^expire " "$TEST_TMP/events.log")
+check "events follows: expiries reported, or summed up ($n lines)" \
+	grep -qE "^expire |more (ban )?events not shown" "$TEST_TMP/events.log"
+check "detach" pc detach "$IF_SRV"
