@@ -202,15 +202,44 @@ static int push(struct pc_ban_entry **list, size_t *n, size_t *cap,
 	return 0;
 }
 
+/*
+ * Every key of the ban table. Keys are gathered before any is deleted: a
+ * hash map walked with get_next_key starts over when the key it was given
+ * has gone, so sweeping while walking visits a table of expired bans again
+ * and again.
+ */
+static int ban_keys(const struct pc_maps *maps, struct pc_addr_key **keys, size_t *n)
+{
+	struct pc_addr_key next, *grown;
+	size_t cap = 0;
+	void *prev = NULL;
+
+	*keys = NULL;
+	*n = 0;
+	while (bpf_map_get_next_key(maps->bans, prev, &next) == 0) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			grown = realloc(*keys, cap * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			*keys = grown;
+		}
+		(*keys)[(*n)++] = next;
+		prev = &(*keys)[*n - 1];
+		if (*n > PC_BANS_MAX * 2)
+			break; /* a table changing under us faster than it is read */
+	}
+	return 0;
+}
+
 int pc_bans_list(const struct pc_maps *maps, bool sweep, struct pc_ban_entry **list, size_t *n,
 		 struct pc_ban_entry **expired, size_t *n_expired)
 {
-	struct pc_addr_key key, next;
-	size_t cap = 0, cap_expired = 0, dummy_n = 0;
+	size_t cap = 0, cap_expired = 0, dummy_n = 0, n_keys = 0;
 	struct pc_ban_entry entry, *dummy = NULL;
+	struct pc_addr_key *keys = NULL;
 	__u64 now = pc_now_ns();
-	void *prev = NULL;
-	int err = 0;
+	int err;
 
 	*list = NULL;
 	*n = 0;
@@ -220,18 +249,18 @@ int pc_bans_list(const struct pc_maps *maps, bool sweep, struct pc_ban_entry **l
 	}
 	*expired = NULL;
 	*n_expired = 0;
-	while (!err && bpf_map_get_next_key(maps->bans, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		entry.key = key;
-		if (bpf_map_lookup_elem(maps->bans, &key, &entry.ban))
+	err = ban_keys(maps, &keys, &n_keys);
+	for (size_t i = 0; i < n_keys && !err; i++) {
+		entry.key = keys[i];
+		if (bpf_map_lookup_elem(maps->bans, &entry.key, &entry.ban))
 			continue; /* expired and removed under us */
 		if (entry.ban.expires_ns > now) {
 			err = push(list, n, &cap, &entry);
-		} else if (sweep && pc_bans_remove(maps, &key) == 0) {
+		} else if (sweep && pc_bans_remove(maps, &entry.key) == 0) {
 			err = push(expired, n_expired, &cap_expired, &entry);
 		}
 	}
+	free(keys);
 	free(dummy);
 	if (*list)
 		qsort(*list, *n, sizeof(**list), by_expiry);
