@@ -167,12 +167,14 @@ int pc_cmd_bans(const char *ifname, bool json)
 		const struct pc_ban *ban = &list[i].ban;
 		char addr[64], left[32], last[32] = "-";
 		const char *reason = ban->reason == PC_BAN_SCAN ? "scan" : "manual";
+		/* A ban may expire between the listing and now: it has nothing left. */
+		__u64 left_ns = ban->expires_ns > now ? ban->expires_ns - now : 0;
 
 		pc_addr_key_format(&list[i].key, cfg.scan_ipv6_prefix, addr, sizeof(addr));
 		if (json) {
 			printf("%s\n  {\"address\": \"%s\", \"reason\": \"%s\", \"expires_in\": %llu, "
 			       "\"ports\": %u}",
-			       i ? "," : "", addr, reason, (ban->expires_ns - now) / 1000000000ULL,
+			       i ? "," : "", addr, reason, left_ns / 1000000000ULL,
 			       ban->ports);
 			continue;
 		}
@@ -180,7 +182,7 @@ int pc_cmd_bans(const char *ifname, bool json)
 			snprintf(last, sizeof(last), "%s/%u", pc_proto_name(ban->last_proto),
 				 ban->last_port);
 		printf("%-40s %-7s %-11s %5u  %s\n", addr, reason,
-		       pc_format_duration(ban->expires_ns - now, 0, left, sizeof(left)), ban->ports,
+		       pc_format_duration(left_ns, 0, left, sizeof(left)), ban->ports,
 		       last);
 	}
 	if (json)
