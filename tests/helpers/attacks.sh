@@ -74,7 +74,7 @@ grew_by() {
 expires_in() {
 	pc_bounded bans "$IF_SRV" --json | python3 -c "
 import json, sys
-print(*[b['expires_in'] for b in json.load(sys.stdin) if b['address'] == '$1'])"
+print(*[b['expires_in'] for b in json.load(sys.stdin) if b['address'] == '$1'][:1])"
 }
 
 # metric NAME: the value of one portcullis metric of the lab interface, or "none".

@@ -15,7 +15,8 @@ tests need no extra package.
 send: one frame per destination port in --ports (--repeat times each), e.g.
   forge.py veth0 02:..:01 send --src 198.18.0.3 --dst 198.18.0.1 --proto tcp \
       --flags S --ports 3000-3029
-  --ext dstopts puts an IPv6 destination options header before the L4 header.
+  --ext hbh,frag,dstopts puts those IPv6 extension headers, in that order,
+  before the L4 header (frag: an atomic fragment, offset 0, no more).
 
 scan-flood: --sources consecutive addresses from --first, each sending SYNs
 to --ports-per-source consecutive ports from --dport, one source after the
@@ -48,20 +49,30 @@ def pseudo_header(src, dst, proto, length):
     return src.packed + dst.packed + struct.pack("!IxxxB", length, proto)
 
 
-def ip_header(src, dst, proto, payload_len, ext=b""):
-    """IPv4 header (with its checksum) or IPv6 header plus EXT."""
+def ip_header(src, dst, proto, payload_len, ext=(b"", None)):
+    """IPv4 header (with its checksum) or IPv6 header plus EXT = (bytes, first header)."""
     if src.version == 4:
         head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_len, 0x1234, 0x4000, 64,
                            proto, 0, src.packed, dst.packed)
         return head[:10] + struct.pack("!H", checksum(head)) + head[12:]
-    next_header = 60 if ext else proto
-    return struct.pack("!IHBB16s16s", 0x60000000, len(ext) + payload_len, next_header, 64,
-                       src.packed, dst.packed) + ext
+    chain, first = ext
+    return struct.pack("!IHBB16s16s", 0x60000000, len(chain) + payload_len,
+                       proto if first is None else first, 64, src.packed, dst.packed) + chain
 
 
-def dest_options(proto):
-    """An IPv6 destination options header (8 bytes, one PadN option) before PROTO."""
-    return struct.pack("!BBBB4x", proto, 0, 1, 4)
+EXT_HEADERS = {"hbh": 0, "frag": 44, "dstopts": 60}
+
+
+def extension_chain(names, proto):
+    """IPv6 extension headers NAMES (comma list) before PROTO: (bytes, first header)."""
+    chain, next_header = b"", proto
+    for name in reversed(names.split(",") if names else []):
+        if name == "frag":
+            header = struct.pack("!BBHI", next_header, 0, 0, 0x1234)
+        else:  # options header: 8 bytes, one PadN option
+            header = struct.pack("!BBBB4x", next_header, 0, 1, 4)
+        chain, next_header = header + chain, EXT_HEADERS[name]
+    return chain, (next_header if chain else None)
 
 
 def l4_segment(args, src, dst, proto, dport):
@@ -124,7 +135,7 @@ def cmd_send(args, sock, src_mac):
     proto = PROTOS.get(args.proto) or int(args.proto)
     if src.version != dst.version:
         sys.exit("forge.py: --src and --dst are of different families")
-    ext = dest_options(proto) if args.ext == "dstopts" else b""
+    ext = extension_chain(args.ext, proto)
     eth = ethernet(args.dst_mac, src_mac, src.version)
     sent = 0
     for _ in range(args.repeat):
@@ -193,7 +204,7 @@ def main():
     send.add_argument("--sport", type=int, default=40000)
     send.add_argument("--flags", default="S")
     send.add_argument("--payload", default="forged")
-    send.add_argument("--ext", choices=["dstopts"])
+    send.add_argument("--ext", help="IPv6 extension headers: hbh,frag,dstopts")
     send.add_argument("--repeat", type=int, default=1)
     send.add_argument("--gap", type=float, default=0.0, help="seconds between frames")
     flood = sub.add_parser("scan-flood")

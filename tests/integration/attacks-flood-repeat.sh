@@ -12,7 +12,7 @@
 . "$TESTS_DIR/helpers/attacks.sh"
 need python3 nsenter nmap
 
-TABLE=65536 BAN=5
+TABLE=65536 BAN=10 # long enough to outlive the listing of 65,536 bans on a busy machine
 # The repeat offenders stay below the 65,536 sources the detector remembers
 # for repeat bans (pc_offenders); newcomers fill the table up.
 REPEATERS=60000 FILLERS=6000 SECOND_WAVE=20000

@@ -72,6 +72,9 @@ for proto in sctp dccp gre ipip 50; do
 done
 dropped_as_protocol "SCTP behind an IPv6 destination options header" \
 	forge send --src "$CLI6" --dst "$SRV6" --proto sctp --ports 7000 --repeat 3 --ext dstopts
+dropped_as_protocol "UDP-Lite behind IPv6 hop-by-hop, fragment and destination headers" \
+	forge send --src "$CLI6" --dst "$SRV6" --proto udplite --ports 7000 --repeat 3 \
+	--ext hbh,frag,dstopts
 
 conf=$(write_config proto-open.conf "allow tcp 22" "allow proto udplite,47")
 check "reload with allow proto udplite,47 (a name and a number)" pc reload "$IF_SRV" -c "$conf"
@@ -81,6 +84,12 @@ check "the UDP-Lite service receives it" sink_got "udplite/7000 from ::ffff:$CLI
 seen=$(sink_count "udplite/7000 from $CLI6")
 passes "UDP-Lite over IPv6 once allowed" udplite "$SRV6"
 check "the UDP-Lite service receives it over IPv6" sink_got "udplite/7000 from $CLI6" "$seen"
+seen=$(sink_count "udplite/7000 from $CLI6")
+passes "UDP-Lite behind three extension headers once allowed" \
+	forge send --src "$CLI6" --dst "$SRV6" --proto udplite --ports 7000 --repeat 3 \
+	--ext hbh,frag,dstopts
+check "the UDP-Lite service receives it (the forged chain is well formed)" \
+	sink_got "udplite/7000 from $CLI6" "$seen"
 passes "GRE once allowed" other gre
 dropped_as_protocol "SCTP, not named, still" other sctp
 dropped_as_protocol "IPIP, not named, still" other ipip

@@ -2,11 +2,12 @@
 # Attacks with spoofed sources (issue 12), each of which must fail:
 #  - a spoofed scan "from" the admin (named on "allow tcp 22 from"), from a
 #    source named in "exempt from", or from the host's default gateway, to
-#    get them banned;
+#    get them banned; a scan from the admin's IPv6 /64 to cut the admin off;
 #  - IPv4-mapped and IPv4-compatible IPv6 sources, to ban an IPv4 address or
 #    to borrow its trust;
 #  - dropped replies (SYN+ACK, ACK, RST, FIN+ACK to closed ports, as a NATed
-#    peer sends them) to get their sender banned.
+#    peer sends them) to get their sender banned (while stealth and UDP
+#    scans, which are not replies, still ban).
 # Each attack has a control that shows the same forged traffic arrives and
 # does ban an ordinary source, so a pass is never the harness failing.
 . "$(dirname "$0")/../lib.sh"
@@ -67,6 +68,7 @@ before=$(total_count drop)
 forge_tcp $PLAIN6 3600-3629
 grew_by "a spoofed scan from $PLAIN6, in the admin's /64, arrives" "$before" \
 	"$(total_count drop)" 30
+check "control: the scanner's /64 is banned" banned "2001:2::/64"
 check "the admin in the scanner's /64 still reaches tcp/22" from $ADMIN6 tcp 22
 pc unban "$IF_SRV" "2001:2::/64" >/dev/null 2>&1
 pc unban "$IF_SRV" $PLAIN6 >/dev/null 2>&1
