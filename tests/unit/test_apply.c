@@ -14,10 +14,11 @@
 
 #include "testing.h"
 #include "loader/apply.h"
-#include "portcullis.skel.h"
+#include "program.h"
 
 static struct portcullis_bpf *skel;
 static struct pc_maps maps;
+static int prog_fd; /* loaded with the program, not run here */
 
 static int parse(const char *text, struct pc_ruleset *rs)
 {
@@ -150,8 +151,7 @@ int main(void)
 		test_skip("apply", "needs root to load the BPF program");
 		return 0;
 	}
-	skel = portcullis_bpf__open_and_load();
-	err = skel ? pc_maps_from_object(skel->obj, &maps) : -errno;
+	err = test_program_load(&skel, &prog_fd, &maps);
 	if (err) {
 		test_begin("apply: load the program");
 		test_detail("%s", strerror(-err));

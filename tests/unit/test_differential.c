@@ -49,7 +49,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "portcullis.skel.h"
+#include "program.h"
 #include "maps/pcmaps.h"
 #include "maps/bans.h"
 #include "loader/apply.h"
@@ -1340,11 +1340,7 @@ static int setup(void)
 {
 	int err;
 
-	skel = portcullis_bpf__open_and_load();
-	if (!skel)
-		return -errno;
-	prog_fd = bpf_program__fd(skel->progs.portcullis_xdp);
-	err = pc_maps_from_object(skel->obj, &maps);
+	err = test_program_load(&skel, &prog_fd, &maps);
 	if (err)
 		return err;
 	percpu = calloc(maps.ncpus, sizeof(*percpu));

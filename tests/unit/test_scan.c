@@ -23,7 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "packets.h"
-#include "portcullis.skel.h"
+#include "program.h"
 #include "testing.h"
 #include "../../loader/apply.h"
 #include "../../maps/bans.h"
@@ -45,13 +45,11 @@ static bool lab_up(struct lab *lab, __u32 ports, __u64 window_ns, __u64 ban_ns, 
 	struct pc_ruleset rs;
 	struct pc_prefix prefix;
 	char why[128];
+	int err;
 
 	memset(lab, 0, sizeof(*lab));
-	lab->skel = portcullis_bpf__open_and_load();
-	if (!CHECK(lab->skel, "open_and_load: %s", strerror(errno)))
-		return false;
-	lab->prog_fd = bpf_program__fd(lab->skel->progs.portcullis_xdp);
-	if (!CHECK(pc_maps_from_object(lab->skel->obj, &lab->maps) == 0, "maps"))
+	err = test_program_load(&lab->skel, &lab->prog_fd, &lab->maps);
+	if (!CHECK(err == 0, "loading the program: %s", strerror(-err)))
 		return false;
 	pc_ruleset_init(&rs);
 	rs.established = PC_ESTABLISHED_OFF;

@@ -28,7 +28,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "portcullis.skel.h"
+#include "program.h"
 #include "maps/pcmaps.h"
 #include "maps/sources.h"
 #include "maps/bans.h"
@@ -1882,11 +1882,7 @@ static int setup(void)
 	struct pc_config cfg = make_config(0, PC_ESTABLISHED_SOCKET);
 	int err;
 
-	skel = portcullis_bpf__open_and_load();
-	if (!skel)
-		return -errno;
-	prog_fd = bpf_program__fd(skel->progs.portcullis_xdp);
-	err = pc_maps_from_object(skel->obj, &maps);
+	err = test_program_load(&skel, &prog_fd, &maps);
 	if (err)
 		return err;
 	snap = calloc(1, sizeof(*snap));
