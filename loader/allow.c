@@ -115,6 +115,27 @@ static int write_lists(const struct pc_maps *maps, const struct pc_port_table *t
 	return err;
 }
 
+/*
+ * Whoever a port is opened to is exempt from scan bans, as if the line had
+ * been in the config: flagged in the live trie before the port opens. A
+ * later 'disallow' leaves the exemption until the next reload: exempting
+ * too long only spares a source bans, never lets it through.
+ */
+static int exempt_live(const struct pc_maps *maps, __u32 set, int trie_fd,
+		       const struct pc_source_key *keys, size_t n)
+{
+	struct pc_config cfg;
+	int err = pc_sources_flag_live(trie_fd, keys, n, PC_SRC_F_EXEMPT);
+
+	if (!err)
+		err = pc_maps_read_config(maps, set, &cfg);
+	if (!err && !(cfg.flags & PC_CFG_HAVE_EXEMPT)) {
+		cfg.flags |= PC_CFG_HAVE_EXEMPT;
+		err = pc_maps_write_config(maps, set, &cfg);
+	}
+	return err;
+}
+
 /* allow IFACE PROTO PORTS from SOURCES, on the live rules. */
 static int allow_from(const struct pc_maps *maps, const char *ifname, enum pc_proto proto,
 		      const struct pc_port_range *ranges, size_t n,
@@ -153,6 +174,8 @@ static int allow_from(const struct pc_maps *maps, const char *ifname, enum pc_pr
 	/* The hint, then the lists, then the ports: a port never points at a
 	 * half-made list, and no key is in the trie where the hint says none is. */
 	err = pc_source_hint_extend(maps, set, keys, sources->count);
+	if (!err)
+		err = exempt_live(maps, set, trie_fd, keys, sources->count);
 	if (!err)
 		err = plan_lists(maps, table, proto, ranges, n, use, trie_fd, keys, sources->count);
 	if (err == -E2BIG)

@@ -264,3 +264,51 @@ int pc_sources_copy_list(int trie_fd, __u16 from, __u16 to)
 	free(copies);
 	return err;
 }
+
+/*
+ * Gives every SOURCE-kind entry covered by one of KEYS (any kind; read as
+ * prefixes) the flag FLAG, and inserts each of KEYS as a SOURCE entry with
+ * FLAG and the flags of the prefixes around it: what pc_sources_add_lists()
+ * would have made had those prefixes been in its lists. For a live trie,
+ * whose hint must cover KEYS already. Contained entries are flagged first,
+ * so no lookup ever finds a prefix flagged while a longer one inside it is
+ * not; in between, a source is only less flagged than it will be.
+ */
+int pc_sources_flag_live(int trie_fd, const struct pc_source_key *keys, size_t n, __u32 flag)
+{
+	struct pc_source_key key, next, wanted;
+	void *prev = NULL;
+	__u32 value;
+	int err = 0;
+
+	while (!err && bpf_map_get_next_key(trie_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key.kind != PC_SRC_SOURCE || bpf_map_lookup_elem(trie_fd, &key, &value) ||
+		    (value & flag))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			wanted = keys[i];
+			wanted.kind = PC_SRC_SOURCE;
+			wanted.list = 0;
+			if (!contains(&wanted, &key))
+				continue;
+			value |= flag;
+			if (bpf_map_update_elem(trie_fd, &key, &value, BPF_EXIST))
+				err = -errno;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		wanted = keys[i];
+		wanted.kind = PC_SRC_SOURCE;
+		wanted.list = 0;
+		/* The longest prefix around it (or itself) has the flags it inherits. */
+		if (bpf_map_lookup_elem(trie_fd, &wanted, &value))
+			value = 0;
+		value |= flag;
+		if (bpf_map_update_elem(trie_fd, &wanted, &value, BPF_ANY))
+			err = -errno;
+	}
+	return err;
+}

@@ -55,6 +55,14 @@ struct pc_source_entry {
 int pc_sources_add_lists(int trie_fd, struct pc_source_hint *hint, struct pc_source_entry *entries,
 			 size_t n);
 
+/*
+ * Flag KEYS' prefixes with FLAG in a live trie, as pc_sources_add_lists()
+ * would have: each becomes a PC_SRC_SOURCE entry with the flags around it
+ * plus FLAG, and every such entry inside one of them gains FLAG. Walks the
+ * whole trie once.
+ */
+int pc_sources_flag_live(int trie_fd, const struct pc_source_key *keys, size_t n, __u32 flag);
+
 /* Copy every entry of per-port list FROM into list TO of the same trie. */
 int pc_sources_copy_list(int trie_fd, __u16 from, __u16 to);
 

@@ -35,3 +35,16 @@ pc metrics "$IF_SRV" >"$TEST_TMP/metrics.prom"
 check "portcullis_ban_evictions_total is exported" \
 	grep -q "^portcullis_ban_evictions_total{interface=\"$IF_SRV\"} 0$" "$TEST_TMP/metrics.prom"
 check "stats --json counts evictions" test "$(stats_field '["bans"]["evicted"]')" = 0
+
+# --- allow ... from at runtime exempts its sources at once ------------------------------
+. "$TESTS_DIR/helpers/attacks.sh"
+forge_target
+conf_scan=$(write_config exempt-scan.conf "allow tcp 22" "scan-detect ports 5 window 10s ban 1m")
+check "reload with a low scan threshold" pc reload "$IF_SRV" -c "$conf_scan"
+check "allow tcp 2222 from 198.18.0.60 at runtime" pc allow "$IF_SRV" tcp 2222 from 198.18.0.60
+expect_exit "then a ban of 198.18.0.60 is refused" 2 "exempt from scan bans" \
+	pc ban "$IF_SRV" 198.18.0.60
+forge_tcp 198.18.0.60 3000-3029
+forge_tcp 198.18.0.61 3000-3029
+check "30 spoofed SYNs from 198.18.0.61 ban it (control)" banned 198.18.0.61
+check_not "the same from the runtime-allowed 198.18.0.60 ban nobody" banned 198.18.0.60
