@@ -22,6 +22,19 @@ forge() {
 		>/dev/null
 }
 
+# wave_from FIRST COUNT: COUNT spoofed scanners from address FIRST on, 6 closed
+# ports each; prints what forge.py says it sent.
+wave_from() {
+	cli python3 "$TESTS_DIR/helpers/forge.py" "$IF_CLI" "${SRV_MAC:?call forge_target first}" \
+		scan-flood --first "$1" --sources "$2" --dst "$SRV4" --dport 10000 \
+		--ports-per-source 6 --max-seconds 30
+}
+
+# wave SKIP COUNT: spoofed scanners 198.18.1.0 + SKIP ... + SKIP + COUNT - 1.
+wave() {
+	wave_from "$(python3 -c "import ipaddress; print(ipaddress.IPv4Address('198.18.1.0') + $1)")" "$2"
+}
+
 # forge_tcp SOURCE PORTS [FLAGS]: TCP to the server's address of SOURCE's family.
 forge_tcp() {
 	local dst=$SRV4

@@ -17,15 +17,9 @@ short=$(write_config short.conf "allow tcp 22" "scan-detect ports 5 window 10s b
 long=$(write_config long.conf "allow tcp 22" "scan-detect ports 5 window 10s ban 1h")
 check "attach with 2 s bans" pc attach "$IF_SRV" -c "$short"
 
-# wave FIRST COUNT: spoofed scanners from FIRST on, 6 closed ports each.
-wave() {
-	cli python3 "$TESTS_DIR/helpers/forge.py" "$IF_CLI" "$SRV_MAC" scan-flood \
-		--first "$1" --sources "$2" --dst "$SRV4" --dport 10000 --ports-per-source 6 \
-		--max-seconds 30
-}
-echo "expiring wave: $(wave 198.18.1.0 $EXPIRING)"
+echo "expiring wave: $(wave_from 198.18.1.0 $EXPIRING)"
 check "reload with 1 h bans" pc reload "$IF_SRV" -c "$long"
-echo "lasting wave: $(wave 198.19.0.0 $LASTING)"
+echo "lasting wave: $(wave_from 198.19.0.0 $LASTING)"
 made=$(stats_field '["bans"]["total"]')
 check "the waves made $((EXPIRING + LASTING)) bans ($made)" \
 	test "$made" -ge $((EXPIRING + LASTING - 50))
@@ -55,7 +49,7 @@ check "and answers again within 5 s ($ms ms)" test "$ms" -lt 5000
 # The same again with "events" following: it walks the table every moment.
 check "reload with 2 s bans" pc reload "$IF_SRV" -c "$short"
 bg_in "$NS_SRV" "$PC" events "$IF_SRV" >"$TEST_TMP/events.log" 2>&1
-echo "expiring wave while events follows: $(wave 198.18.128.0 $EXPIRING)"
+echo "expiring wave while events follows: $(wave_from 198.18.128.0 $EXPIRING)"
 # List the table while its 2 s bans expire: a ban that expires during the
 # listing must not come out with 584 years left (an unsigned underflow).
 most=0

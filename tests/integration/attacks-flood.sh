@@ -26,14 +26,6 @@ conf=$(write_config flood.conf "allow tcp 22" "scan-detect ports 5 window 10s ba
 check "attach with a 5-port detector and 5 m bans" pc attach "$IF_SRV" -c "$conf"
 check "the scanner-to-be reaches tcp/22 before the flood" from "$CLI4" tcp 22
 
-# wave SKIP COUNT: spoofed scanners 198.18.1.0 + SKIP ... + SKIP + COUNT - 1.
-wave() {
-	local first
-	first=$(python3 -c "import ipaddress; print(ipaddress.IPv4Address('198.18.1.0') + $1)")
-	cli python3 "$TESTS_DIR/helpers/forge.py" "$IF_CLI" "$SRV_MAC" scan-flood \
-		--first "$first" --sources "$2" --dst "$SRV4" --dport 10000 --ports-per-source 6 \
-		--max-seconds 30
-}
 bans_made() { stats_field '["bans"]["total"]'; }
 
 start=$(date +%s)

@@ -1772,67 +1772,81 @@ static void run_repeat_offender_cases(struct pc_config cfg)
 	test_end();
 }
 
+/* The rule sets the detector cases run under. */
+enum scan_rules { SCAN_ON, SCAN_OFF, SCAN_MONITOR, SCAN_FLAGS_PASS, SCAN_RULES };
+
 static void run_scan_detector_cases(void)
 {
-	struct pc_config cfg = make_config(PC_CFG_SCAN_DETECT, PC_ESTABLISHED_OFF);
-	struct pc_config off = make_config(0, PC_ESTABLISHED_OFF);
-	struct pc_config monitor =
-	    make_config(PC_CFG_SCAN_DETECT | PC_CFG_MONITOR, PC_ESTABLISHED_OFF);
 	static const __u16 closed5[] = {1001, 1002, 1003, 1004, 1005};
 	static const __u16 same10[] = {1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001, 1001};
 	static const __u16 open5[] = {22, 80, 443, 8000, 8001};
-	struct pc_config scan_pass;
+	static const struct {
+		const char *name;
+		enum scan_rules rules;
+		const char *src; /* "%u" numbers the probes */
+		const __u16 *ports;
+		size_t n;
+		__u8 flags;
+		int reason;	   /* of each probe */
+		const char *after; /* who sends the SYN to tcp 22 after (NULL: src) */
+		bool banned;
+	} rows[] = {
+	    {"5 closed ports (the threshold) ban the source", SCAN_ON, "198.18.0.7", closed5, 5,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true},
+	    {"4 closed ports do not", SCAN_ON, "198.18.0.8", closed5, 4,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false},
+	    {"one closed port 10 times does not", SCAN_ON, "198.18.0.9", same10, 10,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false},
+	    {"FIN probes of 5 open ports (scan-fin) ban the source", SCAN_ON, "198.18.0.10", open5, 5,
+	     TCP_FIN, PC_DROP_SCAN_FIN, NULL, true},
+	    {"ipv6 probes from one /64 add up and ban the /64", SCAN_ON, "2001:db8:9:1::%u", closed5, 5,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, "2001:db8:9:1::77", true},
+	    {"ipv6 probes from the next /64 are not banned", SCAN_ON, "2001:db8:9:2::%u", closed5, 4,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, "2001:db8:9:2::77", false},
+	    {"scan-detect off: 5 closed ports do not ban", SCAN_OFF, "198.18.0.12", closed5, 5,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false},
+	    {"monitor mode: bans are made and counted, nothing dropped", SCAN_MONITOR, "198.18.0.13", closed5, 5,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true},
+	    {"another source is not banned by someone else's scan", SCAN_ON, "198.18.0.14", closed5, 0,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false},
+	    /* Only what opens a conversation is a probe: replies say nothing of their sender. */
+	    {"ACK to 5 closed ports (replies) does not ban", SCAN_ON, "198.18.0.15", closed5, 5,
+	     TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false},
+	    {"SYN+ACK to 5 closed ports does not ban", SCAN_ON, "198.18.0.16", closed5, 5,
+	     TCP_SYN | TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false},
+	    {"RST to 5 closed ports does not ban", SCAN_ON, "198.18.0.17", closed5, 5,
+	     TCP_RST, PC_DROP_NOT_ALLOWED, NULL, false},
+	    {"FIN+ACK to 5 closed ports does not ban", SCAN_ON, "198.18.0.18", closed5, 5,
+	     TCP_FIN | TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false},
+	    {"PSH probes of 5 closed ports (scan-other) ban", SCAN_ON, "198.18.0.19", closed5, 5,
+	     TCP_PSH, PC_DROP_SCAN_OTHER, NULL, true},
+	    {"scan-flags pass: FIN probes of 5 closed ports still ban", SCAN_FLAGS_PASS, "198.18.0.20", closed5, 5,
+	     TCP_FIN, PC_DROP_NOT_ALLOWED, NULL, true},
+	    /* Exempt is not trusted: its probes drop, and are never counted. */
+	    {"an exempt source's 5 closed ports drop and do not ban", SCAN_ON, "198.18.5.7", closed5, 5,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false},
+	    {"its neighbour outside the exempt /24 is banned", SCAN_ON, "198.18.6.7", closed5, 5,
+	     TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true},
+	};
+	struct pc_config cfg[SCAN_RULES];
 
-	cfg.scan_ports = 5;
-	cfg.scan_window_ns = 10ULL * 1000000000;
-	cfg.ban_ns = 600ULL * 1000000000;
-	off.scan_ports = monitor.scan_ports = cfg.scan_ports;
-	off.scan_window_ns = monitor.scan_window_ns = cfg.scan_window_ns;
-	off.ban_ns = monitor.ban_ns = cfg.ban_ns;
-	scan_pass = cfg;
-	scan_pass.flags |= PC_CFG_SCAN_PASS;
+	cfg[SCAN_ON] = make_config(PC_CFG_SCAN_DETECT, PC_ESTABLISHED_OFF);
+	cfg[SCAN_ON].scan_ports = 5;
+	cfg[SCAN_ON].scan_window_ns = 10ULL * 1000000000;
+	cfg[SCAN_ON].ban_ns = 600ULL * 1000000000;
+	cfg[SCAN_OFF] = cfg[SCAN_ON];
+	cfg[SCAN_OFF].flags &= ~PC_CFG_SCAN_DETECT;
+	cfg[SCAN_MONITOR] = cfg[SCAN_ON];
+	cfg[SCAN_MONITOR].flags |= PC_CFG_MONITOR;
+	cfg[SCAN_FLAGS_PASS] = cfg[SCAN_ON];
+	cfg[SCAN_FLAGS_PASS].flags |= PC_CFG_SCAN_PASS;
 
-	scan_case("5 closed ports (the threshold) ban the source", cfg, "198.18.0.7", closed5, 5,
-		  TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true);
-	scan_case("4 closed ports do not", cfg, "198.18.0.8", closed5, 4, TCP_SYN,
-		  PC_DROP_NOT_ALLOWED, NULL, false);
-	scan_case("one closed port 10 times does not", cfg, "198.18.0.9", same10, 10, TCP_SYN,
-		  PC_DROP_NOT_ALLOWED, NULL, false);
-	scan_case("FIN probes of 5 open ports (scan-fin) ban the source", cfg, "198.18.0.10", open5,
-		  5, TCP_FIN, PC_DROP_SCAN_FIN, NULL, true);
-	scan_case("ipv6 probes from one /64 add up and ban the /64", cfg, "2001:db8:9:1::%u",
-		  closed5, 5, TCP_SYN, PC_DROP_NOT_ALLOWED, "2001:db8:9:1::77", true);
-	scan_case("ipv6 probes from the next /64 are not banned", cfg, "2001:db8:9:2::%u", closed5,
-		  4, TCP_SYN, PC_DROP_NOT_ALLOWED, "2001:db8:9:2::77", false);
-	scan_case("scan-detect off: 5 closed ports do not ban", off, "198.18.0.12", closed5, 5,
-		  TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false);
-	scan_case("monitor mode: bans are made and counted, nothing dropped", monitor,
-		  "198.18.0.13", closed5, 5, TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true);
-	scan_case("another source is not banned by someone else's scan", cfg, "198.18.0.14",
-		  closed5, 0, TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		scan_case(rows[i].name, cfg[rows[i].rules], rows[i].src, rows[i].ports, rows[i].n,
+			  rows[i].flags, rows[i].reason, rows[i].after, rows[i].banned);
 
-	/* Only what opens a conversation is a probe: replies say nothing of their sender. */
-	scan_case("ACK to 5 closed ports (replies) does not ban", cfg, "198.18.0.15", closed5, 5,
-		  TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false);
-	scan_case("SYN+ACK to 5 closed ports does not ban", cfg, "198.18.0.16", closed5, 5,
-		  TCP_SYN | TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false);
-	scan_case("RST to 5 closed ports does not ban", cfg, "198.18.0.17", closed5, 5, TCP_RST,
-		  PC_DROP_NOT_ALLOWED, NULL, false);
-	scan_case("FIN+ACK to 5 closed ports does not ban", cfg, "198.18.0.18", closed5, 5,
-		  TCP_FIN | TCP_ACK, PC_DROP_NOT_ALLOWED, NULL, false);
-	scan_case("PSH probes of 5 closed ports (scan-other) ban", cfg, "198.18.0.19", closed5, 5,
-		  TCP_PSH, PC_DROP_SCAN_OTHER, NULL, true);
-	scan_case("scan-flags pass: FIN probes of 5 closed ports still ban", scan_pass,
-		  "198.18.0.20", closed5, 5, TCP_FIN, PC_DROP_NOT_ALLOWED, NULL, true);
-
-	/* Exempt is not trusted: its probes drop, and are never counted. */
-	scan_case("an exempt source's 5 closed ports drop and do not ban", cfg, "198.18.5.7",
-		  closed5, 5, TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, false);
-	scan_case("its neighbour outside the exempt /24 is banned", cfg, "198.18.6.7", closed5, 5,
-		  TCP_SYN, PC_DROP_NOT_ALLOWED, NULL, true);
-
-	run_ban_ring_cases(cfg);
-	run_repeat_offender_cases(cfg);
+	run_ban_ring_cases(cfg[SCAN_ON]);
+	run_repeat_offender_cases(cfg[SCAN_ON]);
 }
 
 /* ---- one counter per packet ---------------------------------------------------- */
