@@ -70,16 +70,17 @@ int pc_cmd_ban(const char *ifname, const char *address, const char *for_word, bo
 		err = -EPERM;
 		goto out;
 	}
-	/* Whoever the config says must never be banned by a scan is worth a second thought. */
+	if (!force && pc_guard_ban(ifname, &maps, &addr, cfg.scan_ipv6_prefix)) {
+		err = -EPERM;
+		goto out;
+	}
+	/* Whoever the config says a scan must never ban is worth a second thought. The SSH
+	 * guard speaks first: cutting the session is the graver mistake. */
 	if (!force && (pc_live_source_flags(&maps, &addr) & PC_SRC_F_EXEMPT)) {
 		pc_warn("%s: refusing to ban %s: it is exempt from scan bans ('exempt from', a "
 			"port's 'from' list, or a gateway or resolver under 'exempt auto')",
 			ifname, address);
 		pc_warn("check the address, or use --force to ban it all the same");
-		err = -EPERM;
-		goto out;
-	}
-	if (!force && pc_guard_ban(ifname, &maps, &addr, cfg.scan_ipv6_prefix)) {
 		err = -EPERM;
 		goto out;
 	}

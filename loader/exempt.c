@@ -6,11 +6,14 @@
  * off the network. Read at attach and reload, in the caller's network
  * namespace (/proc/net is the namespace's own).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "exempt.h"
 
@@ -107,13 +110,49 @@ static int resolvers(const char *path, struct pc_prefix_list *list)
 	return err;
 }
 
+/*
+ * The resolv.conf of the caller's network namespace. A namespace made with
+ * 'ip netns add NAME' keeps its own in /etc/netns/NAME/ ('ip netns exec'
+ * mounts it over /etc/resolv.conf; nsenter, which portcullis is run under,
+ * does not), so look for it by the namespace's name.
+ */
+static void resolv_conf_path(char *path, size_t len)
+{
+	struct stat self, named;
+	struct dirent *entry;
+	DIR *dir;
+
+	snprintf(path, len, "%s", PC_RESOLV_CONF);
+	dir = opendir("/run/netns");
+	if (!dir || stat("/proc/self/ns/net", &self)) {
+		if (dir)
+			closedir(dir);
+		return;
+	}
+	while ((entry = readdir(dir))) {
+		char ns[300], conf[300];
+
+		snprintf(ns, sizeof(ns), "/run/netns/%s", entry->d_name);
+		if (entry->d_name[0] == '.' || stat(ns, &named) || named.st_ino != self.st_ino ||
+		    named.st_dev != self.st_dev)
+			continue;
+		snprintf(conf, sizeof(conf), "/etc/netns/%s/resolv.conf", entry->d_name);
+		if (access(conf, R_OK) == 0)
+			snprintf(path, len, "%s", conf);
+		break;
+	}
+	closedir(dir);
+}
+
 int pc_exempt_auto(struct pc_prefix_list *list)
 {
+	char conf[300];
 	int err = ipv4_gateways(list);
 
 	if (!err)
 		err = ipv6_gateways(list);
+	resolv_conf_path(conf, sizeof(conf));
 	if (!err)
-		err = resolvers(PC_RESOLV_CONF, list);
+		err = resolvers(conf, list);
 	return err;
 }

@@ -1,12 +1,19 @@
 #!/bin/bash
 # Exempt sources at the command line: a manual ban of an exempt source (named
-# in 'exempt from', in a port's 'from' list, or the server's default gateway
-# under 'exempt auto') is refused unless --force; with 'exempt auto off' the
-# gateway is an ordinary source. The eviction counter is exported.
+# in 'exempt from', in a port's 'from' list, or under 'exempt auto' the
+# server's default gateway and its namespace's resolver) is refused unless
+# --force; with 'exempt auto off' the gateway is an ordinary source; 'allow
+# ... from' at runtime exempts its sources at once, against forged scans too.
+# The eviction counter is exported.
 . "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/helpers/attacks.sh"
 need python3 nsenter
 
 lab_up || { not_ok exempt-lab "could not build the lab"; exit 1; }
+# The server namespace's own resolver, as 'ip netns' keeps it.
+trap 'rm -rf "/etc/netns/$NS_SRV"; lab_down' EXIT
+mkdir -p "/etc/netns/$NS_SRV"
+echo "nameserver 198.18.0.70" >"/etc/netns/$NS_SRV/resolv.conf"
 # The client's second address is the server's default gateway.
 srv ip route add default via "$CLI4B" dev "$IF_SRV"
 
@@ -19,7 +26,8 @@ expect_exit "ban of a source in a port's from list is refused" 2 "exempt from sc
 	pc ban "$IF_SRV" 198.18.0.5
 expect_exit "ban of the default gateway is refused" 2 "exempt from scan bans" \
 	pc ban "$IF_SRV" "$CLI4B"
-banned() { pc bans "$IF_SRV" --json | grep -q "\"address\": \"$1\""; }
+expect_exit "ban of the namespace's resolver (/etc/netns/NAME/resolv.conf) is refused" 2 \
+	"exempt from scan bans" pc ban "$IF_SRV" 198.18.0.70
 check_not "and none of them is banned (exempt from)" banned 198.18.0.40
 check_not "(port list)" banned 198.18.0.5
 check_not "(gateway)" banned "$CLI4B"
@@ -37,7 +45,6 @@ check "portcullis_ban_evictions_total is exported" \
 check "stats --json counts evictions" test "$(stats_field '["bans"]["evicted"]')" = 0
 
 # --- allow ... from at runtime exempts its sources at once ------------------------------
-. "$TESTS_DIR/helpers/attacks.sh"
 forge_target
 conf_scan=$(write_config exempt-scan.conf "allow tcp 22" "scan-detect ports 5 window 10s ban 1m")
 check "reload with a low scan threshold" pc reload "$IF_SRV" -c "$conf_scan"
