@@ -274,48 +274,52 @@ static __always_inline int icmp_is_essential(const struct packet *pkt)
 	       (pkt->icmp_type >= NDISC_ROUTER_SOLICITATION && pkt->icmp_type <= NDISC_REDIRECT);
 }
 
-/*
- * Does the packet belong to one of this host's own conversations? A TCP
- * socket that is not listening (established, SYN-SENT, TIME-WAIT, ...) or a
- * UDP socket connected to this very peer.
- */
-static __always_inline int socket_owns(struct xdp_md *ctx, const struct packet *pkt)
+/* The packet's addresses and ports as socket and conntrack lookups take
+ * them. Returns the tuple's length, 0 if the headers are out of reach. */
+static __always_inline __u32 lookup_tuple(const struct packet *pkt, struct bpf_sock_tuple *tuple)
 {
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_sock *sk;
-	__u32 tuple_len;
-	int owned;
-
 	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
 		const struct iphdr *ip = pkt->l3;
 
 		/* Checked by the parser already; the verifier forgets by now. */
 		if ((void *)(ip + 1) > pkt->data_end)
 			return 0;
-		tuple.ipv4.saddr = ip->saddr;
-		tuple.ipv4.daddr = ip->daddr;
-		tuple.ipv4.sport = pkt->sport;
-		tuple.ipv4.dport = pkt->dport;
-		tuple_len = sizeof(tuple.ipv4);
-	} else {
-		const struct ipv6hdr *ip6 = pkt->l3;
-
-		if ((void *)(ip6 + 1) > pkt->data_end)
-			return 0;
-		__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, sizeof(tuple.ipv6.saddr));
-		__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, sizeof(tuple.ipv6.daddr));
-		tuple.ipv6.sport = pkt->sport;
-		tuple.ipv6.dport = pkt->dport;
-		tuple_len = sizeof(tuple.ipv6);
+		tuple->ipv4.saddr = ip->saddr;
+		tuple->ipv4.daddr = ip->daddr;
+		tuple->ipv4.sport = pkt->sport;
+		tuple->ipv4.dport = pkt->dport;
+		return sizeof(tuple->ipv4);
 	}
 
+	const struct ipv6hdr *ip6 = pkt->l3;
+
+	if ((void *)(ip6 + 1) > pkt->data_end)
+		return 0;
+	__builtin_memcpy(tuple->ipv6.saddr, &ip6->saddr, sizeof(tuple->ipv6.saddr));
+	__builtin_memcpy(tuple->ipv6.daddr, &ip6->daddr, sizeof(tuple->ipv6.daddr));
+	tuple->ipv6.sport = pkt->sport;
+	tuple->ipv6.dport = pkt->dport;
+	return sizeof(tuple->ipv6);
+}
+
+/*
+ * Does the packet belong to one of this host's own conversations? A TCP
+ * socket that is not listening (established, SYN-SENT, TIME-WAIT, ...) or a
+ * UDP socket connected to this very peer.
+ */
+static __always_inline int socket_owns(struct xdp_md *ctx, const struct packet *pkt,
+				       struct bpf_sock_tuple *tuple, __u32 tuple_len)
+{
+	struct bpf_sock *sk;
+	int owned;
+
 	if (pkt->l4_proto == IPPROTO_TCP) {
-		sk = bpf_skc_lookup_tcp(ctx, &tuple, tuple_len, BPF_F_CURRENT_NETNS, 0);
+		sk = bpf_skc_lookup_tcp(ctx, tuple, tuple_len, BPF_F_CURRENT_NETNS, 0);
 		if (!sk)
 			return 0;
 		owned = sk->state != BPF_TCP_LISTEN;
 	} else {
-		sk = bpf_sk_lookup_udp(ctx, &tuple, tuple_len, BPF_F_CURRENT_NETNS, 0);
+		sk = bpf_sk_lookup_udp(ctx, tuple, tuple_len, BPF_F_CURRENT_NETNS, 0);
 		if (!sk)
 			return 0;
 		/* An unconnected socket matches any peer: that is a listener. */
@@ -323,6 +327,76 @@ static __always_inline int socket_owns(struct xdp_md *ctx, const struct packet *
 	}
 	bpf_sk_release(sk);
 	return owned;
+}
+
+/*
+ * nf_conntrack's XDP lookup (net/netfilter/nf_conntrack_bpf.c). Weak: on a
+ * kernel without it, or with nf_conntrack a module not loaded at attach,
+ * libbpf leaves the address 0, bpf_ksym_exists() says so and the verifier
+ * drops the call: the program loads and answers from sockets only.
+ */
+/* Never read here. A body, not a forward declaration: libbpf matches the
+ * kfunc prototypes against the kernel's, and a FWD is not a STRUCT. */
+struct nf_conn {
+	__u64 opaque;
+};
+
+struct bpf_ct_opts___local {
+	__s32 netns_id; /* -1: the namespace of the receiving interface */
+	__s32 error;    /* out: -errno of a failed lookup */
+	__u8 l4proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 dir;       /* out: IP_CT_DIR_* the tuple matched */
+	__u8 reserved[2];
+};
+
+/* The size every kernel with the kfunc takes (6.0+); 6.8 added a 16-byte
+ * form with a conntrack zone, which the default zone does not need. */
+#define PC_CT_OPTS_SIZE 12
+_Static_assert(sizeof(struct bpf_ct_opts___local) == PC_CT_OPTS_SIZE, "bpf_ct_opts");
+
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tuple,
+					 __u32 tuple_len, struct bpf_ct_opts___local *opts,
+					 __u32 opts_len) __ksym __weak;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+
+#ifndef bpf_ksym_exists /* libbpf < 1.2 */
+#define bpf_ksym_exists(sym) (!!(sym))
+#endif
+
+/*
+ * Does the kernel's connection tracker know the flow? Forwarded and NATed
+ * flows (containers behind masquerade: the reply remote:443 -> host:NATPORT)
+ * have no local socket but an entry, matched in either direction.
+ */
+static __always_inline int conntrack_owns(struct xdp_md *ctx, const struct packet *pkt,
+					  struct bpf_sock_tuple *tuple, __u32 tuple_len)
+{
+	struct bpf_ct_opts___local opts = {
+		.netns_id = -1,
+		.l4proto = pkt->l4_proto,
+	};
+	struct nf_conn *ct;
+
+	if (!bpf_ksym_exists(bpf_xdp_ct_lookup) || !bpf_ksym_exists(bpf_ct_release))
+		return 0;
+	ct = bpf_xdp_ct_lookup(ctx, tuple, tuple_len, &opts, PC_CT_OPTS_SIZE);
+	if (!ct)
+		return 0;
+	bpf_ct_release(ct);
+	return 1;
+}
+
+/* Step 9 of `established socket`: a local socket first, the cheaper and
+ * more common answer, then the connection tracker. */
+static __always_inline int connection_owns(struct xdp_md *ctx, const struct packet *pkt)
+{
+	struct bpf_sock_tuple tuple = {};
+	__u32 tuple_len = lookup_tuple(pkt, &tuple);
+
+	if (!tuple_len)
+		return 0;
+	return socket_owns(ctx, pkt, &tuple, tuple_len) ||
+	       conntrack_owns(ctx, pkt, &tuple, tuple_len);
 }
 
 /*
@@ -373,7 +447,8 @@ static __always_inline void rule_verdict(struct xdp_md *ctx, const struct packet
 	switch (opens_connection(pkt->l4_proto, pkt->tcp_flags) ? PC_ESTABLISHED_OFF
 								 : cfg->established) {
 	case PC_ESTABLISHED_SOCKET:
-		if (socket_owns(ctx, pkt)) {
+		/* Sockets or conntrack: both count as `established`. */
+		if (connection_owns(ctx, pkt)) {
 			v->reason = PC_PASS_ESTABLISHED;
 			return;
 		}
