@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "commands.h"
 #include "log.h"
@@ -248,6 +249,47 @@ int pc_cmd_stats(const char *ifname, bool json, double watch_seconds)
 	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
 }
 
+/* Does the kernel offer conntrack from XDP? The BTF of a kfunc that is
+ * a module's (nf_conntrack built as one) is in the module's BTF. */
+static bool kernel_has_kfunc(const char *name, const char *module)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
+	bool found = false;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+	if (!found && (mod = btf__load_module_btf(module, vmlinux)))
+		found = btf__find_by_name_kind(mod, name, BTF_KIND_FUNC) > 0;
+	btf__free(mod);
+	btf__free(vmlinux);
+	return found;
+}
+
+/*
+ * Step 9's connection tracker: used by `established socket` when the kernel
+ * has the bpf_xdp_ct_lookup kfunc and nf_conntrack is loaded. Without either,
+ * the program answers from sockets only. WHY says which.
+ */
+static bool conntrack_offered(const struct pc_config *cfg, const char **why)
+{
+	if (cfg->established != PC_ESTABLISHED_SOCKET) {
+		*why = "not used: established is not socket";
+		return false;
+	}
+	if (!kernel_has_kfunc("bpf_xdp_ct_lookup", "nf_conntrack")) {
+		*why = "the kernel has no bpf_xdp_ct_lookup kfunc: sockets only";
+		return false;
+	}
+	if (access("/proc/sys/net/netfilter/nf_conntrack_max", F_OK) &&
+	    access("/sys/module/nf_conntrack", F_OK)) {
+		*why = "nf_conntrack is not loaded: sockets only";
+		return false;
+	}
+	*why = "bpf_xdp_ct_lookup and nf_conntrack present";
+	return true;
+}
+
 struct iface_status {
 	char ifname[IF_NAMESIZE];
 	bool present;     /* the interface still exists */
@@ -255,6 +297,8 @@ struct iface_status {
 	struct pc_config config;
 	struct pc_meta meta;
 	unsigned long long memory;
+	bool conntrack;          /* step 9 may ask the connection tracker */
+	const char *conntrack_why;
 };
 
 static int read_status(const char *ifname, struct iface_status *st)
@@ -281,6 +325,7 @@ static int read_status(const char *ifname, struct iface_status *st)
 	bpf_map_lookup_elem(maps.meta, &zero, &st->meta);
 	st->memory = pc_maps_memory(&maps);
 	pc_maps_close(&maps);
+	st->conntrack = conntrack_offered(&st->config, &st->conntrack_why);
 	return 0;
 }
 
@@ -298,9 +343,13 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 		       xdp_mode_name(st->meta.xdp_mode), st->prog_id);
 		json_string(st->meta.config_path);
 		printf(", \"generation\": %u, \"reloads\": %u, \"reload_failures\": %u, "
-		       "\"attached_at\": %llu, \"map_bytes\": %llu}",
+		       "\"attached_at\": %llu, \"map_bytes\": %llu, \"conntrack\": %s, "
+		       "\"conntrack_reason\": ",
 		       st->config.generation, st->meta.reloads_ok, st->meta.reloads_failed,
-		       (unsigned long long)st->meta.attached_at, st->memory);
+		       (unsigned long long)st->meta.attached_at, st->memory,
+		       st->conntrack ? "true" : "false");
+		json_string(st->conntrack_why);
+		printf("}");
 		return;
 	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&at));
@@ -313,6 +362,7 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 	       st->meta.config_path[0] ? st->meta.config_path : "-", st->config.generation,
 	       st->meta.reloads_ok, st->meta.reloads_failed);
 	printf("  map memory  %.1f MiB\n", st->memory / 1048576.0);
+	printf("  conntrack   %s (%s)\n", st->conntrack ? "yes" : "no", st->conntrack_why);
 }
 
 int pc_cmd_status(const char *ifname, bool json)
