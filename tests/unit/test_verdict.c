@@ -1989,6 +1989,10 @@ static int run_bench(void)
 	static const struct verdict_case syn22 = {.base = b_v4_tcp, .port = 22, .flags = TCP_SYN};
 	static const struct verdict_case syn23 = {.base = b_v4_tcp, .port = 23, .flags = TCP_SYN};
 	static const struct verdict_case udp6 = {.base = b_v6_udp, .port = 53};
+	/* Step 9's packets: not opening, to a closed port, no socket, no
+	 * conntrack entry: a socket lookup and a conntrack lookup, both missing. */
+	static const struct verdict_case ack23 = {.base = b_v4_tcp, .port = 23, .flags = TCP_ACK};
+	static const struct verdict_case udp6_closed = {.base = b_v6_udp, .port = 5353};
 	struct bench_row rows[] = {
 	    {.name = "bare XDP_PASS, ipv4 tcp syn", .packet = &syn22, .bare = true},
 	    {.name = "ipv4 tcp syn to allowed 22",
@@ -2000,6 +2004,15 @@ static int run_bench(void)
 	     .established = PC_ESTABLISHED_OFF},
 	    {.name = "ipv4 tcp syn to 23, established socket",
 	     .packet = &syn23,
+	     .established = PC_ESTABLISHED_SOCKET},
+	    {.name = "ipv4 tcp ack to 23, established ephemeral",
+	     .packet = &ack23,
+	     .established = PC_ESTABLISHED_EPHEMERAL},
+	    {.name = "ipv4 tcp ack to 23, established socket",
+	     .packet = &ack23,
+	     .established = PC_ESTABLISHED_SOCKET},
+	    {.name = "ipv6 udp to 5353, established socket",
+	     .packet = &udp6_closed,
 	     .established = PC_ESTABLISHED_SOCKET},
 	    {.name = "ipv4 tcp syn to allowed 22, deny+trust lists",
 	     .packet = &syn22,
