@@ -349,7 +349,7 @@ struct bpf_ct_opts___local {
 	__u8 reserved[2];
 };
 
-/* The size every kernel with the kfunc takes (6.0+); 6.8 added a 16-byte
+/* The size every kernel with the kfunc takes (5.18+); 6.8 added a 16-byte
  * form with a conntrack zone, which the default zone does not need. */
 #define PC_CT_OPTS_SIZE 12
 _Static_assert(sizeof(struct bpf_ct_opts___local) == PC_CT_OPTS_SIZE, "bpf_ct_opts");
