@@ -231,24 +231,14 @@ enum pc_state_line pc_state_parse(const char *line, __u32 ipv6_prefix,
 	return PC_STATE_BAN;
 }
 
-/*
- * The name of this process's network namespace under /run/netns: "" for the
- * initial one, -ENOENT for one without a name.
- */
-static int netns_name(char *name, size_t len)
+/* The name under /run/netns of the namespace SELF, or -ENOENT. */
+static int netns_lookup(const struct stat *self, char *name, size_t len)
 {
-	struct stat self, init, named;
+	struct stat named;
 	struct dirent *ent;
 	int err = -ENOENT;
-	DIR *dir;
+	DIR *dir = opendir("/run/netns");
 
-	*name = '\0';
-	if (stat("/proc/self/ns/net", &self))
-		return 0; /* no namespaces to tell apart */
-	if (stat("/proc/1/ns/net", &init) || (self.st_dev == init.st_dev &&
-					       self.st_ino == init.st_ino))
-		return 0;
-	dir = opendir("/run/netns");
 	if (!dir)
 		return -ENOENT;
 	while ((ent = readdir(dir))) {
@@ -257,8 +247,8 @@ static int netns_name(char *name, size_t len)
 		if (ent->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/run/netns/%s", ent->d_name);
-		if (stat(path, &named) == 0 && named.st_dev == self.st_dev &&
-		    named.st_ino == self.st_ino) {
+		if (stat(path, &named) == 0 && named.st_dev == self->st_dev &&
+		    named.st_ino == self->st_ino) {
 			snprintf(name, len, "%s", ent->d_name);
 			err = 0;
 			break;
@@ -266,6 +256,28 @@ static int netns_name(char *name, size_t len)
 	}
 	closedir(dir);
 	return err;
+}
+
+/*
+ * The name of this process's network namespace under /run/netns: "" for the
+ * initial one, -ENOENT for one without a name. The initial one is PID 1's;
+ * where /proc/1 is hidden (a sandbox), a namespace with a name is taken for
+ * a named one and one without for the initial one.
+ */
+static int netns_name(char *name, size_t len)
+{
+	struct stat self, init;
+
+	*name = '\0';
+	if (stat("/proc/self/ns/net", &self))
+		return 0; /* no namespaces to tell apart */
+	if (stat("/proc/1/ns/net", &init) == 0) {
+		if (self.st_dev == init.st_dev && self.st_ino == init.st_ino)
+			return 0;
+		return netns_lookup(&self, name, len);
+	}
+	netns_lookup(&self, name, len);
+	return 0;
 }
 
 /* The directory of this namespace's state files: STATE_DIR or STATE_DIR/netns-NAME. */
