@@ -128,14 +128,14 @@ static const struct cli_option options[] = {
 	{ PC_OPT_DETACH_ON_EXIT, "detach-on-exit", 0, no_argument, take_flag,
 	  FIELD(detach_on_exit), NULL,
 	  "detach the filter when stopping (default: it stays attached and filtering)" },
-	{ PC_OPT_STATE_DIR, "state-dir", 0, required_argument, take_string, FIELD(state_dir),
-	  "DIR", "where bans are saved (default " PC_STATE_DIR_DEFAULT
-	  ", env PORTCULLIS_STATE_DIR)" },
 	{ PC_OPT_PORT_SERIES, "port-series", 0, required_argument, take_port_series,
 	  FIELD(port_series), "N",
 	  "denied ports with per-port series, the busiest first (default 64, 0 .. 65536)" },
 	{ 0, "pin-root", 0, required_argument, take_string, FIELD(pin_root), "DIR",
 	  "where pins live (default " PC_PIN_ROOT_DEFAULT ", env PORTCULLIS_PIN_ROOT)" },
+	{ 0, "state-dir", 0, required_argument, take_string, FIELD(state_dir),
+	  "DIR", "where bans are saved (default " PC_STATE_DIR_DEFAULT
+	  ", env PORTCULLIS_STATE_DIR)" },
 	{ 0, "verbose", 'v', no_argument, take_count, FIELD(verbosity), NULL,
 	  "more detail; -vv adds libbpf and verifier output" },
 	{ 0, "help", 'h', no_argument, take_flag, FIELD(help), NULL,
@@ -173,10 +173,10 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			    "that would cut off the SSH session this runs from is refused. The "
 			    "bans saved by detach or run are restored with their remaining time.",
 			    { "attach eth0", "attach eth0 -c ./portcullis.conf --xdp-mode generic" },
-			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_STATE_DIR, 1, 1 },
+			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE, 1, 1 },
 	[PC_CMD_DETACH] = { "detach", "IFACE", "detach the filter and remove its pins",
 			    "The bans in force are saved first, for the next attach.",
-			    { "detach eth0" }, PC_OPT_STATE_DIR, 1, 1 },
+			    { "detach eth0" }, 0, 1, 1 },
 	[PC_CMD_RELOAD] = { "reload", "IFACE", "replace the rules atomically from the config",
 			    "A packet sees the old rules or the new ones, never a mix. A bad "
 			    "config, or one that would cut off the SSH session this runs from, "
@@ -228,8 +228,7 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			 { "run eth0 -c /etc/portcullis/portcullis.conf",
 			   "run eth0 --detach-on-exit" },
 			 PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_LISTEN |
-				 PC_OPT_KEEP | PC_OPT_DETACH_ON_EXIT | PC_OPT_STATE_DIR |
-				 PC_OPT_PORT_SERIES,
+				 PC_OPT_KEEP | PC_OPT_DETACH_ON_EXIT | PC_OPT_PORT_SERIES,
 			 1, 1 },
 };
 
@@ -326,14 +325,14 @@ static void command_help(FILE *out, const struct pc_command_spec *spec)
 	fprintf(out, "\nexamples:\n");
 	for (size_t i = 0; i < 3 && spec->examples[i]; i++)
 		fprintf(out, "  portcullis %s\n", spec->examples[i]);
-	fprintf(out, "\nGlobal options (-v, --pin-root DIR): see portcullis --help.\n");
+	fprintf(out, "\nGlobal options (-v, --pin-root DIR, --state-dir DIR): see portcullis --help.\n");
 }
 
 static void usage(FILE *out)
 {
 	char text[SYNOPSIS_MAX];
 
-	fprintf(out, "usage: portcullis [-v] [--pin-root DIR] COMMAND [ARGS]\n\n"
+	fprintf(out, "usage: portcullis [-v] [--pin-root DIR] [--state-dir DIR] COMMAND [ARGS]\n\n"
 		     "An XDP port filter: a default-deny allowlist of TCP/UDP ports, stealth-scan\n"
 		     "drops and scan bans on the NIC driver path.\n\ncommands:\n");
 	for (size_t i = 0; i < PC_COMMANDS; i++) {

@@ -193,10 +193,11 @@ static int parse_words(char **w, __u32 ipv6_prefix, const struct pc_state_clock 
 		return bad(why, why_len, "'%.60s': not milliseconds", w[W_SCAN_MS]);
 	ban->ports = ports;
 	ban->repeat = repeat;
+	/* Made before this boot: as early as the clock allows, the scan's length kept. */
 	ban->created_ns = to_mono(created_s, clock);
-	ban->first_ns = ban->created_ns > scan_ms * 1000000ULL
-				? ban->created_ns - scan_ms * 1000000ULL
-				: 1;
+	if (ban->created_ns <= scan_ms * 1000000ULL)
+		ban->created_ns = scan_ms * 1000000ULL + 1;
+	ban->first_ns = ban->created_ns - scan_ms * 1000000ULL;
 	ban->expires_ns = *expires_s == UINT64_MAX ? PC_BAN_FOREVER : to_mono(*expires_s, clock);
 	return 0;
 }
