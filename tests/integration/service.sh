@@ -1,7 +1,7 @@
 #!/bin/bash
 # portcullis run, the service mode: attach, /metrics, SIGHUP reloads (good
 # and bad configs, counted), ban lines in the log, sd_notify READY /
-# RELOADING / STOPPING, SIGTERM detaches unless --keep, adopting an existing
+# RELOADING / STOPPING, SIGTERM leaves the filter on (--detach-on-exit detaches), adopting an existing
 # attachment, and startup failures that leave nothing behind.
 . "$(dirname "$0")/../lib.sh"
 need python3 nsenter curl
