@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "events.h"
+#include "guard.h"
 #include "log.h"
 #include "state.h"
 
@@ -540,22 +541,50 @@ static size_t place_scan_bans(const struct pc_maps *maps, struct pc_ban_entry *s
 	return first;
 }
 
+/*
+ * A saved ban is restored unless the rules now say no ban may hold its
+ * source: a trusted source ('allow from'), or the client of the SSH session
+ * attach runs from (pc_guard_ban says why). The config may have changed
+ * since the ban was saved.
+ */
+static bool restorable(const char *ifname, const struct pc_maps *maps,
+		       const struct pc_ban_entry *entry, __u32 ipv6_prefix, size_t *trusted)
+{
+	struct pc_prefix addr = {.family = entry->key.family == PC_SRC_FAMILY_V4 ? AF_INET
+										   : AF_INET6};
+
+	addr.len = addr.family == AF_INET ? 32 : 128;
+	memcpy(addr.addr, entry->key.addr, sizeof(addr.addr));
+	if (pc_live_trusted(maps, &addr)) {
+		++*trusted;
+		return false;
+	}
+	return pc_guard_ban(ifname, maps, &addr, ipv6_prefix) == 0;
+}
+
 /* Manual bans first (scan bans never take their room), then scan bans in ring order. */
-static void add_restored(const char *ifname, const struct pc_maps *maps,
+static void add_restored(const char *ifname, const struct pc_maps *maps, __u32 ipv6_prefix,
 			 struct pc_ban_entry *bans, size_t n, size_t *restored)
 {
-	size_t n_scan = 0, skip;
+	size_t n_scan = 0, kept = 0, trusted = 0, skip;
 	bool replaced;
 	int err;
 
+	for (size_t i = 0; i < n; i++)
+		if (restorable(ifname, maps, &bans[i], ipv6_prefix, &trusted))
+			bans[kept++] = bans[i];
+	if (trusted)
+		pc_warn("%s: %zu saved bans not restored: their sources are trusted ('allow from') "
+			"now", ifname, trusted);
+	n = kept;
+	/* Scan bans to the front, where place_scan_bans orders them. */
 	for (size_t i = 0; i < n; i++) {
-		if (bans[i].ban.reason == PC_BAN_SCAN) {
-			struct pc_ban_entry scan = bans[i];
+		struct pc_ban_entry entry = bans[i];
 
-			bans[i] = bans[n_scan];
-			bans[n_scan++] = scan;
+		if (entry.ban.reason != PC_BAN_SCAN)
 			continue;
-		}
+		bans[i] = bans[n_scan];
+		bans[n_scan++] = entry;
 	}
 	for (size_t i = n_scan; i < n; i++) {
 		err = pc_bans_add(maps, &bans[i].key, &bans[i].ban, &replaced);
@@ -600,7 +629,7 @@ void pc_state_restore(const char *ifname, const struct pc_maps *maps)
 		pc_maps_read_config(maps, set, &cfg);
 	n = read_bans(in, ifname, path, cfg.scan_ipv6_prefix, bans);
 	fclose(in);
-	add_restored(ifname, maps, bans, n, &restored);
+	add_restored(ifname, maps, cfg.scan_ipv6_prefix, bans, n, &restored);
 	free(bans);
 	if (restored)
 		pc_info("%s: restored %zu bans from %s", ifname, restored, path);

@@ -146,8 +146,12 @@ pc detach "$IF_SRV" >/dev/null 2>&1
 printf '%s\n' "portcullis-bans 1" \
 	"203.0.113.1 manual forever $((now - 86400 * 30)) 0 - 0 0" \
 	"203.0.113.2 scan $((now + 100)) $((now - 3500)) 20 tcp/8080 1 3100" \
-	"203.0.113.3 scan $((now - 1)) $((now - 3600)) 20 tcp/8080 0 3100" >"$STATE"
-check "attach with a hand-written file" pc attach "$IF_SRV" -c "$conf"
+	"203.0.113.3 scan $((now - 1)) $((now - 3600)) 20 tcp/8080 0 3100" \
+	"203.0.113.4 manual forever $now 0 - 0 0" >"$STATE"
+trusting=$(write_config trusting.conf "allow tcp 22" "allow from 203.0.113.4" \
+	"scan-detect ports 5 window 10s ban 2h")
+expect_exit "attach with a hand-written file" 0 "1 saved bans not restored: .*trusted" \
+	nsenter --net="/run/netns/$NS_SRV" "$PC" attach "$IF_SRV" -c "$trusting"
 check "a forever ban stays forever" \
 	bash -c "nsenter --net=/run/netns/$NS_SRV $PC bans $IF_SRV | grep -q '^203\.0\.113\.1 .*manual'"
 read -r left reason < <(expires_in 203.0.113.2)
@@ -155,6 +159,7 @@ check "a scan ban gets what is left by the wall clock ($left s)" near "${left:-0
 check "its scan details are kept" \
 	bash -c "nsenter --net=/run/netns/$NS_SRV $PC bans $IF_SRV | grep -q '^203\.0\.113\.2 .* 20  tcp/8080'"
 check "a ban that ended while down is not restored" test -z "$(expires_in 203.0.113.3)"
+check "nor the ban of a source the config trusts now" test -z "$(expires_in 203.0.113.4)"
 
 # --- hostile state files --------------------------------------------------------------
 attach_with() { # NAME PATTERN: attach exits 0 and warns with PATTERN
