@@ -137,7 +137,8 @@ static int parse_last(const char *word, struct pc_ban *ban, char *why, size_t wh
 
 	if (strcmp(word, "-") == 0)
 		return 0;
-	if (!slash || slash - word >= (long)sizeof(proto_word) || parse_number(slash + 1, 65535, &port))
+	if (!slash || slash - word >= (long)sizeof(proto_word) ||
+	    parse_number(slash + 1, 65535, &port))
 		return bad(why, why_len, "'%.60s': not PROTO/PORT or -", word);
 	memcpy(proto_word, word, slash - word);
 	proto_word[slash - word] = '\0';
@@ -220,9 +221,10 @@ enum pc_state_line pc_state_parse(const char *line, __u32 ipv6_prefix,
 	if (n == 0 || words[0][0] == '#')
 		return PC_STATE_SKIP;
 	if (n != WORDS) {
-		snprintf(why, why_len, "%s%zu words, expected %d (ADDRESS REASON EXPIRES CREATED "
-			 "PORTS LAST REPEAT SCAN_MS)", n > WORDS ? "more than " : "",
-			 n > WORDS ? (size_t)WORDS : n, WORDS);
+		snprintf(why, why_len,
+			 "%s%zu words, expected %d (ADDRESS REASON EXPIRES CREATED "
+			 "PORTS LAST REPEAT SCAN_MS)",
+			 n > WORDS ? "more than " : "", n > WORDS ? (size_t)WORDS : n, WORDS);
 		return PC_STATE_BAD;
 	}
 	memset(entry, 0, sizeof(*entry));
@@ -292,8 +294,7 @@ static int state_dir(char *buf, size_t len)
 		return err;
 	if (!*name)
 		return snprintf(buf, len, "%s", pc_state_dir) < (int)len ? 0 : -ENAMETOOLONG;
-	return snprintf(buf, len, "%s/netns-%s", pc_state_dir, name) < (int)len ? 0
-										 : -ENAMETOOLONG;
+	return snprintf(buf, len, "%s/netns-%s", pc_state_dir, name) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
 int pc_state_path(const char *ifname, char *buf, size_t len)
@@ -330,7 +331,7 @@ static int make_dirs(const char *dir)
 static int write_all(FILE *out, const char *ifname, const struct pc_maps *maps)
 {
 	struct pc_ban_entry *list = NULL;
-	struct pc_config cfg = {.scan_ipv6_prefix = 64};
+	struct pc_config cfg = { .scan_ipv6_prefix = 64 };
 	struct pc_state_clock clock;
 	char line[PC_STATE_LINE_MAX + 1];
 	size_t n = 0;
@@ -343,8 +344,9 @@ static int write_all(FILE *out, const char *ifname, const struct pc_maps *maps)
 	if (err)
 		return err;
 	pc_state_clock_now(&clock);
-	fprintf(out, "%s\n# %s: ADDRESS REASON EXPIRES CREATED PORTS LAST REPEAT SCAN_MS "
-		     "(times in seconds since 1970, UTC)\n",
+	fprintf(out,
+		"%s\n# %s: ADDRESS REASON EXPIRES CREATED PORTS LAST REPEAT SCAN_MS "
+		"(times in seconds since 1970, UTC)\n",
 		PC_STATE_VERSION_LINE, ifname);
 	for (size_t i = 0; i < n; i++) {
 		pc_state_format(&list[i], cfg.scan_ipv6_prefix, &clock, line, sizeof(line));
@@ -363,7 +365,8 @@ int pc_state_save(const char *ifname, const struct pc_maps *maps)
 	err = state_dir(dir, sizeof(dir));
 	if (err == -ENOENT) {
 		pc_debug("%s: this network namespace has no name under /run/netns: its bans "
-			 "are not saved", ifname);
+			 "are not saved",
+			 ifname);
 		return err;
 	}
 	if (!err)
@@ -476,7 +479,8 @@ static size_t read_bans(FILE *in, const char *ifname, const char *path, __u32 ip
 	if (!read_line(in, line, sizeof(line), &too_long) || too_long ||
 	    strcmp(line, PC_STATE_VERSION_LINE) != 0) {
 		pc_warn("%s: %s:1: not a portcullis bans file (no '%s' line); ignored, no bans "
-			"restored", ifname, path, PC_STATE_VERSION_LINE);
+			"restored",
+			ifname, path, PC_STATE_VERSION_LINE);
 		return 0;
 	}
 	number = 1;
@@ -488,7 +492,8 @@ static size_t read_bans(FILE *in, const char *ifname, const char *path, __u32 ip
 			snprintf(why, sizeof(why), "longer than %d characters", PC_STATE_LINE_MAX);
 			kind = PC_STATE_BAD;
 		} else {
-			kind = pc_state_parse(line, ipv6_prefix, &clock, &bans[n], why, sizeof(why));
+			kind = pc_state_parse(line, ipv6_prefix, &clock, &bans[n], why,
+					      sizeof(why));
 		}
 		if (kind == PC_STATE_BAD && bad_lines++ < 10)
 			pc_warn("%s: %s:%d: %s; line skipped", ifname, path, number, why);
@@ -530,7 +535,7 @@ static size_t place_scan_bans(const struct pc_maps *maps, struct pc_ban_entry *s
 	if (bpf_map_lookup_elem(maps->ban_state, &zero, &state))
 		return n; /* no ring: place none (the caller then adds none) */
 	for (size_t i = first; i < n; i++) {
-		struct pc_ring_slot slot = {.source = scan[i].key, .ring_pos = state.scan_next};
+		struct pc_ring_slot slot = { .source = scan[i].key, .ring_pos = state.scan_next };
 		__u32 index = state.scan_next % PC_SCAN_BANS_MAX;
 
 		scan[i].ban.ring_pos = state.scan_next++;
@@ -550,8 +555,8 @@ static size_t place_scan_bans(const struct pc_maps *maps, struct pc_ban_entry *s
 static bool restorable(const char *ifname, const struct pc_maps *maps,
 		       const struct pc_ban_entry *entry, __u32 ipv6_prefix, size_t *trusted)
 {
-	struct pc_prefix addr = {.family = entry->key.family == PC_SRC_FAMILY_V4 ? AF_INET
-										   : AF_INET6};
+	struct pc_prefix addr = { .family = entry->key.family == PC_SRC_FAMILY_V4 ? AF_INET
+										  : AF_INET6 };
 
 	addr.len = addr.family == AF_INET ? 32 : 128;
 	memcpy(addr.addr, entry->key.addr, sizeof(addr.addr));
@@ -575,7 +580,8 @@ static void add_restored(const char *ifname, const struct pc_maps *maps, __u32 i
 			bans[kept++] = bans[i];
 	if (trusted)
 		pc_warn("%s: %zu saved bans not restored: their sources are trusted ('allow from') "
-			"now", ifname, trusted);
+			"now",
+			ifname, trusted);
 	n = kept;
 	/* Scan bans to the front, where place_scan_bans orders them. */
 	for (size_t i = 0; i < n; i++) {
@@ -602,7 +608,7 @@ static void add_restored(const char *ifname, const struct pc_maps *maps, __u32 i
 
 void pc_state_restore(const char *ifname, const struct pc_maps *maps)
 {
-	struct pc_config cfg = {.scan_ipv6_prefix = 64};
+	struct pc_config cfg = { .scan_ipv6_prefix = 64 };
 	struct pc_ban_entry *bans;
 	size_t n, restored = 0;
 	char path[4200];
@@ -612,8 +618,7 @@ void pc_state_restore(const char *ifname, const struct pc_maps *maps)
 
 	err = pc_state_path(ifname, path, sizeof(path));
 	if (err) {
-		pc_debug("%s: no state file in this network namespace: %s", ifname,
-			 pc_strerr(err));
+		pc_debug("%s: no state file in this network namespace: %s", ifname, pc_strerr(err));
 		return;
 	}
 	in = open_state(ifname, path);

@@ -27,7 +27,7 @@
 
 #include "../maps/bans.h"
 
-#define PC_STATE_DIR_DEFAULT "/var/lib/portcullis"
+#define PC_STATE_DIR_DEFAULT  "/var/lib/portcullis"
 #define PC_STATE_VERSION_LINE "portcullis-bans 1"
 /* Longest line read; a longer one is skipped. */
 #define PC_STATE_LINE_MAX 256

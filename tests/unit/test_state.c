@@ -150,8 +150,8 @@ static void special_lines(void)
 int main(void)
 {
 	struct pc_ban_entry manual = v4_ban("198.51.100.7", PC_BAN_MANUAL, PC_BAN_FOREVER);
-	struct pc_ban_entry timed = v4_ban("198.51.100.8", PC_BAN_MANUAL,
-					   before.mono_ns + 400ULL * 86400 * SEC);
+	struct pc_ban_entry timed =
+		v4_ban("198.51.100.8", PC_BAN_MANUAL, before.mono_ns + 400ULL * 86400 * SEC);
 	struct pc_ban_entry scan = v4_ban("198.51.100.9", PC_BAN_SCAN, before.mono_ns + 3600 * SEC);
 	struct pc_ban_entry v6 = scan;
 
