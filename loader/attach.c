@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pins.h"
 #include "portcullis.skel.h"
+#include "state.h"
 
 /*
  * Parse and validate a config; prints the error, and copies it to WHY (may
@@ -221,6 +222,8 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		pc_warn("%s: couldn't fill the maps: %s", ifname, pc_strerr(err));
 		goto cleanup;
 	}
+	/* Before the link: the saved bans are in force from the first packet. */
+	pc_state_restore(ifname, &maps);
 	if (pin_maps(skel->obj, ifname))
 		goto cleanup;
 
@@ -251,6 +254,17 @@ cleanup:
 	return ret;
 }
 
+/* The bans in force, for the next attach; a failure is said and does not stop detach. */
+static void save_bans(const char *ifname)
+{
+	struct pc_maps maps;
+
+	if (pc_open_iface(ifname, &maps))
+		return;
+	pc_state_save(ifname, &maps);
+	pc_maps_close(&maps);
+}
+
 int pc_cmd_detach(const char *ifname)
 {
 	char path[4096];
@@ -264,6 +278,7 @@ int pc_cmd_detach(const char *ifname)
 		return PC_EXIT_FAILURE;
 	}
 	lock_fd = pc_lock_iface(ifname);
+	save_bans(ifname);
 	pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
 	link_fd = bpf_obj_get(path);
 	/* Detach explicitly: another process may still hold the link open. */

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pins.h"
+#include "state.h"
 
 /*
  * One row per option: the bit a command accepts it by (0: a global option,
@@ -123,12 +124,18 @@ static const struct cli_option options[] = {
 	{ PC_OPT_LISTEN, "listen", 0, required_argument, take_string, FIELD(listen), "ADDR:PORT",
 	  "HTTP address (default 127.0.0.1:9433; :PORT for every address)" },
 	{ PC_OPT_KEEP, "keep", 0, no_argument, take_flag, FIELD(keep), NULL,
-	  "leave the filter attached when stopping" },
+	  "leave the filter attached when stopping (the default; kept for old unit files)" },
+	{ PC_OPT_DETACH_ON_EXIT, "detach-on-exit", 0, no_argument, take_flag,
+	  FIELD(detach_on_exit), NULL,
+	  "detach the filter when stopping (default: it stays attached and filtering)" },
 	{ PC_OPT_PORT_SERIES, "port-series", 0, required_argument, take_port_series,
 	  FIELD(port_series), "N",
 	  "denied ports with per-port series, the busiest first (default 64, 0 .. 65536)" },
 	{ 0, "pin-root", 0, required_argument, take_string, FIELD(pin_root), "DIR",
 	  "where pins live (default " PC_PIN_ROOT_DEFAULT ", env PORTCULLIS_PIN_ROOT)" },
+	{ 0, "state-dir", 0, required_argument, take_string, FIELD(state_dir),
+	  "DIR", "where bans are saved (default " PC_STATE_DIR_DEFAULT
+	  ", env PORTCULLIS_STATE_DIR)" },
 	{ 0, "verbose", 'v', no_argument, take_count, FIELD(verbosity), NULL,
 	  "more detail; -vv adds libbpf and verifier output" },
 	{ 0, "help", 'h', no_argument, take_flag, FIELD(help), NULL,
@@ -163,10 +170,12 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			    "load the filter, fill its rules from the config and attach it to "
 			    "IFACE",
 			    "The attachment outlives the command (a pinned bpf_link). A config "
-			    "that would cut off the SSH session this runs from is refused.",
+			    "that would cut off the SSH session this runs from is refused. The "
+			    "bans saved by detach or run are restored with their remaining time.",
 			    { "attach eth0", "attach eth0 -c ./portcullis.conf --xdp-mode generic" },
 			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE, 1, 1 },
-	[PC_CMD_DETACH] = { "detach", "IFACE", "detach the filter and remove its pins", NULL,
+	[PC_CMD_DETACH] = { "detach", "IFACE", "detach the filter and remove its pins",
+			    "The bans in force are saved first, for the next attach.",
 			    { "detach eth0" }, 0, 1, 1 },
 	[PC_CMD_RELOAD] = { "reload", "IFACE", "replace the rules atomically from the config",
 			    "A packet sees the old rules or the new ones, never a mix. A bad "
@@ -209,14 +218,17 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			      { "exporter --listen :9433" }, PC_OPT_LISTEN | PC_OPT_PORT_SERIES, 0,
 			      64 },
 	[PC_CMD_RUN] = { "run", "IFACE",
-			 "foreground service: attach, serve /metrics, reload on SIGHUP, detach on "
-			 "SIGTERM",
-			 "Adopts an existing attachment. A SIGHUP reload that is refused (a bad "
-			 "config, or one that would cut off the SSH session run was started from) "
-			 "is logged and the old rules stay in force.",
-			 { "run eth0 -c /etc/portcullis/portcullis.conf --keep" },
+			 "foreground service: attach, serve /metrics, reload on SIGHUP; the filter "
+			 "stays attached when it stops",
+			 "Adopts an existing attachment, so a restart leaves no unfiltered moment. "
+			 "A SIGHUP reload that is refused (a bad config, or one that would cut off "
+			 "the SSH session run was started from) is logged and the old rules stay "
+			 "in force. Bans are saved at every change (at most once a second) and at "
+			 "exit; 'portcullis detach' unfilters.",
+			 { "run eth0 -c /etc/portcullis/portcullis.conf",
+			   "run eth0 --detach-on-exit" },
 			 PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_LISTEN |
-				 PC_OPT_KEEP | PC_OPT_PORT_SERIES,
+				 PC_OPT_KEEP | PC_OPT_DETACH_ON_EXIT | PC_OPT_PORT_SERIES,
 			 1, 1 },
 };
 
@@ -313,14 +325,14 @@ static void command_help(FILE *out, const struct pc_command_spec *spec)
 	fprintf(out, "\nexamples:\n");
 	for (size_t i = 0; i < 3 && spec->examples[i]; i++)
 		fprintf(out, "  portcullis %s\n", spec->examples[i]);
-	fprintf(out, "\nGlobal options (-v, --pin-root DIR): see portcullis --help.\n");
+	fprintf(out, "\nGlobal options (-v, --pin-root DIR, --state-dir DIR): see portcullis --help.\n");
 }
 
 static void usage(FILE *out)
 {
 	char text[SYNOPSIS_MAX];
 
-	fprintf(out, "usage: portcullis [-v] [--pin-root DIR] COMMAND [ARGS]\n\n"
+	fprintf(out, "usage: portcullis [-v] [--pin-root DIR] [--state-dir DIR] COMMAND [ARGS]\n\n"
 		     "An XDP port filter: a default-deny allowlist of TCP/UDP ports, stealth-scan\n"
 		     "drops and scan bans on the NIC driver path.\n\ncommands:\n");
 	for (size_t i = 0; i < PC_COMMANDS; i++) {
@@ -423,6 +435,10 @@ static int check_options(const struct pc_cli *cli, const struct pc_command_spec 
 			continue;
 		pc_warn("%s: option --%s does not apply (usage: portcullis %s %s)", spec->name,
 			options[i].name, spec->name, synopsis(spec, text, sizeof(text)));
+		return PC_EXIT_USAGE;
+	}
+	if (cli->keep && cli->detach_on_exit) {
+		pc_warn("%s: --keep and --detach-on-exit contradict each other", spec->name);
 		return PC_EXIT_USAGE;
 	}
 	if (cli->argc < spec->min_args || cli->argc > spec->max_args) {

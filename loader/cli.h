@@ -41,7 +41,8 @@ enum pc_cli_option {
 	PC_OPT_LISTEN = 1 << 6,
 	PC_OPT_KEEP = 1 << 7,
 	PC_OPT_PORT_SERIES = 1 << 8,
-	PC_OPT_LAST = PC_OPT_PORT_SERIES,
+	PC_OPT_DETACH_ON_EXIT = 1 << 9,
+	PC_OPT_LAST = PC_OPT_DETACH_ON_EXIT,
 };
 
 struct pc_cli {
@@ -53,9 +54,11 @@ struct pc_cli {
 	double watch;
 	const char *listen;	  /* NULL: the exporter's default */
 	const char *for_duration; /* ban --for */
-	bool keep;
+	bool keep;		  /* accepted for old unit files; keeping is the default */
+	bool detach_on_exit;	  /* run: detach when stopping */
 	unsigned int port_series; /* denied ports in the per-port metrics */
 	const char *pin_root;	  /* --pin-root, else NULL */
+	const char *state_dir;	  /* --state-dir, else NULL */
 	int verbosity;		  /* enum pc_log_level, raised by each -v */
 	bool help;		  /* -h/--help: print help instead of running */
 	unsigned int given;	  /* PC_OPT_* seen on the command line */

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pins.h"
 #include "run.h"
+#include "state.h"
 
 static int run_check(const struct pc_cli *cli)
 {
@@ -88,7 +89,7 @@ static int run_run(const struct pc_cli *cli)
 	    .config_path = cli->config_path,
 	    .listen = cli->listen,
 	    .xdp_mode = cli->xdp_mode,
-	    .keep = cli->keep,
+	    .detach_on_exit = cli->detach_on_exit,
 	    .force = cli->force,
 	    .metrics = {.port_series = cli->port_series},
 	};
@@ -130,6 +131,7 @@ static int (*const runners[PC_COMMANDS])(const struct pc_cli *cli) = {
 int main(int argc, char **argv)
 {
 	const char *env_root = getenv("PORTCULLIS_PIN_ROOT");
+	const char *env_state = getenv("PORTCULLIS_STATE_DIR");
 	struct pc_cli cli;
 	int ret;
 
@@ -140,6 +142,10 @@ int main(int argc, char **argv)
 		pc_pin_root = cli.pin_root;
 	else if (env_root && *env_root)
 		pc_pin_root = env_root;
+	if (cli.state_dir)
+		pc_state_dir = cli.state_dir;
+	else if (env_state && *env_state)
+		pc_state_dir = env_state;
 	pc_log_init(cli.verbosity);
 	return runners[cli.command](&cli);
 }

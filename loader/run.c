@@ -26,9 +26,20 @@
 #include "log.h"
 #include "pins.h"
 #include "run.h"
+#include "state.h"
+#include "../maps/bans.h"
 
 /* How often the loop looks at the interface and the ban events. */
 #define TICK_MS 250
+/* Bans are saved at most this often: a scan flood must not become a write flood. */
+#define SAVE_INTERVAL_NS 1000000000ULL
+
+/* What the loop keeps between ticks: is the state file behind the maps? */
+struct run_state {
+	const struct pc_run_opts *opts;
+	bool bans_changed;
+	__u64 saved_ns; /* pc_now_ns() of the last save */
+};
 
 /* One line to stderr (as every message) and the same line to syslog. */
 static void __attribute__((format(printf, 2, 3))) note(int priority, const char *fmt, ...)
@@ -95,18 +106,20 @@ static void reload(const struct pc_run_opts *opts)
 /* Bans, unbans and expiries from the events follower, one line each. */
 static void log_ban_event(const char *line, void *ctx)
 {
-	const struct pc_run_opts *opts = ctx;
+	struct run_state *state = ctx;
 
-	note(LOG_NOTICE, "%s: %s", opts->ifname, line);
+	note(LOG_NOTICE, "%s: %s", state->opts->ifname, line);
+	state->bans_changed = true;
 }
 
-static struct pc_events *follow_bans(const struct pc_run_opts *opts, struct pc_maps *maps)
+static struct pc_events *follow_bans(struct run_state *state, struct pc_maps *maps)
 {
+	const struct pc_run_opts *opts = state->opts;
 	struct pc_events *events;
 
 	if (pc_open_iface(opts->ifname, maps))
 		return NULL;
-	events = pc_events_open(maps, log_ban_event, (void *)opts);
+	events = pc_events_open(maps, log_ban_event, state);
 	if (!events) {
 		pc_warn("%s: can't follow ban events; bans are not logged", opts->ifname);
 		pc_maps_close(maps);
@@ -204,10 +217,23 @@ static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
 	return ret;
 }
 
-/* Wait for signals; returns on SIGTERM or SIGINT. */
-static void serve(const struct pc_run_opts *opts, int sig_fd, struct pc_events *events,
-		  struct pc_pin_hold *hold)
+/* The bans to the state file, after a change, at most once a second. */
+static void save_bans(struct run_state *state, const struct pc_maps *maps, bool now)
 {
+	__u64 time = pc_now_ns();
+
+	if (!now && (!state->bans_changed || time - state->saved_ns < SAVE_INTERVAL_NS))
+		return;
+	state->bans_changed = false;
+	state->saved_ns = time;
+	pc_state_save(state->opts->ifname, maps);
+}
+
+/* Wait for signals; returns on SIGTERM or SIGINT. */
+static void serve(struct run_state *state, int sig_fd, struct pc_events *events,
+		  const struct pc_maps *maps, struct pc_pin_hold *hold)
+{
+	const struct pc_run_opts *opts = state->opts;
 	struct pollfd pfd = {.fd = sig_fd, .events = POLLIN};
 	struct signalfd_siginfo info;
 	bool present = true, gave_up = false;
@@ -219,6 +245,8 @@ static void serve(const struct pc_run_opts *opts, int sig_fd, struct pc_events *
 			return;
 		if (events && pc_events_poll(events, 0) < 0)
 			events = NULL; /* detached under us: said by watch_interface or stop */
+		if (events)
+			save_bans(state, maps, false);
 		watch_interface(opts, &present);
 		watch_pins(opts, hold, &gave_up);
 		if (ready <= 0)
@@ -238,6 +266,7 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 {
 	struct pc_exporter *exporter = NULL;
 	struct pc_pin_hold hold = {.link = -1};
+	struct run_state state = {.opts = opts};
 	struct pc_events *events = NULL;
 	struct pc_maps maps;
 	bool attached_here;
@@ -271,19 +300,24 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 		     "%s: can't hold the attachment; pins removed by hand will not be "
 		     "put back",
 		     opts->ifname);
-	events = follow_bans(opts, &maps);
-	serve(opts, sig_fd, events, &hold);
+	events = follow_bans(&state, &maps);
+	serve(&state, sig_fd, events, &maps, &hold);
 
 	sd_notify(0, "STOPPING=1");
 	pc_exporter_stop(exporter);
 	if (events) {
+		/* Detach saves them too; a run that stays attached saves them here. */
+		if (!opts->detach_on_exit && pc_is_attached(opts->ifname))
+			save_bans(&state, &maps, true);
 		pc_events_close(events);
 		pc_maps_close(&maps);
 	}
-	if (opts->keep)
-		note(LOG_INFO, "%s: left attached (--keep)", opts->ifname);
-	else if (pc_is_attached(opts->ifname))
+	/* Fail-closed: the pinned link keeps filtering until 'portcullis detach'. */
+	if (opts->detach_on_exit && pc_is_attached(opts->ifname))
 		ret = pc_cmd_detach(opts->ifname);
+	else if (pc_is_attached(opts->ifname))
+		note(LOG_INFO, "%s: left attached and filtering; 'portcullis detach %s' unfilters",
+		     opts->ifname, opts->ifname);
 	pc_pins_release(&hold);
 out:
 	if (sig_fd >= 0)

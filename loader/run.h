@@ -12,15 +12,16 @@ struct pc_run_opts {
 	const char *config_path;
 	const char *listen; /* NULL: PC_LISTEN_DEFAULT */
 	int xdp_mode;	    /* 0 = auto, else enum pc_xdp_mode */
-	bool keep;	    /* leave the filter attached on SIGTERM */
+	bool detach_on_exit; /* detach when stopping; by default the filter stays */
 	bool force;	    /* attach and reload even if that cuts off this SSH session */
 	struct pc_metrics_opts metrics;
 };
 
 /*
  * Attach IFACE (or adopt its attachment and apply the config to it), serve
- * /metrics, reload on SIGHUP, stop on SIGTERM or SIGINT and detach unless
- * KEEP. Returns the exit status.
+ * /metrics, reload on SIGHUP, stop on SIGTERM or SIGINT. The attachment
+ * stays when it stops (fail-closed: a restart leaves no unfiltered moment
+ * and the next run adopts it) unless DETACH_ON_EXIT. Returns the exit status.
  */
 int pc_cmd_run(const struct pc_run_opts *opts);
 

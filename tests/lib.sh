@@ -24,6 +24,8 @@ CLI6=2001:2::2
 export PORTCULLIS_PIN_ROOT=/sys/fs/bpf/pctest-$LAB_ID
 LAB_PIDS=()
 TEST_TMP=$(mktemp -d)
+# Saved bans of the lab's interfaces: never /var/lib.
+export PORTCULLIS_STATE_DIR=$TEST_TMP/state
 
 srv() { nsenter --net="/run/netns/$NS_SRV" "$@"; }
 cli() { nsenter --net="/run/netns/$NS_CLI" "$@"; }

@@ -84,7 +84,8 @@ check "the adopting run enforces its config (A)" test "$(enforced_set)" = A
 kill -TERM "$RUN_PID"
 wait "$RUN_PID"
 check "SIGTERM: the adopting run exits 0" test $? -eq 0
-check "and detaches" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "and leaves the filter attached" attached
+check "detach unfilters" pc detach "$IF_SRV"
 
 # --- kill -9 of the reload command itself ---------------------------------------
 check "attach for the reload kills" pc attach "$IF_SRV" -c "$conf_a"
@@ -195,6 +196,8 @@ check "run is still running" kill -0 "$RUN_PID"
 kill -TERM "$RUN_PID"
 wait "$RUN_PID"
 check "and exits 0 on SIGTERM" test $? -eq 0
+check "leaving its pins for 'detach' (fail-closed)" test -e "$PORTCULLIS_PIN_ROOT/$gone/link"
+check "which cleans up" pc detach "$gone"
 check "leaving no pins" test ! -e "$PORTCULLIS_PIN_ROOT/$gone"
 
 # --- a full ban table -------------------------------------------------------------------

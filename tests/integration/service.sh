@@ -1,7 +1,7 @@
 #!/bin/bash
 # portcullis run, the service mode: attach, /metrics, SIGHUP reloads (good
 # and bad configs, counted), ban lines in the log, sd_notify READY /
-# RELOADING / STOPPING, SIGTERM detaches unless --keep, adopting an existing
+# RELOADING / STOPPING, SIGTERM leaves the filter on (--detach-on-exit detaches), adopting an existing
 # attachment, and startup failures that leave nothing behind.
 . "$(dirname "$0")/../lib.sh"
 need python3 nsenter curl
@@ -101,8 +101,9 @@ fi
 
 stop_run
 check "SIGTERM: exit status 0" test $? -eq 0
-check "SIGTERM detaches: no pins" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
-check_not "and no XDP program on the link" xdp_on_link
+check "SIGTERM leaves the filter attached (fail-closed)" attached
+check "and the XDP program on the link" xdp_on_link
+check "says so" grep -q "$IF_SRV: left attached and filtering" "$TEST_TMP/run.log"
 check "sd_notify STOPPING=1" grep -q "^STOPPING=1" "$TEST_TMP/notify.log"
 check "the exit is logged" grep -q "$IF_SRV: stopping on Terminated" "$TEST_TMP/run.log"
 
@@ -113,14 +114,19 @@ stop_run
 check "--keep: SIGTERM exits 0" test $? -eq 0
 check "--keep: still attached" attached
 check_not "--keep: the filter still filters (tcp/8080 closed)" reach tcp "$SRV4" 8080
-check "--keep: says so" grep -q "$IF_SRV: left attached (--keep)" "$TEST_TMP/keep.log"
+check "--keep: says so" grep -q "$IF_SRV: left attached and filtering" "$TEST_TMP/keep.log"
 
 printf '%s\n' "allow tcp 22,8080" "scan-detect off" >"$conf"
 start_notified_run "$TEST_TMP/adopt.log"
 check "run adopts an existing attachment" grep -q "$IF_SRV: adopted the existing attachment" "$TEST_TMP/adopt.log"
 check "and applies its config to it (tcp/8080 open)" reach tcp "$SRV4" 8080
 stop_run
-check "the adopted attachment is detached on SIGTERM" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "the adopted attachment stays on SIGTERM" attached
+start_notified_run "$TEST_TMP/detach-on-exit.log" --detach-on-exit
+stop_run
+check "--detach-on-exit: the adopted attachment is detached on SIGTERM" \
+	test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check_not "--detach-on-exit: and no XDP program on the link" xdp_on_link
 
 # --- failures at start leave nothing behind ---------------------------------------
 printf '%s\n' "allow tcp 22" "allow udp 0" >"$conf"

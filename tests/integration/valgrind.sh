@@ -86,4 +86,4 @@ else
 fi
 check "run under valgrind reloaded and put the pins back" \
 	bash -c "grep -q 'reloaded' '$log.stderr' && grep -q 'put them back' '$log.stderr'"
-check "and detached on SIGTERM" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "and left the filter attached on SIGTERM" test -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"

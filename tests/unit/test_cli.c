@@ -103,7 +103,22 @@ static const struct cli_case cases[] = {
 		"tcp|udp PORTS [from SOURCES])\n",
 		"allow", "eth0", "tcp", "22", "--force"),
 	REFUSED("help for an unknown command",
-		"portcullis: help: unknown command 'frob' (see portcullis --help)\n", "help", "frob"),
+		"portcullis: help: unknown command 'frob' (see portcullis --help)\n", "help", "frob"),	/* The fail-closed lifecycle: run keeps the filter unless told; --keep stays accepted. */
+	RUNS("run --detach-on-exit", PC_CMD_RUN, 1, "run", "eth0", "--detach-on-exit"),
+	RUNS("run --keep, the old unit files' option", PC_CMD_RUN, 1, "run", "eth0", "--keep"),
+	REFUSED("run --keep --detach-on-exit",
+		"portcullis: run: --keep and --detach-on-exit contradict each other\n", "run", "eth0",
+		"--keep", "--detach-on-exit"),
+	REFUSED("--detach-on-exit is run's",
+		"portcullis: detach: option --detach-on-exit does not apply (usage: portcullis "
+		"detach IFACE)\n",
+		"detach", "eth0", "--detach-on-exit"),
+	/* --state-dir is global, like --pin-root: attach reads it, detach and run write it. */
+	RUNS("--state-dir before the command", PC_CMD_ATTACH, 1, "--state-dir", "/tmp/s", "attach",
+	     "eth0"),
+	RUNS("--state-dir after it", PC_CMD_DETACH, 1, "detach", "eth0", "--state-dir", "/tmp/s"),
+	REFUSED("--state-dir needs a directory", "portcullis: option --state-dir needs an argument\n",
+		"detach", "eth0", "--state-dir"),
 };
 
 /* Help goes to stdout, made from the same rows: ARGS after "portcullis". */
@@ -213,6 +228,10 @@ int main(void)
 		if (ret == PC_CLI_RUN && c->ret == PC_CLI_RUN) {
 			CHECK_INT(cli.command, c->command);
 			CHECK_INT(cli.argc, c->argc);
+			if (cli.given & PC_OPT_DETACH_ON_EXIT)
+				CHECK(cli.detach_on_exit, "--detach-on-exit was not taken");
+			if (strstr(c->name, "--state-dir"))
+				CHECK_STR(cli.state_dir ? cli.state_dir : "(none)", "/tmp/s");
 		}
 		test_end();
 	}
