@@ -511,13 +511,6 @@ static size_t read_bans(FILE *in, const char *ifname, const char *path, __u32 ip
 	return n;
 }
 
-static int by_expiry(const void *a, const void *b)
-{
-	const struct pc_ban_entry *x = a, *y = b;
-
-	return x->ban.expires_ns < y->ban.expires_ns ? -1 : x->ban.expires_ns > y->ban.expires_ns;
-}
-
 /*
  * Restored scan bans take ring slots as if they had just been made, the one
  * expiring soonest first: the ring replaces them oldest first, and they
@@ -531,7 +524,7 @@ static size_t place_scan_bans(const struct pc_maps *maps, struct pc_ban_entry *s
 	__u32 zero = 0;
 	size_t first = n > PC_SCAN_BANS_MAX ? n - PC_SCAN_BANS_MAX : 0;
 
-	qsort(scan, n, sizeof(*scan), by_expiry);
+	pc_bans_sort_by_expiry(scan, n);
 	if (bpf_map_lookup_elem(maps->ban_state, &zero, &state))
 		return n; /* no ring: place none (the caller then adds none) */
 	for (size_t i = first; i < n; i++) {

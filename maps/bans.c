@@ -186,6 +186,11 @@ static int by_expiry(const void *a, const void *b)
 	return x->ban.expires_ns < y->ban.expires_ns ? -1 : x->ban.expires_ns > y->ban.expires_ns;
 }
 
+void pc_bans_sort_by_expiry(struct pc_ban_entry *entries, size_t n)
+{
+	qsort(entries, n, sizeof(*entries), by_expiry);
+}
+
 static int push(struct pc_ban_entry **list, size_t *n, size_t *cap,
 		const struct pc_ban_entry *entry)
 {
@@ -263,7 +268,7 @@ int pc_bans_list(const struct pc_maps *maps, bool sweep, struct pc_ban_entry **l
 	free(keys);
 	free(dummy);
 	if (*list)
-		qsort(*list, *n, sizeof(**list), by_expiry);
+		pc_bans_sort_by_expiry(*list, *n);
 	return err;
 }
 

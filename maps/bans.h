@@ -33,6 +33,8 @@ int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,
 		const struct pc_ban *ban, bool *replaced);
 /* -ENOENT when the source is not banned. */
 int pc_bans_remove(const struct pc_maps *maps, const struct pc_addr_key *key);
+/* Soonest expiry first, the order bans are listed and restored in. */
+void pc_bans_sort_by_expiry(struct pc_ban_entry *entries, size_t n);
 /*
  * Bans in force, soonest expiry first. With SWEEP, expired ones are deleted
  * on the way and returned in *EXPIRED (may be NULL) instead.
