@@ -4,8 +4,8 @@
 set -eu
 
 build="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config libmicrohttpd-dev libsystemd-dev"
-test="$build iproute2 nmap ncat socat curl libclang-rt-14-dev prometheus python3 valgrind xdp-tools man-db groff"
-bench="$test gnuplot-nox nftables iptables ethtool"
+test="$build iproute2 nmap ncat socat curl libclang-rt-14-dev prometheus python3 valgrind xdp-tools man-db groff iptables"
+bench="$test gnuplot-nox nftables ethtool"
 
 case "${1:-build}" in
 build) want=$build ;;
