@@ -196,17 +196,14 @@ static __always_inline int source_exempt(struct packet *pkt, const struct pc_con
 }
 
 /*
- * A denied probe to the scan detector. Exempt sources are never tracked or
- * banned; the pre-filter asks about the exemption only for a source that
- * came back on another port, so a flood of new sources never does.
+ * A SYN without ACK asks for a new connection: it is never a reply to one of
+ * ours. A SYN+ACK answers our own connect() and must pass, or no outgoing TCP
+ * connection would complete. (Simultaneous open, a SYN crossing ours, is the
+ * one exception; it is given up for SYN floods that cost no socket lookup.)
  */
-static __always_inline void feed_detector(struct packet *pkt, const struct pc_config *cfg,
-					  __u32 set, int fast)
+static __always_inline int opens_connection(__u8 l4_proto, __u8 tcp_flags)
 {
-	struct scan_probe probe;
-
-	if (scan_feed(pkt, cfg, &probe) && !source_exempt(pkt, cfg, set, fast))
-		scan_track(&probe);
+	return l4_proto == IPPROTO_TCP && (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN;
 }
 
 /*
@@ -217,9 +214,25 @@ static __always_inline void feed_detector(struct packet *pkt, const struct pc_co
  */
 static __always_inline int probes(__u8 l4_proto, __u8 tcp_flags)
 {
-	return l4_proto == IPPROTO_UDP ||
-	       (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN ||
+	return l4_proto == IPPROTO_UDP || opens_connection(l4_proto, tcp_flags) ||
 	       pc_tcp_flags_reason(tcp_flags) != PC_TCP_FLAGS_LEGAL;
+}
+
+/*
+ * A denied probe to the scan detector, if it is on and the packet is a
+ * probe. Exempt sources are never tracked or banned; the pre-filter asks
+ * about the exemption only for a source that came back on another port, so
+ * a flood of new sources never does.
+ */
+static __always_inline void feed_detector(struct packet *pkt, const struct pc_config *cfg,
+					  __u32 set, int fast)
+{
+	struct scan_probe probe;
+
+	if (!(cfg->flags & PC_CFG_SCAN_DETECT) || !probes(pkt->l4_proto, pkt->tcp_flags))
+		return;
+	if (scan_feed(pkt, cfg, &probe) && !source_exempt(pkt, cfg, set, fast))
+		scan_track(&probe);
 }
 
 /* Is IP protocol PROTO opened by "allow proto"? */
@@ -399,17 +412,6 @@ static __always_inline int connection_owns(struct xdp_md *ctx, const struct pack
 	       conntrack_owns(ctx, pkt, &tuple, tuple_len);
 }
 
-/*
- * A SYN without ACK asks for a new connection: it is never a reply to one of
- * ours. A SYN+ACK answers our own connect() and must pass, or no outgoing TCP
- * connection would complete. (Simultaneous open, a SYN crossing ours, is the
- * one exception; it is given up for SYN floods that cost no socket lookup.)
- */
-static __always_inline int opens_connection(__u8 l4_proto, __u8 tcp_flags)
-{
-	return l4_proto == IPPROTO_TCP && (tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == PC_TCP_SYN;
-}
-
 /* Without socket lookups, a reply is anything to the local port range that
  * does not open a connection. */
 static __always_inline int ephemeral_owns(const struct packet *pkt, const struct pc_config *cfg)
@@ -483,9 +485,8 @@ static __always_inline int finish(struct packet *pkt, const struct pc_config *cf
 {
 	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0;
 
-	if ((v->reason == PC_DROP_NOT_ALLOWED ||
-	     (v->reason >= PC_DROP_SCAN_NULL && v->reason <= PC_DROP_SCAN_OTHER)) &&
-	    (cfg->flags & PC_CFG_SCAN_DETECT) && probes(pkt->l4_proto, pkt->tcp_flags))
+	if (v->reason == PC_DROP_NOT_ALLOWED ||
+	    (v->reason >= PC_DROP_SCAN_NULL && v->reason <= PC_DROP_SCAN_OTHER))
 		feed_detector(pkt, cfg, set, fast);
 
 	/* An allowed port's pass slot is the reason's count (fast_path). */
@@ -726,8 +727,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 
 	/* Step 10, spelt out: this is a flood's path, and finish() would
 	 * test again what is known here. */
-	if ((cfg->flags & PC_CFG_SCAN_DETECT) && probes(ip_proto, tcp_flags))
-		feed_detector(&pkt, cfg, set, 1);
+	feed_detector(&pkt, cfg, set, 1);
 	count(&pc_reasons, monitor * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
 	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
 	return xdp_action(PC_DROP_NOT_ALLOWED, monitor);
