@@ -290,6 +290,12 @@ static __always_inline int source_ban(const struct packet *pkt, const struct pc_
 	return pc_ban_lookup(&key);
 }
 
+/* A port as the tracker's sets hold it (pc_scan_track.ports): never 0. */
+static __always_inline __u32 tracked_port(__u32 port, __u32 proto)
+{
+	return port + 1 + ((proto & 1) << 16);
+}
+
 /* Add PORT to the set; returns the new count, or 0 if it was there already. */
 static __always_inline __u32 track_port(struct pc_scan_track *track, __u32 port)
 {
@@ -343,10 +349,9 @@ static __always_inline __u64 ban_time(const struct scan_probe *probe, __u64 now,
 	if (probe->ban_max_ns <= probe->ban_ns)
 		return duration;
 	last = bpf_map_lookup_elem(&pc_offenders, &probe->source);
-	if (last && now - last->last_ban_ns < PC_REPEAT_WINDOW_NS && last->repeat < PC_REPEAT_LEVEL_MAX)
-		record.repeat = last->repeat + 1;
-	else if (last && now - last->last_ban_ns < PC_REPEAT_WINDOW_NS)
-		record.repeat = PC_REPEAT_LEVEL_MAX;
+	if (last && now - last->last_ban_ns < PC_REPEAT_WINDOW_NS)
+		record.repeat = last->repeat < PC_REPEAT_LEVEL_MAX ? last->repeat + 1
+								 : PC_REPEAT_LEVEL_MAX;
 	bpf_map_update_elem(&pc_offenders, &probe->source, &record, BPF_ANY);
 	*repeat = record.repeat;
 	for (__u32 i = 0; i < PC_REPEAT_LEVEL_MAX && i < record.repeat; i++) {
@@ -496,8 +501,8 @@ __noinline int scan_prefilter(struct scan_probe *probe)
 	if (!found || elapsed > window_units)
 		return 0; /* new here, or back too late: remembered, nothing more */
 
-	port = probe->port + 1 + ((probe->proto & 1) << 16);
-	probe->seen_port = bpf_ntohs(before.port) + 1 + ((before.stamp >> 15) << 16);
+	port = tracked_port(probe->port, probe->proto);
+	probe->seen_port = tracked_port(bpf_ntohs(before.port), before.stamp >> 15);
 	/* The same port again tells nothing new: no tracker lookup for it. */
 	if (probe->seen_port == port)
 		return 0;
@@ -537,7 +542,7 @@ __noinline int scan_track(struct scan_probe *probe)
 		scan_stat(PC_STAT_PROMOTED);
 		track_port(track, probe->seen_port);
 	}
-	count = track_port(track, probe->port + 1 + ((probe->proto & 1) << 16));
+	count = track_port(track, tracked_port(probe->port, probe->proto));
 	if (count != probe->threshold)
 		return 0;
 	/* Exactly one probe makes the count reach the threshold: it bans. The
