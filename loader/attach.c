@@ -17,10 +17,12 @@
 
 #include "apply.h"
 #include "commands.h"
+#include "events.h"
 #include "guard.h"
 #include "log.h"
 #include "pins.h"
 #include "portcullis.skel.h"
+#include "rollout.h"
 #include "state.h"
 
 /*
@@ -149,6 +151,29 @@ static int write_meta(const struct pc_maps *maps, const char *config_path, int x
 	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
 }
 
+/* An attached interface: tidy an unconfirmed attach away; refuse while one is pending. */
+static int attached_rollout(const char *ifname)
+{
+	struct pc_maps maps;
+	int ret;
+
+	if (pc_open_iface(ifname, &maps))
+		return PC_EXIT_FAILURE;
+	ret = pc_rollout_gate(ifname, &maps, "attach", false);
+	pc_maps_close(&maps);
+	/* Detached by the tidy: free to attach again. */
+	return ret == PC_EXIT_FAILURE && !pc_is_attached(ifname) ? PC_EXIT_OK : ret;
+}
+
+/* After a change made with --confirm: what happens without 'confirm'. */
+static void say_pending(const char *ifname, __u64 confirm_ns, const char *undo)
+{
+	char within[32];
+
+	pc_info("%s: pending confirmation: run 'portcullis confirm %s' within %s, or it is %s",
+		ifname, ifname, pc_format_duration(confirm_ns, 0, within, sizeof(within)), undo);
+}
+
 int pc_cmd_attach(const struct pc_attach_opts *opts)
 {
 	const char *ifname = opts->ifname;
@@ -175,6 +200,13 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	}
 	if (pc_ensure_bpffs())
 		goto cleanup;
+	/* An attach --confirm not confirmed in time is detached here first. */
+	if (pc_is_attached(ifname)) {
+		ret = attached_rollout(ifname);
+		if (ret != PC_EXIT_OK)
+			goto cleanup;
+		ret = PC_EXIT_FAILURE;
+	}
 	if (pc_is_attached(ifname)) {
 		pc_pin_dir(ifname, path, sizeof(path));
 		pc_warn("%s: already attached (pins under %s); use 'portcullis reload %s' to change "
@@ -214,8 +246,10 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		goto cleanup;
 	}
 	err = pc_maps_from_object(skel->obj, &maps);
+	if (!err && opts->confirm_ns)
+		err = pc_rollout_prepare_attach(&maps);
 	if (!err)
-		err = pc_ruleset_commit(&maps, &rs, 1);
+		err = pc_ruleset_commit_confirm(&maps, &rs, 1, opts->confirm_ns);
 	if (!err)
 		err = write_meta(&maps, opts->config_path, 0);
 	if (err) {
@@ -239,6 +273,8 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	}
 	pc_info("%s: attached in %s mode with %s", ifname, xdp_mode_name(got_mode),
 		opts->config_path);
+	if (opts->confirm_ns)
+		say_pending(ifname, opts->confirm_ns, "detached");
 	pinned = false; /* keep them: success */
 	ret = PC_EXIT_OK;
 
@@ -324,6 +360,13 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 		snprintf(why, why_len, "%s: can't open its pins", ifname);
 	if (pc_open_iface(ifname, &maps))
 		return PC_EXIT_FAILURE;
+	ret = pc_rollout_gate(ifname, &maps, "reload", opts->force);
+	if (ret != PC_EXIT_OK) {
+		if (why)
+			snprintf(why, why_len, "a change is pending confirmation, or was rolled back");
+		pc_maps_close(&maps);
+		return ret;
+	}
 	lock_fd = pc_lock_iface(ifname);
 	ret = load_config(config_path, &rs, why, why_len);
 	if (ret != PC_EXIT_OK) {
@@ -341,7 +384,7 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 	if (!err)
 		err = pc_maps_read_config(&maps, active, &cfg);
 	if (!err)
-		err = pc_ruleset_commit(&maps, &rs, cfg.generation + 1);
+		err = pc_ruleset_commit_confirm(&maps, &rs, cfg.generation + 1, opts->confirm_ns);
 	if (err) {
 		pc_warn("%s: reload failed: %s; the old rules stay in force", ifname,
 			pc_strerr(err));
@@ -353,6 +396,8 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 		count_reload(&maps, config_path, true);
 		pc_debug("%s: reloaded %s (generation %u)", ifname, config_path,
 			 cfg.generation + 1);
+		if (opts->confirm_ns)
+			say_pending(ifname, opts->confirm_ns, "rolled back");
 	}
 free:
 	pc_ruleset_free(&rs);

@@ -106,6 +106,25 @@ static int take_port_series(const struct cli_option *opt, void *field, const cha
 	return PC_CLI_RUN;
 }
 
+/* --confirm: long enough to type 'confirm', short enough to be a rollback. */
+#define CONFIRM_MIN_NS 1000000000ULL
+#define CONFIRM_MAX_NS (24 * 3600 * 1000000000ULL)
+
+static int take_confirm(const struct cli_option *opt, void *field, const char *arg)
+{
+	__u64 ns;
+	char why[128];
+
+	if (pc_parse_duration(arg, &ns, why, sizeof(why)) || ns < CONFIRM_MIN_NS ||
+	    ns > CONFIRM_MAX_NS) {
+		pc_warn("--%s: '%s' is not a duration from 1s to 24h (e.g. 30s, 2m)", opt->name,
+			arg);
+		return PC_EXIT_USAGE;
+	}
+	*(unsigned long long *)field = ns;
+	return PC_CLI_RUN;
+}
+
 #define FIELD(member) offsetof(struct pc_cli, member)
 
 static const struct cli_option options[] = {
@@ -131,6 +150,9 @@ static const struct cli_option options[] = {
 	{ PC_OPT_PORT_SERIES, "port-series", 0, required_argument, take_port_series,
 	  FIELD(port_series), "N",
 	  "denied ports with per-port series, the busiest first (default 64, 0 .. 65536)" },
+	{ PC_OPT_CONFIRM, "confirm", 0, required_argument, take_confirm, FIELD(confirm_ns),
+	  "DURATION", "roll the change back by itself unless 'portcullis confirm' runs within "
+	  "DURATION (1s .. 24h)" },
 	{ 0, "pin-root", 0, required_argument, take_string, FIELD(pin_root), "DIR",
 	  "where pins live (default " PC_PIN_ROOT_DEFAULT ", env PORTCULLIS_PIN_ROOT)" },
 	{ 0, "state-dir", 0, required_argument, take_string, FIELD(state_dir),
@@ -172,8 +194,9 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			    "The attachment outlives the command (a pinned bpf_link). A config "
 			    "that would cut off the SSH session this runs from is refused. The "
 			    "bans saved by detach or run are restored with their remaining time.",
-			    { "attach eth0", "attach eth0 -c ./portcullis.conf --xdp-mode generic" },
-			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE, 1, 1 },
+			    { "attach eth0", "attach eth0 -c ./portcullis.conf --xdp-mode generic",
+			      "attach eth0 --confirm 2m" },
+			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_CONFIRM, 1, 1 },
 	[PC_CMD_DETACH] = { "detach", "IFACE", "detach the filter and remove its pins",
 			    "The bans in force are saved first, for the next attach.",
 			    { "detach eth0" }, 0, 1, 1 },
@@ -181,8 +204,9 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			    "A packet sees the old rules or the new ones, never a mix. A bad "
 			    "config, or one that would cut off the SSH session this runs from, "
 			    "is refused and the old rules stay in force.",
-			    { "reload eth0", "reload eth0 -c /etc/portcullis/staging.conf" },
-			    PC_OPT_CONFIG | PC_OPT_FORCE, 1, 1 },
+			    { "reload eth0", "reload eth0 -c /etc/portcullis/staging.conf",
+			      "reload eth0 --confirm 60s" },
+			    PC_OPT_CONFIG | PC_OPT_FORCE | PC_OPT_CONFIRM, 1, 1 },
 	[PC_CMD_ALLOW] = { "allow", "IFACE tcp|udp PORTS [from SOURCES]",
 			   "open ports now, without a reload",
 			   "PORTS and SOURCES as in the config; the next reload rebuilds the "
@@ -230,6 +254,11 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			 PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_LISTEN |
 				 PC_OPT_KEEP | PC_OPT_DETACH_ON_EXIT | PC_OPT_PORT_SERIES,
 			 1, 1 },
+	[PC_CMD_CONFIRM] = { "confirm", "IFACE",
+			     "keep the change made with --confirm; without this it rolls back",
+			     "While a change awaits confirmation, reload and attach are refused "
+			     "(unless --force) and allow/disallow change the pending rules only.",
+			     { "confirm eth0" }, 0, 1, 1 },
 };
 
 const struct pc_command_spec *pc_command_spec(enum pc_command command)

@@ -27,6 +27,7 @@ enum pc_command {
 	PC_CMD_METRICS,
 	PC_CMD_EXPORTER,
 	PC_CMD_RUN,
+	PC_CMD_CONFIRM,
 	PC_COMMANDS,
 };
 
@@ -42,7 +43,8 @@ enum pc_cli_option {
 	PC_OPT_KEEP = 1 << 7,
 	PC_OPT_PORT_SERIES = 1 << 8,
 	PC_OPT_DETACH_ON_EXIT = 1 << 9,
-	PC_OPT_LAST = PC_OPT_DETACH_ON_EXIT,
+	PC_OPT_CONFIRM = 1 << 10,
+	PC_OPT_LAST = PC_OPT_CONFIRM,
 };
 
 struct pc_cli {
@@ -59,6 +61,7 @@ struct pc_cli {
 	unsigned int port_series; /* denied ports in the per-port metrics */
 	const char *pin_root;	  /* --pin-root, else NULL */
 	const char *state_dir;	  /* --state-dir, else NULL */
+	unsigned long long confirm_ns; /* --confirm DURATION, else 0 */
 	int verbosity;		  /* enum pc_log_level, raised by each -v */
 	bool help;		  /* -h/--help: print help instead of running */
 	unsigned int given;	  /* PC_OPT_* seen on the command line */

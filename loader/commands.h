@@ -4,12 +4,14 @@
 #define PORTCULLIS_COMMANDS_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 
 struct pc_attach_opts {
 	const char *ifname;
 	const char *config_path;
 	int xdp_mode; /* 0 = auto, else enum pc_xdp_mode */
 	bool force;
+	__u64 confirm_ns; /* --confirm: rolls back unless confirmed within; 0 = no */
 };
 
 int pc_cmd_check(const char *config_path);
@@ -19,7 +21,8 @@ int pc_cmd_detach(const char *ifname);
 struct pc_reload_opts {
 	const char *ifname;
 	const char *config_path;
-	bool force; /* even if it cuts off this SSH session */
+	bool force; /* even if it cuts off this SSH session, or a change is pending */
+	__u64 confirm_ns; /* --confirm: rolls back unless confirmed within; 0 = no */
 };
 
 /* WHY (may be NULL) gets the reason of a refusal or failure in one line, for run's log. */
@@ -37,5 +40,8 @@ int pc_cmd_events(const char *ifname);
 
 int pc_cmd_stats(const char *ifname, bool json, double watch_seconds);
 int pc_cmd_status(const char *ifname, bool json);
+
+/* Keep the change made with --confirm (loader/rollout.c). */
+int pc_cmd_confirm(const char *ifname);
 
 #endif /* PORTCULLIS_COMMANDS_H */

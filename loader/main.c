@@ -27,6 +27,7 @@ static int run_attach(const struct pc_cli *cli)
 	    .config_path = cli->config_path,
 	    .xdp_mode = cli->xdp_mode,
 	    .force = cli->force,
+	    .confirm_ns = cli->confirm_ns,
 	};
 
 	return pc_cmd_attach(&opts);
@@ -43,6 +44,7 @@ static int run_reload(const struct pc_cli *cli)
 	    .ifname = cli->argv[0],
 	    .config_path = cli->config_path,
 	    .force = cli->force,
+	    .confirm_ns = cli->confirm_ns,
 	};
 
 	return pc_cmd_reload(&opts, NULL, 0);
@@ -117,6 +119,11 @@ static int run_events(const struct pc_cli *cli)
 	return pc_cmd_events(cli->argv[0]);
 }
 
+static int run_confirm(const struct pc_cli *cli)
+{
+	return pc_cmd_confirm(cli->argv[0]);
+}
+
 static int (*const runners[PC_COMMANDS])(const struct pc_cli *cli) = {
     [PC_CMD_CHECK] = run_check,	    [PC_CMD_ATTACH] = run_attach,
     [PC_CMD_DETACH] = run_detach,   [PC_CMD_RELOAD] = run_reload,
@@ -126,6 +133,7 @@ static int (*const runners[PC_COMMANDS])(const struct pc_cli *cli) = {
     [PC_CMD_STATS] = run_stats,	    [PC_CMD_STATUS] = run_status,
     [PC_CMD_METRICS] = run_metrics, [PC_CMD_EXPORTER] = run_exporter,
     [PC_CMD_RUN] = run_run,
+    [PC_CMD_CONFIRM] = run_confirm,
 };
 
 int main(int argc, char **argv)

@@ -25,6 +25,7 @@
 #include "exporter.h"
 #include "log.h"
 #include "pins.h"
+#include "rollout.h"
 #include "run.h"
 #include "state.h"
 #include "../maps/bans.h"
@@ -229,6 +230,20 @@ static void save_bans(struct run_state *state, const struct pc_maps *maps, bool 
 	pc_state_save(state->opts->ifname, maps);
 }
 
+/*
+ * A change made with --confirm and not confirmed: the data path already
+ * judges by the previous rules; put the maps in order (after an attach:
+ * detach). The events follower logs the rollback line.
+ */
+static void tidy_rollout(const struct pc_run_opts *opts, const struct pc_maps *maps)
+{
+	bool detached;
+
+	if (pc_rollout_tidy(opts->ifname, maps, true, &detached) > 0 && detached)
+		note(LOG_WARNING, "%s: detached: the attach was not confirmed in time",
+		     opts->ifname);
+}
+
 /* Wait for signals; returns on SIGTERM or SIGINT. */
 static void serve(struct run_state *state, int sig_fd, struct pc_events *events,
 		  const struct pc_maps *maps, struct pc_pin_hold *hold)
@@ -245,8 +260,10 @@ static void serve(struct run_state *state, int sig_fd, struct pc_events *events,
 			return;
 		if (events && pc_events_poll(events, 0) < 0)
 			events = NULL; /* detached under us: said by watch_interface or stop */
-		if (events)
+		if (events) {
 			save_bans(state, maps, false);
+			tidy_rollout(opts, maps);
+		}
 		watch_interface(opts, &present);
 		watch_pins(opts, hold, &gave_up);
 		if (ready <= 0)

@@ -15,6 +15,8 @@
 #include "commands.h"
 #include "log.h"
 #include "pins.h"
+#include "rollout.h"
+#include "events.h"
 #include "../maps/snapshot.h"
 
 static const char *mode_name(const struct pc_config *cfg)
@@ -299,6 +301,7 @@ struct iface_status {
 	unsigned long long memory;
 	bool conntrack;          /* step 9 may ask the connection tracker */
 	const char *conntrack_why;
+	struct pc_rollout rollout; /* a change awaiting confirmation, or rolled back */
 };
 
 static int read_status(const char *ifname, struct iface_status *st)
@@ -323,10 +326,43 @@ static int read_status(const char *ifname, struct iface_status *st)
 	if (!pc_maps_active_set(&maps, &active))
 		pc_maps_read_config(&maps, active, &st->config);
 	bpf_map_lookup_elem(maps.meta, &zero, &st->meta);
+	pc_rollout_read(&maps, &st->rollout);
 	st->memory = pc_maps_memory(&maps);
 	pc_maps_close(&maps);
 	st->conntrack = conntrack_offered(&st->config, &st->conntrack_why);
 	return 0;
+}
+
+/* Safe rollout in status: "pending_confirm": seconds left or null. */
+static void print_rollout_json(const struct pc_rollout *r)
+{
+	if (r->pending)
+		printf(", \"pending_confirm\": %llu",
+		       (unsigned long long)((r->left_ns + 999999999ULL) / 1000000000ULL));
+	else
+		printf(", \"pending_confirm\": null");
+	printf(", \"rolled_back\": %s", r->expired || r->rolled_back ? "true" : "false");
+	if (r->expired && r->after_attach)
+		printf(", \"filtered\": false");
+}
+
+static void print_rollout(const struct pc_rollout *r)
+{
+	char within[32];
+
+	if (r->pending)
+		printf("  rollout     pending confirmation (%llus left)\n",
+		       (unsigned long long)((r->left_ns + 999999999ULL) / 1000000000ULL));
+	else if (r->expired || r->rolled_back)
+		printf("  rollout     rolled back: not confirmed within %s; the previous rules "
+		       "are in force\n",
+		       pc_format_duration(r->confirm_ns, 0, within, sizeof(within)));
+}
+
+/* An attach --confirm not confirmed: the program passes everything until tidied. */
+static bool unfiltered(const struct iface_status *st)
+{
+	return st->rollout.expired && st->rollout.after_attach;
 }
 
 static void print_status(const struct iface_status *st, bool json, bool first)
@@ -349,7 +385,18 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 		       (unsigned long long)st->meta.attached_at, st->memory,
 		       st->conntrack ? "true" : "false");
 		json_string(st->conntrack_why);
+		print_rollout_json(&st->rollout);
 		printf("}");
+		return;
+	}
+	if (unfiltered(st)) {
+		char within[32];
+
+		printf("%s%s: not filtered: the attach was not confirmed within %s (rolled back; "
+		       "'portcullis detach %s' clears what is left)\n",
+		       first ? "" : "\n", st->ifname,
+		       pc_format_duration(st->rollout.confirm_ns, 0, within, sizeof(within)),
+		       st->ifname);
 		return;
 	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&at));
@@ -363,6 +410,7 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 	       st->meta.reloads_ok, st->meta.reloads_failed);
 	printf("  map memory  %.1f MiB\n", st->memory / 1048576.0);
 	printf("  conntrack   %s (%s)\n", st->conntrack ? "yes" : "no", st->conntrack_why);
+	print_rollout(&st->rollout);
 }
 
 int pc_cmd_status(const char *ifname, bool json)
@@ -380,7 +428,7 @@ int pc_cmd_status(const char *ifname, bool json)
 		print_status(&st, json, true);
 		if (json)
 			printf("\n]\n");
-		return PC_EXIT_OK;
+		return unfiltered(&st) ? PC_EXIT_FAILURE : PC_EXIT_OK;
 	}
 
 	/* No pin root is "nothing attached"; one we may not read is not. */
