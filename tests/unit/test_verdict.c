@@ -1332,7 +1332,7 @@ static const struct rollout_case rollout_cases[] = {
 /* check_frame, or for UNCOUNTED: XDP_PASS and no counter moved. */
 static void check_rollout_frame(const struct frame *f, const struct expect *e)
 {
-	__u32 retval;
+	__u32 retval = 0;
 	int err;
 
 	if (e->reason != UNCOUNTED) {
@@ -2080,6 +2080,7 @@ struct bench_row {
 	bool bare;	   /* the bare XDP_PASS program instead of portcullis */
 	__u32 established; /* enum pc_established */
 	bool source_lists; /* deny and trust lists consulted (two trie lookups) */
+	bool pending;      /* a --confirm deadline ahead: the rollout check reads the clock */
 	__u32 ns[BENCH_ROUNDS];
 };
 
@@ -2113,6 +2114,14 @@ static int run_bench(void)
 	    {.name = "ipv6 udp to 5353, established socket",
 	     .packet = &udp6_closed,
 	     .established = PC_ESTABLISHED_SOCKET},
+	    {.name = "ipv4 tcp syn to allowed 22, --confirm pending",
+	     .packet = &syn22,
+	     .established = PC_ESTABLISHED_OFF,
+	     .pending = true},
+	    {.name = "ipv4 tcp syn to 23, established off, --confirm pending",
+	     .packet = &syn23,
+	     .established = PC_ESTABLISHED_OFF,
+	     .pending = true},
 	    {.name = "ipv4 tcp syn to allowed 22, deny+trust lists",
 	     .packet = &syn22,
 	     .established = PC_ESTABLISHED_OFF,
@@ -2136,6 +2145,10 @@ static int run_bench(void)
 
 			if (!rows[r].source_lists)
 				cfg.flags &= ~(PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST);
+			if (rows[r].pending) {
+				cfg.flags |= PC_CFG_CONFIRM_PENDING;
+				cfg.confirm_deadline_ns = pc_rollout_now_ns() + 3600000000000ULL;
+			}
 			pc_maps_write_config(&maps, 0, &cfg);
 			build_case(&f, rows[r].packet);
 			err = run_prog(rows[r].bare ? bare : prog_fd, f.data, f.len, BENCH_REPEAT,
