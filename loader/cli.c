@@ -392,6 +392,28 @@ static int find_command(const char *name)
 	return -1;
 }
 
+/* An unknown long option, or an abbreviation of more than one (--conf). */
+static void say_unknown_long(const char *word, size_t name_len)
+{
+	char names[128] = "";
+	size_t used = 0;
+	int matches = 0;
+
+	for (size_t i = 0; i < N_OPTIONS && name_len > 2; i++) {
+		if (strncmp(options[i].name, word + 2, name_len - 2) != 0)
+			continue;
+		matches++;
+		used += snprintf(names + used, sizeof(names) - used, "%s--%s?",
+				 used ? " " : "", options[i].name);
+		if (used >= sizeof(names))
+			break;
+	}
+	if (matches > 1)
+		pc_warn("ambiguous option '%.*s' (%s)", (int)name_len, word, names);
+	else
+		pc_warn("unknown option '%.*s' (see portcullis --help)", (int)name_len, word);
+}
+
 /*
  * What getopt_long refused. A long option is always the argument before
  * optind ("--frob", "--force=yes", a final "--config"), and getopt sets
@@ -405,7 +427,7 @@ static void say_bad_option(int argc, char **argv)
 	size_t name_len = strcspn(word, "=");
 
 	if (strncmp(word, "--", 2) == 0 && !optopt) {
-		pc_warn("unknown option '%.*s' (see portcullis --help)", (int)name_len, word);
+		say_unknown_long(word, name_len);
 		return;
 	}
 	if (opt && strncmp(word, "--", 2) == 0 && strncmp(opt->name, word + 2, name_len - 2) == 0) {
