@@ -249,16 +249,17 @@ static const struct diff_config configs[] = {
 	},
 	/* Safe rollout: the same packets decided by the set the deadline says. */
 	{
-		.name = "rollout pending, deadline ahead: source lists over config 3",
+		.name = "rollout pending, deadline ahead: monitor, source lists over config 3",
 		.share = 4,
+		.rollout = ROLLOUT_AHEAD,
+		.monitor = true,
 		.established = MODEL_ESTABLISHED_EPHEMERAL,
-		.ephemeral_lo = 40000,
-		.ephemeral_hi = 50000,
+		.ephemeral_lo = 45000,
+		.ephemeral_hi = 46000,
 		.allows = { STANDARD_ALLOWS },
 		.deny = STANDARD_DENY,
-		.trust = STANDARD_TRUST,
-		.bans = STANDARD_BANS,
-		.rollout = ROLLOUT_AHEAD,
+		.trust = "192.0.2.0/25",
+		.bans = "192.0.2.66,2001:db8:66:1::5",
 		.previous = 3,
 	},
 	{
