@@ -142,6 +142,23 @@ else
 	not_ok "tcp/22 connections through reloads and a rollback" "$(cat "$TEST_TMP/hammer.out")"
 fi
 
+# --- run notices the passed deadline, tidies and logs -----------------------------------
+PORT=9446
+conf=$new
+run_log=$TEST_TMP/run.log
+if start_run "$run_log"; then
+	generation=$(status_json '["generation"]')
+	check "reload --confirm 1s under run" pc reload "$IF_SRV" -c "$old" --confirm 1s
+	check "run logs the rollback" wait_for "$run_log" "rollback: not confirmed within 1s" 4
+	# The active set's generation is the one from before once pc_active is flipped back.
+	check "run put the maps in order: generation $generation in force again" \
+		test "$(status_json '["generation"]')" = "$generation"
+	check "the rules from before are in force" new_rules
+	kill "$RUN_PID" && wait "$RUN_PID" 2>/dev/null
+else
+	not_ok "run starts" "$(cat "$run_log")"
+fi
+
 # --- attach --confirm, not confirmed -----------------------------------------------------
 check "detach" pc detach "$IF_SRV"
 start=$(date +%s%N)
