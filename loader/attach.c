@@ -363,7 +363,10 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 	ret = pc_rollout_gate(ifname, &maps, "reload", opts->force);
 	if (ret != PC_EXIT_OK) {
 		if (why)
-			snprintf(why, why_len, "a change is pending confirmation, or was rolled back");
+			snprintf(why, why_len, "%s",
+				 ret == PC_EXIT_USAGE
+					 ? "a change made with --confirm is pending confirmation"
+					 : "the attach made with --confirm was not confirmed");
 		pc_maps_close(&maps);
 		return ret;
 	}

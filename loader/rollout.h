@@ -28,11 +28,11 @@ __u64 pc_rollout_now_ns(void);
 
 /* What an interface's rule sets say about a change awaiting confirmation. */
 struct pc_rollout {
-	bool pending;      /* a change awaits confirmation and its deadline is ahead */
-	bool expired;      /* its deadline passed: the previous rules are in force */
+	bool pending;	   /* a change awaits confirmation and its deadline is ahead */
+	bool expired;	   /* its deadline passed: the previous rules are in force */
 	bool after_attach; /* the previous rules are "not filtered" (attach --confirm) */
 	bool rolled_back;  /* the last change was taken back (tidied) */
-	__u64 left_ns;     /* pending: time left */
+	__u64 left_ns;	   /* pending: time left */
 	__u64 confirm_ns;  /* the change's --confirm DURATION */
 	__u64 deadline_ns; /* its deadline; identifies the change */
 };
