@@ -184,7 +184,21 @@ static void watch_pins(const struct pc_run_opts *opts, struct pc_pin_hold *hold,
 	     opts->ifname, dir);
 }
 
-/* Attach, or adopt an attachment and bring it to the config. Returns an exit status. */
+/* Does a change made with --confirm await confirmation on IFNAME? */
+static bool rollout_pending(const char *ifname)
+{
+	struct pc_rollout rollout = {};
+	struct pc_maps maps;
+
+	if (pc_open_iface(ifname, &maps))
+		return false;
+	pc_rollout_read(&maps, &rollout);
+	pc_maps_close(&maps);
+	return rollout.pending;
+}
+
+/* Attach, or adopt an attachment and bring it to the config (unless a change
+ * awaits confirmation: that one decides). Returns an exit status. */
 static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
 {
 	struct pc_attach_opts attach = {
@@ -207,6 +221,13 @@ static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
 		ret = pc_cmd_attach(&attach);
 		*attached_here = ret == PC_EXIT_OK;
 		return ret;
+	}
+	if (!opts->force && rollout_pending(opts->ifname)) {
+		note(LOG_NOTICE,
+		     "%s: adopted the existing attachment as it is: a change made with --confirm "
+		     "awaits confirmation (%s not applied)",
+		     opts->ifname, opts->config_path);
+		return PC_EXIT_OK;
 	}
 	ret = pc_cmd_reload(&reload, NULL, 0);
 	if (ret == PC_EXIT_OK)

@@ -142,18 +142,20 @@ else
 	not_ok "tcp/22 connections through reloads and a rollback" "$(cat "$TEST_TMP/hammer.out")"
 fi
 
-# --- run notices the passed deadline, tidies and logs -----------------------------------
+# --- run adopts a pending change as it is, then tidies and logs its rollback -----------
 PORT=9446
-conf=$new
+conf=$old
 run_log=$TEST_TMP/run.log
+generation=$(status_json '["generation"]')
+check "reload --confirm 2s, then run starts" pc reload "$IF_SRV" -c "$new" --confirm 2s
 if start_run "$run_log"; then
-	generation=$(status_json '["generation"]')
-	check "reload --confirm 1s under run" pc reload "$IF_SRV" -c "$old" --confirm 1s
-	check "run logs the rollback" wait_for "$run_log" "rollback: not confirmed within 1s" 4
+	check "run adopts the pending change as it is" \
+		grep -q "adopted the existing attachment as it is: a change made with --confirm" "$run_log"
+	check "run logs the rollback" wait_for "$run_log" "rollback: not confirmed within 2s" 5
 	# The active set's generation is the one from before once pc_active is flipped back.
 	check "run put the maps in order: generation $generation in force again" \
 		test "$(status_json '["generation"]')" = "$generation"
-	check "the rules from before are in force" new_rules
+	check "the rules from before are in force" old_rules
 	kill "$RUN_PID" && wait "$RUN_PID" 2>/dev/null
 else
 	not_ok "run starts" "$(cat "$run_log")"
