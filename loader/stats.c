@@ -323,10 +323,12 @@ static int read_status(const char *ifname, struct iface_status *st)
 		st->prog_id = info.prog_id;
 	if (link_fd >= 0)
 		close(link_fd);
-	if (!pc_maps_active_set(&maps, &active))
-		pc_maps_read_config(&maps, active, &st->config);
-	bpf_map_lookup_elem(maps.meta, &zero, &st->meta);
 	pc_rollout_read(&maps, &st->rollout);
+	/* Past an unconfirmed reload's deadline the other set is the one in force. */
+	if (!pc_maps_active_set(&maps, &active))
+		pc_maps_read_config(&maps, active ^ (st->rollout.expired && !st->rollout.after_attach),
+				    &st->config);
+	bpf_map_lookup_elem(maps.meta, &zero, &st->meta);
 	st->memory = pc_maps_memory(&maps);
 	pc_maps_close(&maps);
 	st->conntrack = conntrack_offered(&st->config, &st->conntrack_why);

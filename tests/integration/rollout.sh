@@ -5,7 +5,7 @@
 # Checked with real traffic: tcp/80 is open only in the old rules, tcp/443
 # only in the new ones, tcp/22 in both.
 . "$(dirname "$0")/../lib.sh"
-need python3 nsenter
+need python3 nsenter bpftool
 
 lab_up || { not_ok rollout-lab "could not build the lab"; exit 1; }
 listen_srv tcp:22 tcp:80 tcp:443 tcp:8443 || exit 1
@@ -42,6 +42,11 @@ sys.exit(1)
 PY
 }
 status_json() { pc status "$IF_SRV" --json | python3 -c "import json,sys; print(json.load(sys.stdin)[0]$1)"; }
+# pc_active: the rule set the maps say is in force (0 or 1).
+active_set() {
+	bpftool map lookup pinned "$PORTCULLIS_PIN_ROOT/$IF_SRV/pc_active" key 0 0 0 0 -j |
+		python3 -c 'import json,sys; v=json.load(sys.stdin)["value"]; print(int(v[0], 16) if isinstance(v, list) else v)'
+}
 pass_total() { stats_field '["totals"]["pass_packets"]'; }
 
 check "attach with the old rules" pc attach "$IF_SRV" -c "$old"
@@ -147,14 +152,16 @@ PORT=9446
 conf=$old
 run_log=$TEST_TMP/run.log
 generation=$(status_json '["generation"]')
+active=$(active_set)
 check "reload --confirm 2s, then run starts" pc reload "$IF_SRV" -c "$new" --confirm 2s
 if start_run "$run_log"; then
 	check "run adopts the pending change as it is" \
 		grep -q "adopted the existing attachment as it is: a change made with --confirm" "$run_log"
 	check "run logs the rollback" wait_for "$run_log" "rollback: not confirmed within 2s" 5
-	# The active set's generation is the one from before once pc_active is flipped back.
-	check "run put the maps in order: generation $generation in force again" \
+	check "the generation from before is in force again ($generation)" \
 		test "$(status_json '["generation"]')" = "$generation"
+	check "run put the maps in order: pc_active back at the set from before ($active)" \
+		test "$(active_set)" = "$active"
 	check "the rules from before are in force" old_rules
 	kill "$RUN_PID" && wait "$RUN_PID" 2>/dev/null
 else
