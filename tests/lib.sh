@@ -27,6 +27,10 @@ TEST_TMP=$(mktemp -d)
 # Saved bans of the lab's interfaces: never /var/lib.
 export PORTCULLIS_STATE_DIR=$TEST_TMP/state
 
+# The pin directory of namespace NS's attachments (it is not the initial one).
+pins_of() { echo "$PORTCULLIS_PIN_ROOT/netns-$(stat -L -c %i "/run/netns/$1")"; }
+PC_PINS=$PORTCULLIS_PIN_ROOT/netns-unknown
+
 srv() { nsenter --net="/run/netns/$NS_SRV" "$@"; }
 cli() { nsenter --net="/run/netns/$NS_CLI" "$@"; }
 # portcullis on the server side of the lab
@@ -44,6 +48,8 @@ lab_up() {
 	cli ip addr add "$CLI6/64" dev "$IF_CLI" nodad
 	srv ip link set "$IF_SRV" up
 	cli ip link set "$IF_CLI" up
+	# The server namespace's pins: not the initial namespace, so PIN_ROOT/netns-INODE.
+	PC_PINS=$(pins_of "$NS_SRV")
 	# Native XDP on a veth needs the peer to have an XDP program or GRO;
 	# GRO is the lighter one.
 	srv ethtool -K "$IF_SRV" gro on >/dev/null 2>&1 || true
