@@ -210,11 +210,15 @@ static int relink(const char *ifname, const char *path, int ifindex, int want_mo
 	}
 	snprintf(fresh, sizeof(fresh), "%s.new", path);
 	unlink(fresh);
-	if (bpf_obj_pin(link_fd, fresh) || rename(fresh, path)) {
+	if (bpf_obj_pin(link_fd, fresh) == 0 && rename(fresh, path) == 0)
+		goto out;
+	/* bpffs without rename: a moment without a link pin, under the interface's lock. */
+	unlink(fresh);
+	unlink(path);
+	if (bpf_obj_pin(link_fd, path)) {
 		err = -errno;
 		pc_warn("%s: couldn't pin the new XDP link at %s: %s", ifname, path,
 			pc_strerr(err));
-		unlink(fresh);
 	}
 out:
 	if (link_fd >= 0)
