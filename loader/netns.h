@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 struct pc_netns {
-	bool initial;		 /* PID 1's namespace */
+	bool initial;		  /* PID 1's namespace */
 	unsigned long long inode; /* of /proc/self/ns/net; 0 if unknown */
-	char name[256];		 /* its name under /run/netns, "" if none */
+	char name[256];		  /* its name under /run/netns, "" if none */
 };
 
 /*

@@ -11,9 +11,9 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct pc_netns initial = {.initial = true, .inode = 4026531840ULL};
-static const struct pc_netns named = {.inode = 4026532301ULL, .name = "web"};
-static const struct pc_netns unnamed = {.inode = 4026532999ULL};
+static const struct pc_netns initial = { .initial = true, .inode = 4026531840ULL };
+static const struct pc_netns named = { .inode = 4026532301ULL, .name = "web" };
+static const struct pc_netns unnamed = { .inode = 4026532999ULL };
 
 struct path_case {
 	const char *name;
@@ -24,12 +24,12 @@ struct path_case {
 };
 
 static const struct path_case path_cases[] = {
-	{"the initial namespace keeps today's paths", &initial, "/sys/fs/bpf/portcullis", 0,
-	 "/var/lib/portcullis"},
-	{"a named namespace: pins by inode, bans by name", &named,
-	 "/sys/fs/bpf/portcullis/netns-4026532301", 0, "/var/lib/portcullis/netns-web"},
-	{"a namespace without a name: pins by inode, no state file", &unnamed,
-	 "/sys/fs/bpf/portcullis/netns-4026532999", -ENOENT, NULL},
+	{ "the initial namespace keeps today's paths", &initial, "/sys/fs/bpf/portcullis", 0,
+	  "/var/lib/portcullis" },
+	{ "a named namespace: pins by inode, bans by name", &named,
+	  "/sys/fs/bpf/portcullis/netns-4026532301", 0, "/var/lib/portcullis/netns-web" },
+	{ "a namespace without a name: pins by inode, no state file", &unnamed,
+	  "/sys/fs/bpf/portcullis/netns-4026532999", -ENOENT, NULL },
 };
 
 static void path_case(const struct path_case *c)
@@ -65,11 +65,11 @@ struct link_case {
 };
 
 static const struct link_case link_cases[] = {
-	{"the link is on the interface of that name", 7, 7, PC_LINK_FILTERING},
-	{"deleted and created again: the link went with the old one", 0, 9, PC_LINK_RECREATED},
-	{"the name now belongs to another interface", 7, 9, PC_LINK_RECREATED},
-	{"no interface of that name", 0, 0, PC_LINK_GONE},
-	{"no interface of that name, the link on another", 7, 0, PC_LINK_GONE},
+	{ "the link is on the interface of that name", 7, 7, PC_LINK_FILTERING },
+	{ "deleted and created again: the link went with the old one", 0, 9, PC_LINK_RECREATED },
+	{ "the name now belongs to another interface", 7, 9, PC_LINK_RECREATED },
+	{ "no interface of that name", 0, 0, PC_LINK_GONE },
+	{ "no interface of that name, the link on another", 7, 0, PC_LINK_GONE },
 };
 
 static void link_case(const struct link_case *c)
