@@ -64,14 +64,16 @@ nsenter --net="/run/netns/$NS_SRV" valgrind --quiet --leak-check=full \
 	"$PLAIN" run "$IF_SRV" -c "$conf" --listen 127.0.0.1:9436 2>"$log.stderr" &
 vg_pid=$!
 LAB_PIDS+=("$vg_pid")
-for _ in $(seq 150); do
+# Under valgrind on a loaded 2-core machine, attach alone can take half a minute:
+# the pins must exist before they are removed, or there is nothing to put back.
+for _ in $(seq 900); do
 	grep -q "metrics at" "$log.stderr" && break
 	sleep 0.1
 done
 kill -HUP "$vg_pid"
 sleep 1
 rm -rf "${PC_PINS:?}/$IF_SRV"
-for _ in $(seq 50); do
+for _ in $(seq 200); do
 	grep -q "put them back" "$log.stderr" && break
 	sleep 0.1
 done
