@@ -42,6 +42,8 @@
 #define TICK_MS 250
 /* Bans are saved at most this often: a scan flood must not become a write flood. */
 #define SAVE_INTERVAL_NS 1000000000ULL
+/* A failed re-attach of a recreated interface is tried again this often. */
+#define RETRY_NS 5000000000ULL
 
 /* One interface this service filters, and what the loop keeps for it between ticks. */
 struct run_iface {
@@ -53,6 +55,7 @@ struct run_iface {
 	struct pc_events *events; /* NULL: not following bans */
 	struct pc_maps maps;	  /* the events follower's; open while events is */
 	bool present;		  /* the interface existed at the last look */
+	__u64 reattach_failed_ns; /* pc_now_ns() of a failed re-attach, 0 if none */
 	bool bans_changed;	  /* is the state file behind the maps? */
 	__u64 saved_ns;		  /* pc_now_ns() of the last save */
 };
@@ -184,16 +187,23 @@ static void attach_again(struct run_iface *iface)
 
 	if (pc_link_state(iface->ifname, NULL) != PC_LINK_RECREATED)
 		return;
+	/* A failure (another XDP program took the interface?) is tried again, not every tick. */
+	if (iface->reattach_failed_ns && pc_now_ns() - iface->reattach_failed_ns < RETRY_NS)
+		return;
 	err = pc_reattach(iface->ifname, iface->opts->xdp_mode);
 	if (err) {
-		note(LOG_ERR, "%s: the interface is back but can't be attached again: %s; its "
-			      "traffic is not filtered",
-		     iface->ifname, pc_strerr(err));
+		if (!iface->reattach_failed_ns)
+			note(LOG_ERR,
+			     "%s: the interface is back but can't be attached again: %s; its "
+			     "traffic is not filtered (trying again every %d s)",
+			     iface->ifname, pc_strerr(err), (int)(RETRY_NS / 1000000000ULL));
+		iface->reattach_failed_ns = pc_now_ns();
 		return;
 	}
+	iface->reattach_failed_ns = 0;
 	hold_pins(iface);
-	note(LOG_NOTICE, "%s: the interface was recreated; attached again, with its rules and "
-			 "bans",
+	note(LOG_NOTICE,
+	     "%s: the interface was recreated; attached again, with its rules and bans",
 	     iface->ifname);
 }
 
@@ -204,6 +214,7 @@ static void watch_interface(struct run_iface *iface)
 
 	if (now != iface->present) {
 		iface->present = now;
+		iface->reattach_failed_ns = 0; /* a new interface: try at once */
 		if (!now)
 			note(LOG_WARNING,
 			     "%s: the interface went away; its XDP program went with it (attached "
