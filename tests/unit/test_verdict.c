@@ -125,6 +125,8 @@ static int write_rules(__u32 set, const struct pc_config *cfg, struct pc_port_ta
 	return err ? err : pc_maps_write_ports(&maps, set, table);
 }
 
+static void limited_ports(struct pc_port_table *table);
+
 static struct pc_port_table *standard_ports(void)
 {
 	struct pc_port_table *table = pc_port_table_new(&maps);
@@ -140,6 +142,7 @@ static struct pc_port_table *standard_ports(void)
 	pc_port_table_set(table, PC_PROTO_TCP, 40001, 40001, PC_PORT_SOURCE_LIMITED);
 	pc_port_table_set(table, PC_PROTO_UDP, 53, 53, PC_PORT_ALLOWED);
 	pc_port_table_set(table, PC_PROTO_UDP, 5000, 5010, PC_PORT_ALLOWED);
+	limited_ports(table); /* verdict_ratelimit.h */
 	return table;
 }
 
@@ -1889,6 +1892,8 @@ static void run_counter_total(void)
 	test_end();
 }
 
+#include "verdict_ratelimit.h"
+
 /* ---- setup ------------------------------------------------------------------------------- */
 
 static int setup(void)
@@ -2118,6 +2123,7 @@ int main(int argc, char **argv)
 	}
 	run_ban_cases();
 	run_scan_detector_cases();
+	run_rate_limit_cases();
 	run_counter_total();
 
 	teardown();
