@@ -44,6 +44,11 @@ static __always_inline void rate_store(struct pc_rate_slot *slot, __u32 fingerpr
 	*(volatile __u32 *)&slot->fingerprint = fingerprint;
 }
 
+static __always_inline void rate_keep(struct pc_rate_slot *slot)
+{
+	*(volatile __u32 *)&slot->strong = PC_RATE_STRONG;
+}
+
 static __always_inline void rate_untracked(void)
 {
 	scan_stat(PC_STAT_RATE_UNTRACKED);
@@ -51,6 +56,10 @@ static __always_inline void rate_untracked(void)
 #else
 static __always_inline void rate_store(struct pc_rate_slot *slot, __u32 fingerprint, __u32 strong,
 				       __u64 tat_ns)
+{
+}
+
+static __always_inline void rate_keep(struct pc_rate_slot *slot)
 {
 }
 
@@ -98,9 +107,15 @@ __noinline int pc_rate_over(struct rate_probe *probe)
 		fp = *(volatile __u32 *)&slot->fingerprint;
 		tat = *(volatile __u64 *)&slot->tat_ns;
 		if (fp == fingerprint) {
-			/* Over the rate: the bucket is more than M - 1 tokens in debt. */
-			if (tat > now && tat - now > limit->tolerance_ns)
+			/* Over the rate: the bucket is more than M - 1 tokens in debt.
+			 * Being limited, the source is worth keeping against a flood
+			 * (with M = 1 it never passed while owing); later drops
+			 * write nothing. */
+			if (tat > now && tat - now > limit->tolerance_ns) {
+				if (!*(volatile __u32 *)&slot->strong)
+					rate_keep(slot);
 				return 1;
+			}
 			/* Back while still owing: worth keeping against a flood. */
 			strong = tat > now ? PC_RATE_STRONG : 0;
 			rate_store(slot, fingerprint, strong,

@@ -525,7 +525,8 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
  *           one cache line each, picked by a hash of (source, line) keyed
  *           with scan_hash_key. A source's first packet takes a "weak"
  *           record (it owes one token); a source back while its record
- *           still holds a debt turns it "strong". A newcomer takes a free
+ *           still holds a debt (passing or dropped) turns it "strong".
+ *           A newcomer takes a free
  *           record, else the weak one full again soonest; strong records
  *           with a debt are never taken. So a spoofed flood (one packet per
  *           source) only churns weak records, and the bucket of a source

@@ -1998,6 +1998,10 @@ static int run_bench(void)
 	 * conntrack entry: a socket lookup and a conntrack lookup, both missing. */
 	static const struct verdict_case ack23 = {.base = b_v4_tcp, .port = 23, .flags = TCP_ACK};
 	static const struct verdict_case udp6_closed = {.base = b_v6_udp, .port = 5353};
+	/* Rate limits (verdict_ratelimit.h): 2024 always has a token, 2022 none. */
+	static const struct verdict_case syn2024 = {.base = b_v4_tcp, .port = 2024, .flags = TCP_SYN};
+	static const struct verdict_case ack2024 = {.base = b_v4_tcp, .port = 2024, .flags = TCP_ACK};
+	static const struct verdict_case syn2022 = {.base = b_v4_tcp, .port = 2022, .flags = TCP_SYN};
 	struct bench_row rows[] = {
 	    {.name = "bare XDP_PASS, ipv4 tcp syn", .packet = &syn22, .bare = true},
 	    {.name = "ipv4 tcp syn to allowed 22",
@@ -2023,9 +2027,22 @@ static int run_bench(void)
 	     .packet = &syn22,
 	     .established = PC_ESTABLISHED_OFF,
 	     .source_lists = true},
+	    {.name = "ipv4 tcp syn to allowed 2024, limit (a token)",
+	     .packet = &syn2024,
+	     .established = PC_ESTABLISHED_OFF},
+	    {.name = "ipv4 tcp ack to allowed 2024, limit (not counted)",
+	     .packet = &ack2024,
+	     .established = PC_ESTABLISHED_OFF},
+	    {.name = "ipv4 tcp syn to 2022, rate-limited",
+	     .packet = &syn2022,
+	     .established = PC_ESTABLISHED_OFF},
 	};
 	int bare = load_bare_xdp_pass();
 
+	if (write_limits() || rate_age(0)) {
+		fprintf(stderr, "writing the limits failed\n");
+		return 1;
+	}
 	if (bare < 0) {
 		fprintf(stderr, "loading the bare program: %s\n", strerror(errno));
 		return 1;
@@ -2041,7 +2058,8 @@ static int run_bench(void)
 			int err;
 
 			if (!rows[r].source_lists)
-				cfg.flags &= ~(PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST);
+				cfg.flags &= ~(PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST |
+					       PC_CFG_HAVE_EXEMPT);
 			pc_maps_write_config(&maps, 0, &cfg);
 			build_case(&f, rows[r].packet);
 			err = run_prog(rows[r].bare ? bare : prog_fd, f.data, f.len, BENCH_REPEAT,

@@ -12,10 +12,12 @@
  *   1: tcp 2022 rate 3/3000s          (a token every 1000 s, at most 3)
  *   2: udp 5353 rate 2/1000s burst 4  (a token every 500 s, at most 4)
  *   3: tcp 2023 rate 1/1000s burst 1
+ *   4: tcp 2024, a token every nanosecond (--bench: always passes)
  */
 #define LIMIT_TCP_2022 1
 #define LIMIT_UDP_5353 2
 #define LIMIT_TCP_2023 3
+#define LIMIT_TCP_2024 4 /* for --bench: a token every nanosecond, never short */
 #define NS(s)	       ((__u64)((s)*1e9))
 
 static const struct {
@@ -25,6 +27,7 @@ static const struct {
 	{ LIMIT_TCP_2022, 3, 3, NS(3000) },
 	{ LIMIT_UDP_5353, 2, 4, NS(1000) },
 	{ LIMIT_TCP_2023, 1, 1, NS(1000) },
+	{ LIMIT_TCP_2024, 1000000000, 1000000000, NS(1) },
 };
 
 static void limit_port(struct pc_port_table *table, enum pc_proto proto, __u16 port, __u16 id)
@@ -38,6 +41,7 @@ static void limited_ports(struct pc_port_table *table)
 	limit_port(table, PC_PROTO_TCP, 2022, LIMIT_TCP_2022);
 	limit_port(table, PC_PROTO_UDP, 5353, LIMIT_UDP_5353);
 	limit_port(table, PC_PROTO_TCP, 2023, LIMIT_TCP_2023);
+	limit_port(table, PC_PROTO_TCP, 2024, LIMIT_TCP_2024);
 }
 
 /* The buckets, written as the contract's N/DURATION burst M: no shared helper. */
@@ -192,9 +196,12 @@ static int spoofed_flood(__u16 round, __u32 n, __u32 *dropped)
 }
 
 /*
- * A spoofed flood, twice a table's worth of one-packet sources, churns through every bucket between
- * an attacker's packets: the attacker, limited already, stays limited, and an honest source at the
- * allowed rate is never dropped.
+ * A spoofed flood, twice a table's worth of one-packet sources, churns
+ * through every bucket between an attacker's packets: attackers being
+ * limited stay limited, and an honest source at the allowed rate is never
+ * dropped. Attacker A (tcp 2022, 3/3000s) owes more than a newcomer would;
+ * attacker B (tcp 2023, 1/1000s burst 1) owes less than a newcomer, so
+ * only its record being kept (strong) keeps it limited.
  */
 static void run_rate_flood(void)
 {
@@ -203,35 +210,43 @@ static void run_rate_flood(void)
 	struct verdict_case attacker = {
 		.base = b_v4_tcp, .port = 2022, .flags = TCP_SYN, .src = "192.0.2.66"
 	};
-	struct verdict_case honest = attacker;
+	struct verdict_case honest = attacker, attacker_b = attacker;
 	struct pc_config cfg = make_config(0, PC_ESTABLISHED_SOCKET);
-	struct frame fa, fh;
+	struct frame fa, fb, fh;
 	__u32 dropped, flood = 2 * PC_RATE_BUCKETS * PC_RATE_WAYS;
 	int err;
 
 	honest.src = "192.0.2.67";
+	attacker_b.src = "192.0.2.68";
+	attacker_b.port = 2023;
 	build_case(&fa, &attacker);
+	build_case(&fb, &attacker_b);
 	build_case(&fh, &honest);
-	test_begin("rate limit: under a spoofed flood a limited source stays limited");
+	test_begin("rate limit: under a spoofed flood limited sources stay limited");
 	err = rate_age(0);
 	if (!err)
 		err = pc_maps_write_config(&maps, 0, &cfg);
 	for (int i = 0; i < 3 && !err; i++)
 		check_frame(&fa, fa.len, &allowed);
 	check_frame(&fa, fa.len, &limited);
+	check_frame(&fb, fb.len, &allowed);
+	check_frame(&fb, fb.len, &limited);
 	check_frame(&fh, fh.len, &allowed);
 	for (int round = 0; round < 3 && !err && !case_failed; round++) {
 		err = spoofed_flood(round, flood, &dropped);
 		EXPECT(dropped == 0, "round %d: %u spoofed SYNs dropped, expected none", round,
 		       dropped);
 		read_counters(snap); /* the flood's counts are not this case's */
-		/* Within the same 1000 s: the attacker is still owed nothing. */
+		/* Within the same 1000 s: the attackers are still owed nothing. */
 		check_frame(&fa, fa.len, &limited);
+		check_frame(&fb, fb.len, &limited);
 		err = err ?: rate_age(NS(1000));
-		/* A token every 1000 s: the attacker gets one, the honest source its one. */
+		/* A token every 1000 s: each attacker gets one, the honest source its one. */
 		check_frame(&fh, fh.len, &allowed);
 		check_frame(&fa, fa.len, &allowed);
 		check_frame(&fa, fa.len, &limited);
+		check_frame(&fb, fb.len, &allowed);
+		check_frame(&fb, fb.len, &limited);
 	}
 	EXPECT(err == 0, "%s", strerror(-err));
 	test_end();
