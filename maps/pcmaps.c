@@ -404,6 +404,20 @@ int pc_maps_write_ports(const struct pc_maps *maps, __u32 set, const struct pc_p
 	return err ? err : write_rules(maps, set, table, 0, PC_PORT_SLOTS);
 }
 
+/* A port that stays open to every source keeps its "limit" line. */
+static void keep_limit(const struct pc_maps *maps, __u32 set, enum pc_proto proto, __u16 port,
+		       struct pc_port_rule *rule)
+{
+	__u32 key = pc_port_key(set, proto, htons(port));
+	struct pc_port_rule live;
+
+	if (!(rule->flags & PC_PORT_ALLOWED) || bpf_map_lookup_elem(maps->ports, &key, &live) ||
+	    !(live.flags & PC_PORT_RATE_LIMITED))
+		return;
+	rule->flags |= PC_PORT_RATE_LIMITED;
+	rule->limit = live.limit;
+}
+
 int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
 			      const struct pc_port_range *ranges, size_t n, __u16 flags,
 			      __u16 source_list)
@@ -422,8 +436,10 @@ int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
 		if (flags && ranges[i].lo != ranges[i].hi)
 			range_flags |= PC_PORT_IN_RANGE;
 		pc_port_table_set(table, proto, ranges[i].lo, ranges[i].hi, range_flags);
-		for (__u32 port = ranges[i].lo; port <= ranges[i].hi; port++)
+		for (__u32 port = ranges[i].lo; port <= ranges[i].hi; port++) {
 			table->rules[table_index(proto, port)].source_list = source_list;
+			keep_limit(maps, set, proto, port, &table->rules[table_index(proto, port)]);
+		}
 	}
 	if (!err)
 		err = write_owners(maps, table);

@@ -177,7 +177,7 @@ static int spoofed_flood(__u16 round, __u32 n, __u32 *dropped)
 		.base = b_v6_tcp, .port = 2022, .flags = TCP_SYN, .src = "2001:2::1"
 	};
 	struct frame f;
-	__u32 retval;
+	__u32 retval = XDP_PASS;
 	int err = 0;
 
 	build_case(&f, &c);
@@ -190,7 +190,7 @@ static int spoofed_flood(__u16 round, __u32 n, __u32 *dropped)
 		saddr[6] = i >> 8;
 		saddr[7] = i;
 		err = run_prog(prog_fd, f.data, f.len, 1, &retval, NULL);
-		*dropped += retval == XDP_DROP;
+		*dropped += !err && retval == XDP_DROP;
 	}
 	return err;
 }
