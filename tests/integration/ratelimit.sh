@@ -86,10 +86,10 @@ before=$(map_memory)
 t_first=$(date +%s.%N)
 expect_count "tcp 2300: the attacker $CLI4 spends its 5" 5 "$(connections "$CLI4" tcp 2300 5)"
 stop="$TEST_TMP/stop"
-bg_in "$NS_CLI" python3 "$TESTS_DIR/helpers/hammer.py" "$SRV4" 2300 "$CLI4" 0.25 "$stop" \
+bg_in "$NS_CLI" python3 "$TESTS_DIR/helpers/hammer.py" "$SRV4" 2300 "$stop" "$CLI4" 0.25 \
 	>"$TEST_TMP/attacker.out" 2>&1
 attacker=${LAB_PIDS[-1]}
-bg_in "$NS_CLI" python3 "$TESTS_DIR/helpers/hammer.py" "$SRV4" 2300 "$CLI4B" 2.5 "$stop" \
+bg_in "$NS_CLI" python3 "$TESTS_DIR/helpers/hammer.py" "$SRV4" 2300 "$stop" "$CLI4B" 2.5 \
 	>"$TEST_TMP/honest.out" 2>&1
 honest=${LAB_PIDS[-1]}
 # SYNs to tcp 2300 from a pool of 120,000 sources from 198.18.1.0 (clear of
@@ -106,14 +106,16 @@ t_last=$(date +%s.%N)
 echo "flood: $line"
 echo "attacker: $(cat "$TEST_TMP/attacker.out"); honest: $(cat "$TEST_TMP/honest.out")"
 check "the generator sent $FRAMES frames (rc $rc)" test "$rc" -eq 0
-read -r a_ok a_failed a_secs < <(sed -E 's/ok=([0-9]+) failed=([0-9]+) seconds=([0-9.]+)/\1 \2 \3/' \
-	"$TEST_TMP/attacker.out")
-read -r h_ok h_failed _ < <(sed -E 's/ok=([0-9]+) failed=([0-9]+) seconds=([0-9.]+)/\1 \2 \3/' \
-	"$TEST_TMP/honest.out")
+# field FILE NAME: the number after NAME= in hammer.py's report, empty if none.
+field() { grep -o "$2=[0-9]*" "$1" | cut -d= -f2; }
+a_ok=$(field "$TEST_TMP/attacker.out" ok)
+a_failed=$(field "$TEST_TMP/attacker.out" failed)
+h_ok=$(field "$TEST_TMP/honest.out" ok)
+h_failed=$(field "$TEST_TMP/honest.out" failed)
 # From its first SYN on, the attacker gets the 5 of the burst and a token
 # every 2 s, one more for the edges: all the others are dropped.
 most=$(python3 -c "print(int(($t_last - $t_first) / 2) + 1)")
-check "the attacker's limit held through the flood ($a_ok of $((a_ok + a_failed)), at most $most)" \
+check "the attacker's limit held through the flood ($a_ok answered, $a_failed not, at most $most)" \
 	test "${a_ok:-99}" -le "$most" -a "${a_failed:-0}" -gt "${a_ok:-99}"
 check "the honest client was never dropped ($h_ok answered, $h_failed not)" \
 	test "${h_failed:-1}" -eq 0 -a "${h_ok:-0}" -ge 2
