@@ -42,6 +42,22 @@ struct pc_allow {
 	int line;                      /* where it was written, for messages */
 };
 
+/*
+ * crowdsec url URL key @FILE [poll DURATION] and crowdsec push @FILE: what
+ * 'run' does with a CrowdSec Local API (loader/crowdsec.c). Files are kept
+ * as paths (relative ones resolved against the config's directory) and
+ * read by run: the key and the password never sit in the ruleset.
+ */
+#define PC_CROWDSEC_TEXT_MAX 512
+#define PC_CROWDSEC_POLL_DEFAULT_NS (10ULL * 1000000000ULL)
+
+struct pc_crowdsec_config {
+	char url[PC_CROWDSEC_TEXT_MAX];       /* "": no bouncer */
+	char key_file[PC_CROWDSEC_TEXT_MAX];  /* the bouncer's API key, first line */
+	__u64 poll_ns;                        /* decision stream poll interval */
+	char push_file[PC_CROWDSEC_TEXT_MAX]; /* cscli machine credentials; "": no push */
+};
+
 struct pc_ruleset {
 	enum pc_mode mode;
 	bool scan_flags_pass;  /* scan-flags pass */
@@ -84,6 +100,8 @@ struct pc_ruleset {
 	 * never set: those protocols have directives of their own.
 	 */
 	__u64 allowed_protos[4];
+
+	struct pc_crowdsec_config crowdsec;
 };
 
 /* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */

@@ -21,6 +21,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "crowdsec.h"
 #include "events.h"
 #include "exporter.h"
 #include "log.h"
@@ -268,6 +269,7 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 	struct pc_pin_hold hold = {.link = -1};
 	struct run_state state = {.opts = opts};
 	struct pc_events *events = NULL;
+	struct pc_crowdsec *crowdsec;
 	struct pc_maps maps;
 	bool attached_here;
 	int sig_fd, ret;
@@ -301,9 +303,11 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 		     "put back",
 		     opts->ifname);
 	events = follow_bans(&state, &maps);
+	crowdsec = pc_crowdsec_run(opts->ifname, opts->config_path);
 	serve(&state, sig_fd, events, &maps, &hold);
 
 	sd_notify(0, "STOPPING=1");
+	pc_crowdsec_stop(crowdsec);
 	pc_exporter_stop(exporter);
 	if (events) {
 		/* Detach saves them too; a run that stays attached saves them here. */

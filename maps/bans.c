@@ -471,7 +471,7 @@ static int ban_keys(const struct pc_maps *maps, struct pc_ban_entry **keys, size
 	return err;
 }
 
-static int entry_lookup(const struct pc_maps *maps, struct pc_ban_entry *entry)
+int pc_ban_entry_lookup(const struct pc_maps *maps, struct pc_ban_entry *entry)
 {
 	struct pc_prefix_ban_key key;
 
@@ -504,7 +504,7 @@ int pc_bans_list(const struct pc_maps *maps, bool sweep, struct pc_ban_entry **l
 	for (size_t i = 0; i < n_keys && !err; i++) {
 		struct pc_ban_entry *entry = &keys[i];
 
-		if (entry_lookup(maps, entry))
+		if (pc_ban_entry_lookup(maps, entry))
 			continue; /* expired and removed under us */
 		if (entry->ban.expires_ns > now) {
 			err = push(list, n, &cap, entry);

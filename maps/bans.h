@@ -51,6 +51,8 @@ const char *pc_ban_entry_cidr(const struct pc_ban_entry *entry, __u32 ipv6_prefi
 			      size_t len);
 /* Insert or replace ENTRY's ban in its table; *REPLACED tells which. */
 int pc_ban_entry_add(const struct pc_maps *maps, const struct pc_ban_entry *entry, bool *replaced);
+/* ENTRY's ban as its table holds it (expired or not), -ENOENT if none. */
+int pc_ban_entry_lookup(const struct pc_maps *maps, struct pc_ban_entry *entry);
 /* -ENOENT when there is no such ban. */
 int pc_ban_entry_remove(const struct pc_maps *maps, const struct pc_ban_entry *entry);
 /*
