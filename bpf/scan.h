@@ -308,24 +308,11 @@ __noinline int pc_prefix_ban_lookup(const struct pc_prefix_ban_key *source)
 static __always_inline int source_prefix_ban(const struct packet *pkt)
 {
 	struct pc_prefix_ban_key key = {};
+	__u32 bits = source_address(pkt, &key.family, key.addr);
 
-	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
-		const struct iphdr *ip = pkt->l3;
-
-		if ((void *)(ip + 1) > pkt->data_end)
-			return 0;
-		key.family = PC_SRC_FAMILY_V4;
-		key.prefixlen = PC_PREFIX_KEY_HDR_BITS + 32;
-		__builtin_memcpy(key.addr, &ip->saddr, 4);
-	} else {
-		const struct ipv6hdr *ip6 = pkt->l3;
-
-		if ((void *)(ip6 + 1) > pkt->data_end)
-			return 0;
-		key.family = PC_SRC_FAMILY_V6;
-		key.prefixlen = PC_PREFIX_KEY_HDR_BITS + 128;
-		__builtin_memcpy(key.addr, &ip6->saddr, 16);
-	}
+	if (!bits)
+		return 0;
+	key.prefixlen = PC_PREFIX_KEY_HDR_BITS + bits;
 	return pc_prefix_ban_lookup(&key);
 }
 

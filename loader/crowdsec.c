@@ -355,23 +355,6 @@ static int by_key(const void *a, const void *b)
 	return memcmp(a, b, offsetof(struct pc_ban_entry, ban));
 }
 
-/* Appends ENTRY to a growing array. */
-static int append(struct pc_ban_entry **list, size_t *n, size_t *cap,
-		  const struct pc_ban_entry *entry)
-{
-	if (*n == *cap) {
-		size_t want = *cap ? *cap * 2 : 256;
-		struct pc_ban_entry *grown = realloc(*list, want * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		*list = grown;
-		*cap = want;
-	}
-	(*list)[(*n)++] = *entry;
-	return 0;
-}
-
 /*
  * Decisions to ban: a ban of another reason that lasts as long stays as it
  * is (a scan ban this host made and pushed comes back as a decision), so
@@ -401,7 +384,7 @@ static size_t lift_stale(struct pc_crowdsec *cs, const struct pc_ban_entry *acti
 	for (size_t i = 0; i < n_list; i++)
 		if (list[i].ban.reason == PC_BAN_CROWDSEC &&
 		    !(n && bsearch(&list[i], active, n, sizeof(*active), by_key)))
-			append(&stale, &n_stale, &cap, &list[i]);
+			pc_ban_entries_push(&stale, &n_stale, &cap, &list[i]);
 	pc_bans_remove_many(&cs->maps, stale, n_stale, &removed);
 	free(list);
 	free(stale);
@@ -430,7 +413,7 @@ static int apply_stream(struct pc_crowdsec *cs, const char *text, bool startup)
 
 			bad += got < 0;
 			if (got == 1 && left > 0 && takes_over(&cs->maps, &entry))
-				err = append(&add, &n_add, &cap_add, &entry);
+				err = pc_ban_entries_push(&add, &n_add, &cap_add, &entry);
 		}
 	if (json_object_object_get_ex(root, "deleted", &list) &&
 	    json_object_is_type(list, json_type_array))
@@ -444,7 +427,7 @@ static int apply_stream(struct pc_crowdsec *cs, const char *text, bool startup)
 			/* Only a crowdsec ban is lifted by a deleted decision. */
 			if (got == 1 && !pc_ban_entry_lookup(&cs->maps, &have) &&
 			    have.ban.reason == PC_BAN_CROWDSEC)
-				err = append(&del, &n_del, &cap_del, &entry);
+				err = pc_ban_entries_push(&del, &n_del, &cap_del, &entry);
 		}
 	json_object_put(root);
 	if (!err && n_del)

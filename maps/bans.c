@@ -207,24 +207,16 @@ static int ban_insert(const struct pc_maps *maps, struct ban_gate *gate,
 int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,
 		const struct pc_ban *ban, bool *replaced)
 {
-	struct ban_gate gate;
-	int err = gate_open(maps, &gate);
+	struct pc_ban_entry entry = { .key = *key, .ban = *ban };
 
-	if (!err)
-		err = ban_insert(maps, &gate, key, ban, replaced);
-	gate_close(&gate);
-	return err;
+	return pc_ban_entry_add(maps, &entry, replaced);
 }
 
 int pc_bans_remove(const struct pc_maps *maps, const struct pc_addr_key *key)
 {
-	struct ban_gate gate;
-	int err = gate_open(maps, &gate);
+	struct pc_ban_entry entry = { .key = *key };
 
-	if (!err)
-		err = ban_remove(maps, &gate, key);
-	gate_close(&gate);
-	return err;
+	return pc_ban_entry_remove(maps, &entry);
 }
 
 /* ---- prefix bans --------------------------------------------------------------------- */
@@ -419,8 +411,8 @@ void pc_bans_sort_by_expiry(struct pc_ban_entry *entries, size_t n)
 	qsort(entries, n, sizeof(*entries), by_expiry);
 }
 
-static int push(struct pc_ban_entry **list, size_t *n, size_t *cap,
-		const struct pc_ban_entry *entry)
+int pc_ban_entries_push(struct pc_ban_entry **list, size_t *n, size_t *cap,
+			const struct pc_ban_entry *entry)
 {
 	if (*n == *cap) {
 		size_t want = *cap ? *cap * 2 : 64;
@@ -455,7 +447,7 @@ static int ban_keys(const struct pc_maps *maps, struct pc_ban_entry **keys, size
 	     at = &prev) {
 		entry.key = next;
 		prev = next;
-		err = push(keys, n, &cap, &entry);
+		err = pc_ban_entries_push(keys, n, &cap, &entry);
 		if (*n > PC_BANS_MAX * 2)
 			break; /* a table changing under us faster than it is read */
 	}
@@ -466,7 +458,7 @@ static int ban_keys(const struct pc_maps *maps, struct pc_ban_entry **keys, size
 		memcpy(entry.key.addr, pnext.addr, sizeof(entry.key.addr));
 		entry.prefix_len = pnext.prefixlen - PC_PREFIX_KEY_HDR_BITS;
 		pprev = pnext;
-		err = push(keys, n, &cap, &entry);
+		err = pc_ban_entries_push(keys, n, &cap, &entry);
 	}
 	return err;
 }
@@ -507,9 +499,9 @@ int pc_bans_list(const struct pc_maps *maps, bool sweep, struct pc_ban_entry **l
 		if (pc_ban_entry_lookup(maps, entry))
 			continue; /* expired and removed under us */
 		if (entry->ban.expires_ns > now) {
-			err = push(list, n, &cap, entry);
+			err = pc_ban_entries_push(list, n, &cap, entry);
 		} else if (sweep && entry_remove(maps, &gate, entry) == 0) {
-			err = push(expired, n_expired, &cap_expired, entry);
+			err = pc_ban_entries_push(expired, n_expired, &cap_expired, entry);
 		}
 	}
 	gate_close(&gate);

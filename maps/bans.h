@@ -70,6 +70,9 @@ int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,
 		const struct pc_ban *ban, bool *replaced);
 /* -ENOENT when the source is not banned. */
 int pc_bans_remove(const struct pc_maps *maps, const struct pc_addr_key *key);
+/* Appends ENTRY to a growing array (*CAP entries allocated). */
+int pc_ban_entries_push(struct pc_ban_entry **list, size_t *n, size_t *cap,
+			const struct pc_ban_entry *entry);
 /* Soonest expiry first, the order bans are listed and restored in. */
 void pc_bans_sort_by_expiry(struct pc_ban_entry *entries, size_t n);
 /*
