@@ -30,15 +30,15 @@
 #include "../maps/bans.h"
 
 #define NSEC_PER_SEC 1000000000ULL
-#define SCENARIO "portcullis/port-scan"
+#define SCENARIO     "portcullis/port-scan"
 /* An HTTP request gives up after this long: the LAPI is down or hung. */
 #define CONNECT_TIMEOUT_MS 3000L
 #define REQUEST_TIMEOUT_MS 20000L
 /* Failures are said when they start, then this often while they last. */
 #define REPEAT_FAILURE_NS (300 * NSEC_PER_SEC)
 /* Alerts per POST, and alerts kept while the LAPI cannot take them. */
-#define PUSH_BATCH 50
-#define PUSH_QUEUE_MAX 10000
+#define PUSH_BATCH	    50
+#define PUSH_QUEUE_MAX	    10000
 #define PUSH_BACKOFF_MAX_NS (300 * NSEC_PER_SEC)
 /* How often the thread looks for new scan bans to push. */
 #define TICK_NS (1 * NSEC_PER_SEC)
@@ -52,21 +52,21 @@ struct health {
 struct pc_crowdsec {
 	char ifname[64];
 	struct pc_crowdsec_config cfg;
-	char key[256];                /* the bouncer's API key */
+	char key[256]; /* the bouncer's API key */
 	char login[256], password[256], push_url[PC_CROWDSEC_TEXT_MAX];
-	char token[2048];             /* the machine's JWT, "" until logged in */
+	char token[2048]; /* the machine's JWT, "" until logged in */
 	struct pc_maps maps;
 	__u32 ipv6_prefix;
 
 	/* bouncer */
-	bool startup;                 /* the next poll asks for everything */
+	bool startup; /* the next poll asks for everything */
 	__u64 next_poll_ns;
 	struct health pull;
 
 	/* push */
-	struct pc_ban_entry *queue;   /* scan bans not posted yet, oldest first */
+	struct pc_ban_entry *queue; /* scan bans not posted yet, oldest first */
 	size_t queued;
-	__u64 ring_seen;              /* pc_ban_state.scan_next already looked at */
+	__u64 ring_seen; /* pc_ban_state.scan_next already looked at */
 	__u64 next_push_ns, backoff_ns;
 	struct health push;
 
@@ -115,7 +115,7 @@ static int read_key(const char *path, char *out, size_t len)
 		out[0] = '\0';
 	fclose(f);
 	for (end = out + strlen(out); end > out && (end[-1] == '\n' || end[-1] == '\r' ||
-						   end[-1] == ' ' || end[-1] == '\t');)
+						    end[-1] == ' ' || end[-1] == '\t');)
 		*--end = '\0';
 	return out[0] ? 0 : -ENODATA;
 }
@@ -224,7 +224,8 @@ static int http(struct pc_crowdsec *cs, const char *base, const char *path, cons
 	if (res == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
 	else
-		snprintf(why, why_len, "%.300s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(res));
+		snprintf(why, why_len, "%.300s: %s", url,
+			 errbuf[0] ? errbuf : curl_easy_strerror(res));
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	if (res != CURLE_OK)
@@ -265,8 +266,8 @@ int pc_crowdsec_parse_duration(const char *text, __s64 *ns)
 		const char *unit;
 		double ns;
 	} units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 },
-		{ "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+		{ "ns", 1 },   { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 },
+		{ "ms", 1e6 }, { "s", 1e9 },  { "m", 60e9 },	    { "h", 3600e9 },
 	};
 	bool negative = false;
 	double total = 0;
@@ -314,7 +315,8 @@ static const char *json_string(json_object *obj, const char *key)
 {
 	json_object *value;
 
-	if (!json_object_object_get_ex(obj, key, &value) || !json_object_is_type(value, json_type_string))
+	if (!json_object_object_get_ex(obj, key, &value) ||
+	    !json_object_is_type(value, json_type_string))
 		return NULL;
 	return json_object_get_string(value);
 }
@@ -335,8 +337,8 @@ static int decision_entry(const struct pc_crowdsec *cs, json_object *decision, _
 
 	if (!type || !scope || !value)
 		return -EINVAL;
-	if (strcasecmp(type, "ban") != 0 || (strcasecmp(scope, "ip") != 0 &&
-					     strcasecmp(scope, "range") != 0))
+	if (strcasecmp(type, "ban") != 0 ||
+	    (strcasecmp(scope, "ip") != 0 && strcasecmp(scope, "range") != 0))
 		return 0;
 	if (pc_parse_prefix(value, &prefix, why, sizeof(why)))
 		return 0;
@@ -406,7 +408,8 @@ static int apply_stream(struct pc_crowdsec *cs, const char *text, bool startup)
 		json_object_put(root);
 		return -EINVAL;
 	}
-	if (json_object_object_get_ex(root, "new", &list) && json_object_is_type(list, json_type_array))
+	if (json_object_object_get_ex(root, "new", &list) &&
+	    json_object_is_type(list, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(list) && !err; i++) {
 			int got = decision_entry(cs, json_object_array_get_idx(list, i), now,
 						 &entry, &left);
@@ -509,7 +512,8 @@ static void collect_scan_bans(struct pc_crowdsec *cs)
 			continue;
 		if (cs->queued == PUSH_QUEUE_MAX) {
 			/* The LAPI has been away a long time: the oldest go unreported. */
-			memmove(cs->queue, cs->queue + 1, (PUSH_QUEUE_MAX - 1) * sizeof(*cs->queue));
+			memmove(cs->queue, cs->queue + 1,
+				(PUSH_QUEUE_MAX - 1) * sizeof(*cs->queue));
 			cs->queued--;
 		}
 		cs->queue[cs->queued++] = entry;
@@ -519,8 +523,8 @@ static void collect_scan_bans(struct pc_crowdsec *cs)
 /* RFC 3339 UTC of a data-path time (CLOCK_MONOTONIC ns). */
 static void rfc3339(__u64 mono_ns, __u64 now_mono, char *buf, size_t len)
 {
-	time_t t = time(NULL) - (time_t)((now_mono - (mono_ns < now_mono ? mono_ns : now_mono)) /
-					 NSEC_PER_SEC);
+	time_t t = time(NULL) -
+		   (time_t)((now_mono - (mono_ns < now_mono ? mono_ns : now_mono)) / NSEC_PER_SEC);
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
@@ -758,8 +762,10 @@ struct pc_crowdsec *pc_crowdsec_start(const char *ifname, const struct pc_crowds
 		err = read_credentials(cs, cfg->push_file);
 		cs->queue = calloc(PUSH_QUEUE_MAX, sizeof(*cs->queue));
 		if (err || !cs->queue) {
-			say(cs, LOG_ERR, "%s: no url, login and password in it (%s); scan bans "
-			    "are not reported", cfg->push_file, pc_strerr(err ?: -ENOMEM));
+			say(cs, LOG_ERR,
+			    "%s: no url, login and password in it (%s); scan bans "
+			    "are not reported",
+			    cfg->push_file, pc_strerr(err ?: -ENOMEM));
 			cs->login[0] = '\0';
 		}
 		/* Only bans made from now on: older ones were reported by whoever made them. */

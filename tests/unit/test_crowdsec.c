@@ -12,8 +12,8 @@
 #include "loader/crowdsec.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MS 1000000LL
-#define S  (1000 * MS)
+#define MS	      1000000LL
+#define S	      (1000 * MS)
 
 static const struct {
 	const char *text;
@@ -49,7 +49,8 @@ int main(void)
 		test_begin("crowdsec: duration '%s'", cases[i].text);
 		CHECK_INT(err, cases[i].err);
 		if (!cases[i].err)
-			CHECK(ns == cases[i].ns, "%lld ns, expected %lld", (long long)ns, cases[i].ns);
+			CHECK(ns == cases[i].ns, "%lld ns, expected %lld", (long long)ns,
+			      cases[i].ns);
 		test_end();
 	}
 	return test_failures ? 1 : 0;
