@@ -58,6 +58,19 @@ struct pc_crowdsec_config {
 	char push_file[PC_CROWDSEC_TEXT_MAX]; /* cscli machine credentials; "": no push */
 };
 
+/*
+ * One port range of a "limit PROTO PORTS rate N/DURATION [burst M]" line.
+ * The ranges of one line share their sources' buckets: LINE tells them apart.
+ */
+struct pc_limit_rule {
+	enum pc_proto proto;
+	__u16 lo, hi;   /* host order, inclusive; every port allowed to every source */
+	__u32 rate;     /* N tokens ... */
+	__u64 per_ns;   /* ... per DURATION */
+	__u32 burst;    /* M, at most this many tokens; N when not given */
+	int line;
+};
+
 struct pc_ruleset {
 	enum pc_mode mode;
 	bool scan_flags_pass;  /* scan-flags pass */
@@ -102,6 +115,9 @@ struct pc_ruleset {
 	__u64 allowed_protos[4];
 
 	struct pc_crowdsec_config crowdsec;
+	/* limit lines, in file order; at most PC_LIMITS_MAX - 1 lines */
+	struct pc_limit_rule *limits;
+	size_t n_limits;
 };
 
 /* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */
