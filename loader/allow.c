@@ -191,6 +191,23 @@ out:
 	return err;
 }
 
+/* The live rules differ from the config now: status says so until the next
+ * reload or attach, which write a config without the flag. */
+static int mark_modified(const struct pc_maps *maps)
+{
+	struct pc_config cfg;
+	__u32 set;
+	int err = pc_maps_active_set(maps, &set);
+
+	if (!err)
+		err = pc_maps_read_config(maps, set, &cfg);
+	if (!err && !(cfg.flags & PC_CFG_MODIFIED)) {
+		cfg.flags |= PC_CFG_MODIFIED;
+		err = pc_maps_write_config(maps, set, &cfg);
+	}
+	return err;
+}
+
 int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow, bool force)
 {
 	const char *verb = allow ? "allow" : "disallow";
@@ -242,6 +259,8 @@ int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow, bool for
 	else
 		err = pc_maps_update_live_ports(&maps, proto, ranges, n_ranges,
 						allow ? PC_PORT_ALLOWED : 0, 0);
+	if (!err)
+		err = mark_modified(&maps);
 	if (err && err != -EEXIST && err != -E2BIG && err != -EPERM)
 		pc_warn("%s: %s %s %s failed: %s", ifname, verb, argv[0], argv[1], pc_strerr(err));
 	else if (!err)
