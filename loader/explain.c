@@ -358,7 +358,8 @@ int pc_cmd_explain(const char *ifname, int argc, char **argv, const char *flags,
 	struct pc_config cfg = {};
 	struct pc_maps maps;
 	struct probe p;
-	__u8 frame[128], dst[16];
+	/* Two bytes in, so the IP header after the 14-byte Ethernet one is aligned. */
+	__u8 storage[132] __attribute__((aligned(8))), *frame = storage + 2, dst[16];
 	char why[512] = "", rule[512] = "";
 	__u32 reason = PC_EXPLAIN_NONE, action = 0, set;
 	int err, monitor;

@@ -127,6 +127,12 @@ static __u32 parent_flags(int trie_fd, const struct pc_source_key *key)
 	return bpf_map_lookup_elem(trie_fd, &parent, &value) ? 0 : value;
 }
 
+static bool listed(const struct pc_prefix_list *sorted, const struct pc_prefix *p)
+{
+	return sorted->count &&
+	       bsearch(p, sorted->items, sorted->count, sizeof(*p), cmp_prefix) != NULL;
+}
+
 /* Deny, trust and exempt lists: each entry for the flags it adds. Exempt
  * prefixes that a per-port list or exempt auto put there are the loader's. */
 static int read_source_lists(const struct trie *t, int trie_fd, struct pc_ruleset *rs)
@@ -148,8 +154,7 @@ static int read_source_lists(const struct trie *t, int trie_fd, struct pc_rulese
 			own = e->value;
 		key_to_prefix(&e->key, &p);
 		if ((own & PC_SRC_F_EXEMPT) &&
-		    (bsearch(&p, port_sources.items, port_sources.count, sizeof(p), cmp_prefix) ||
-		     bsearch(&p, automatic.items, automatic.count, sizeof(p), cmp_prefix)))
+		    (listed(&port_sources, &p) || listed(&automatic, &p)))
 			own &= ~PC_SRC_F_EXEMPT;
 		if (own & PC_SRC_F_DENY)
 			err = pc_prefix_list_add(&rs->denied, &p);
