@@ -227,7 +227,7 @@ static bool listening_in(const struct listeners *l, enum pc_proto proto, __u16 l
 	return false;
 }
 
-int pc_audit_read(const struct pc_maps *maps, struct pc_audit *a)
+int pc_audit_read(const struct pc_maps *maps, struct pc_audit *a, bool processes)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct listeners l = {};
@@ -245,7 +245,8 @@ int pc_audit_read(const struct pc_maps *maps, struct pc_audit *a)
 		for (int proto = 0; proto < PC_PROTOS && !err; proto++)
 			err = dump_sockets(families[f], proto, &l);
 	if (!err) {
-		find_processes(&l);
+		if (processes)
+			find_processes(&l);
 		if (l.n)
 			qsort(l.items, l.n, sizeof(*l.items), cmp_listener);
 	}
@@ -309,7 +310,7 @@ int pc_cmd_audit(const char *ifname, bool json)
 
 	if (pc_open_iface(ifname, &maps))
 		return PC_EXIT_FAILURE;
-	err = pc_audit_read(&maps, &a);
+	err = pc_audit_read(&maps, &a, true);
 	pc_maps_close(&maps);
 	if (err) {
 		pc_warn("%s: audit failed: %s", ifname, pc_strerr(err));

@@ -3,6 +3,7 @@
 #ifndef PORTCULLIS_AUDIT_H
 #define PORTCULLIS_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../maps/pcmaps.h"
@@ -32,8 +33,9 @@ struct pc_audit {
 	unsigned long count[PC_AUDIT_STATES]; /* ports in each state */
 };
 
-/* The audit of the caller's network namespace against MAPS' live rules. */
-int pc_audit_read(const struct pc_maps *maps, struct pc_audit *audit);
+/* The audit of the caller's network namespace against MAPS' live rules;
+ * PROCESSES: name the owners (a walk of /proc). */
+int pc_audit_read(const struct pc_maps *maps, struct pc_audit *audit, bool processes);
 void pc_audit_free(struct pc_audit *audit);
 
 #endif /* PORTCULLIS_AUDIT_H */

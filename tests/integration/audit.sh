@@ -43,3 +43,7 @@ assert rows and all({'proto', 'port', 'state', 'process'} <= set(r) for r in row
 pc allow "$IF_SRV" tcp 7777 >/dev/null
 pc audit "$IF_SRV" --json >"$TEST_TMP/audit.json"
 check "after allow tcp 7777: exposed" test "$(state tcp 7777)" = exposed
+check "metric portcullis_exposed_ports counts the exposed ports" grep -qx \
+	"portcullis_exposed_ports{interface=\"$IF_SRV\",state=\"exposed\"} 3" <(pc metrics "$IF_SRV")
+check "metric portcullis_exposed_ports counts the idle ports (443 and 101 of a range)" grep -qx \
+	"portcullis_exposed_ports{interface=\"$IF_SRV\",state=\"idle\"} 102" <(pc metrics "$IF_SRV")
