@@ -145,17 +145,20 @@ static int read_source_lists(const struct trie *t, int trie_fd, struct pc_rulese
 		sort_list(&automatic);
 	for (size_t i = 0; i < t->n && !err; i++) {
 		const struct trie_entry *e = &t->entries[i];
+		bool loaders;
 		__u32 own;
 
 		if (e->key.kind != PC_SRC_SOURCE)
 			continue;
 		own = e->value & ~parent_flags(trie_fd, &e->key);
-		if (!own)
-			own = e->value;
 		key_to_prefix(&e->key, &p);
-		if ((own & PC_SRC_F_EXEMPT) &&
-		    (listed(&port_sources, &p) || listed(&automatic, &p)))
+		loaders = listed(&port_sources, &p) || listed(&automatic, &p);
+		if (loaders)
 			own &= ~PC_SRC_F_EXEMPT;
+		/* Listed again inside a prefix with the same flags: one of them
+		 * brings the entry back, the prefix around it the rest. */
+		if (!own && !loaders)
+			own = e->value & -e->value;
 		if (own & PC_SRC_F_DENY)
 			err = pc_prefix_list_add(&rs->denied, &p);
 		if (!err && (own & PC_SRC_F_TRUST))
@@ -163,6 +166,9 @@ static int read_source_lists(const struct trie *t, int trie_fd, struct pc_rulese
 		if (!err && (own & PC_SRC_F_EXEMPT))
 			err = pc_prefix_list_add(&rs->exempt, &p);
 	}
+	sort_list(&rs->denied);
+	sort_list(&rs->trusted);
+	sort_list(&rs->exempt);
 	pc_prefix_list_free(&port_sources);
 	pc_prefix_list_free(&automatic);
 	return err;
