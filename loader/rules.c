@@ -11,6 +11,7 @@
  * around it, so the reload gives every entry the same flags again.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include "pins.h"
 #include "rules.h"
 #include "../maps/sources.h"
+
+#define BLANK_CHARS " \t\r\f\v"
 
 struct trie_entry {
 	struct pc_source_key key;
@@ -346,6 +349,94 @@ void pc_rules_source_line(const struct pc_maps *maps, __u32 set, const struct pc
 		 pc_prefix_format(&p, word, sizeof(word)));
 }
 
+/*
+ * "deny from @FILE" and friends: a list file the recorded config names,
+ * whose every prefix is still in the live list, is printed as the file
+ * (with its size) instead of inline; reload reads the same file again.
+ * Anything else, a file changed since, stays inline.
+ */
+struct list_ref {
+	const char *directive; /* "deny from" */
+	char path[PATH_MAX];   /* absolute */
+	size_t count;
+};
+
+struct list_refs {
+	struct list_ref items[32];
+	size_t n;
+};
+
+static struct pc_prefix_list *list_of(struct pc_ruleset *rs, const char *directive)
+{
+	if (strcmp(directive, "deny") == 0)
+		return &rs->denied;
+	if (strcmp(directive, "allow") == 0)
+		return &rs->trusted;
+	if (strcmp(directive, "exempt") == 0)
+		return &rs->exempt;
+	return NULL;
+}
+
+/* Take FILE's prefixes out of LIST if every one of them is there. */
+static bool take_file(struct pc_prefix_list *list, const char *file, size_t *count)
+{
+	struct pc_prefix_list from = {};
+	size_t kept = 0;
+	bool all = pc_parse_list_file(file, &from, NULL, NULL) == 0 && from.count > 0;
+
+	sort_list(&from);
+	for (size_t i = 0; all && i < from.count; i++)
+		all = listed(list, &from.items[i]);
+	for (size_t i = 0; all && i < list->count; i++)
+		if (!listed(&from, &list->items[i]))
+			list->items[kept++] = list->items[i];
+	if (all) {
+		list->count = kept;
+		*count = from.count;
+	}
+	pc_prefix_list_free(&from);
+	return all;
+}
+
+static void find_list_files(const char *config, struct pc_ruleset *rs, struct list_refs *refs)
+{
+	char line[PC_CONFIG_MAX_LINE + 2], dir[PATH_MAX], path[PATH_MAX * 2], *save;
+	FILE *f = config[0] ? fopen(config, "r") : NULL;
+	const char *slash = strrchr(config, '/');
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - config) : 1,
+		 slash ? config : ".");
+	while (f && fgets(line, sizeof(line), f) && refs->n < 32) {
+		char *directive, *from, *sources, *word;
+		struct pc_prefix_list *list;
+
+		line[strcspn(line, "#\n")] = '\0';
+		directive = strtok_r(line, BLANK_CHARS, &save);
+		from = strtok_r(NULL, BLANK_CHARS, &save);
+		sources = strtok_r(NULL, BLANK_CHARS, &save);
+		if (!directive || !from || !sources || strcmp(from, "from") != 0 ||
+		    !(list = list_of(rs, directive)))
+			continue;
+		for (word = strtok_r(sources, ",", &save); word && refs->n < 32;
+		     word = strtok_r(NULL, ",", &save)) {
+			struct list_ref *ref = &refs->items[refs->n];
+
+			if (word[0] != '@')
+				continue;
+			snprintf(path, sizeof(path), "%s%s%s", word[1] == '/' ? "" : dir,
+				 word[1] == '/' ? "" : "/", word + 1);
+			if (!realpath(path, ref->path) || !take_file(list, ref->path, &ref->count))
+				continue;
+			ref->directive = list == &rs->denied	? "deny from"
+					 : list == &rs->trusted ? "allow from"
+								: "exempt from";
+			refs->n++;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 /* --json: the rule set as data, exactly as the maps hold it. */
 static void print_list_json(const char *name, const struct pc_prefix_list *list)
 {
@@ -389,6 +480,7 @@ int pc_cmd_rules(const char *ifname, bool json)
 	struct pc_ruleset rs;
 	struct pc_config cfg;
 	struct pc_meta meta = {};
+	struct list_refs refs = {};
 	struct pc_maps maps;
 	char *text = NULL;
 	size_t text_len = 0;
@@ -420,6 +512,12 @@ int pc_cmd_rules(const char *ifname, bool json)
 		cfg.flags & PC_CFG_MODIFIED ? ", modified at runtime (allow/disallow)" : "");
 	if (rs.exempt_auto)
 		fprintf(out, "# exempt auto adds the gateways and resolvers at each reload\n");
+	/* The JSON lists stay whole: they are a dump of the maps. */
+	if (!json)
+		find_list_files(meta.config_path, &rs, &refs);
+	for (size_t i = 0; i < refs.n; i++)
+		fprintf(out, "%s @%s  # %zu prefixes from %s\n", refs.items[i].directive,
+			refs.items[i].path, refs.items[i].count, refs.items[i].path);
 	pc_ruleset_print(out, &rs);
 	fclose(out);
 	if (json)

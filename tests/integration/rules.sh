@@ -52,6 +52,30 @@ for conf in "$ROOT"/examples/*.conf "$ROOT"/tests/configs/*.conf "$ROOT"/tests/c
 done
 [ $attached -eq 1 ] || { not_ok "no config could be attached"; exit 1; }
 
+# A list file stays a list file, with its size; inline once it changed.
+lists=$TEST_TMP/lists
+mkdir -p "$lists"
+printf '198.18.9.0/24\n# comment\n2001:2:9::/48\n198.18.10.1\n' >"$lists/block.txt"
+conf=$(write_config files.conf "allow tcp 80" "deny from 198.18.0.66,@lists/block.txt")
+pc reload "$IF_SRV" -c "$conf" --force >/dev/null
+pc rules "$IF_SRV" >"$TEST_TMP/files.out"
+check "@FILE printed as the file with its size" grep -qx \
+	"deny from @$lists/block.txt  # 3 prefixes from $lists/block.txt" "$TEST_TMP/files.out"
+check "the rest of the list inline" grep -qx "deny from 198.18.0.66" "$TEST_TMP/files.out"
+dump >"$TEST_TMP/f1"
+pc reload "$IF_SRV" -c "$TEST_TMP/files.out" --force >/dev/null
+dump >"$TEST_TMP/f2"
+check "rules with @FILE reload to identical maps" cmp -s "$TEST_TMP/f1" "$TEST_TMP/f2"
+echo 198.18.11.0/24 >>"$lists/block.txt"
+pc reload "$IF_SRV" -c "$conf" --force >/dev/null
+sed -i '/198.18.11.0/d' "$lists/block.txt"
+check "a file that lost a line since: the file, and the line inline" grep -qx \
+	"deny from 198.18.0.66,198.18.11.0/24" <(pc rules "$IF_SRV")
+echo 198.18.12.0/24 >>"$lists/block.txt"
+check "a file with a line the live list lacks is printed inline" grep -qx \
+	"deny from 198.18.0.66,198.18.9.0/24,198.18.10.1,198.18.11.0/24,2001:2:9::/48" \
+	<(pc rules "$IF_SRV")
+
 # Merging, ranges and lists, and what a dump tells apart.
 conf=$(write_config merge.conf "allow tcp 80" "allow tcp 81" "allow tcp 8000-8050" \
 	"allow tcp 8051-8100" "allow tcp 8080" "allow udp 53,5353" \
