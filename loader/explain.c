@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "config.h"
 #include "events.h"
+#include "explain.h"
 #include "log.h"
 #include "pins.h"
 #include "rules.h"
@@ -149,44 +150,27 @@ static size_t craft_frame(const struct probe *p, const __u8 dst[16], __u8 *frame
 	return sizeof(*eth) + l3_len + l4_len;
 }
 
-/*
- * Load the side-effect-free build with every pinned map of IFNAME in place of
- * its own. Maps that are not pinned (its result map, .rodata, the inner map
- * templates) stay its own; nothing is pinned or attached.
- */
-static struct portcullis_explain_bpf *load_explainer(const char *ifname)
+struct portcullis_explain_bpf *pc_explainer_load(const int *map_fds, const char *who)
 {
 	struct portcullis_explain_bpf *skel = portcullis_explain_bpf__open();
 	size_t n;
 	const char *const *names = pc_map_names(&n);
-	char path[4096];
 	int err = skel ? 0 : -errno;
 
 	for (size_t i = 0; i < n && !err; i++) {
 		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, names[i]);
-		int fd;
 
-		if (!map)
+		if (!map || map_fds[i] < 0)
 			continue;
-		pc_pin_path(ifname, names[i], path, sizeof(path));
-		fd = bpf_obj_get(path);
-		if (fd < 0) {
-			err = -errno;
-			pc_warn("%s: can't open the pinned map %s: %s", ifname, path,
-				pc_strerr(err));
-			break;
-		}
-		err = bpf_map__reuse_fd(map, fd);
-		close(fd);
+		err = bpf_map__reuse_fd(map, map_fds[i]);
 		if (err)
-			pc_warn("%s: can't reuse the pinned map %s: %s", ifname, names[i],
-				pc_strerr(err));
+			pc_warn("%s: can't reuse the map %s: %s", who, names[i], pc_strerr(err));
 	}
 	if (!err) {
 		err = portcullis_explain_bpf__load(skel);
 		if (err)
-			pc_warn("%s: can't load the explain program (-v for the verifier): %s",
-				ifname, pc_strerr(err));
+			pc_warn("%s: can't load the explain program (-v for the verifier): %s", who,
+				pc_strerr(err));
 	}
 	if (err) {
 		portcullis_explain_bpf__destroy(skel);
@@ -196,9 +180,44 @@ static struct portcullis_explain_bpf *load_explainer(const char *ifname)
 	return skel;
 }
 
-/* Run the crafted frame; *REASON and *ACTION (XDP_*) come back. */
-static int run_explainer(struct portcullis_explain_bpf *skel, const __u8 *frame, size_t len,
-			 __u32 *reason, __u32 *action)
+void pc_explainer_destroy(struct portcullis_explain_bpf *skel)
+{
+	portcullis_explain_bpf__destroy(skel);
+}
+
+/* The explainer on IFNAME's pinned maps. */
+static struct portcullis_explain_bpf *load_explainer(const char *ifname)
+{
+	struct portcullis_explain_bpf *skel = NULL;
+	size_t n;
+	const char *const *names = pc_map_names(&n);
+	int *fds = calloc(n, sizeof(*fds)), err = fds ? 0 : -ENOMEM;
+	char path[4096];
+
+	for (size_t i = 0; i < n && fds; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < n && !err; i++) {
+		pc_pin_path(ifname, names[i], path, sizeof(path));
+		fds[i] = bpf_obj_get(path);
+		if (fds[i] < 0) {
+			err = -errno;
+			pc_warn("%s: can't open the pinned map %s: %s", ifname, path, pc_strerr(err));
+		}
+	}
+	if (!err) {
+		skel = pc_explainer_load(fds, ifname);
+		err = skel ? 0 : -errno;
+	}
+	for (size_t i = 0; i < n && fds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	errno = -err;
+	return skel;
+}
+
+int pc_explainer_run(struct portcullis_explain_bpf *skel, const void *frame, __u32 len,
+		     __u32 *reason, __u32 *action)
 {
 	struct pc_explain_result result = { .reason = PC_EXPLAIN_NONE };
 	__u8 out[256];
@@ -207,11 +226,13 @@ static int run_explainer(struct portcullis_explain_bpf *skel, const __u8 *frame,
 	int map_fd = bpf_map__fd(skel->maps.pc_explain), err;
 	__u32 zero = 0;
 
+	if (len > sizeof(out))
+		opts.data_out = NULL, opts.data_size_out = 0;
 	if (bpf_map_update_elem(map_fd, &zero, &result, BPF_ANY))
 		return -errno;
 	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.portcullis_xdp), &opts);
 	if (err)
-		return err;
+		return -errno;
 	if (bpf_map_lookup_elem(map_fd, &zero, &result))
 		return -errno;
 	*reason = result.reason;
@@ -379,7 +400,7 @@ int pc_cmd_explain(const char *ifname, int argc, char **argv, const char *flags,
 	if (!err) {
 		local_address(ifname, p.source.family, dst);
 		len = craft_frame(&p, dst, frame);
-		err = run_explainer(skel, frame, len, &reason, &action);
+		err = pc_explainer_run(skel, frame, len, &reason, &action);
 		if (err)
 			pc_warn("%s: BPF_PROG_TEST_RUN failed: %s", ifname, pc_strerr(err));
 	}
@@ -405,7 +426,7 @@ int pc_cmd_explain(const char *ifname, int argc, char **argv, const char *flags,
 			       monitor ? " [mode monitor: counted as a drop, passed]" : "");
 		}
 	}
-	portcullis_explain_bpf__destroy(skel);
+	pc_explainer_destroy(skel);
 	pc_maps_close(&maps);
 	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
 }
