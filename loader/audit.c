@@ -33,7 +33,7 @@
 #include "rules.h"
 
 #define TCP_LISTEN_STATE 10
-#define PROCESS_LEN 300
+#define PROCESS_LEN	 300
 
 struct listener {
 	enum pc_proto proto;
@@ -67,7 +67,8 @@ static int add_listener(struct listeners *l, enum pc_proto proto, const struct i
 		l->items = grown;
 		l->cap = cap;
 	}
-	l->items[l->n] = (struct listener){ .proto = proto, .port = ntohs(msg->id.idiag_sport),
+	l->items[l->n] = (struct listener){ .proto = proto,
+					    .port = ntohs(msg->id.idiag_sport),
 					    .inode = msg->idiag_inode };
 	l->n++;
 	return 0;
@@ -80,7 +81,8 @@ static int dump_sockets(int family, enum pc_proto proto, struct listeners *l)
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 req;
 	} request = {
-		.nlh = { .nlmsg_len = sizeof(request), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		.nlh = { .nlmsg_len = sizeof(request),
+			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.req = { .sdiag_family = family,
 			 .sdiag_protocol = proto == PC_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP,
@@ -162,7 +164,8 @@ static void find_processes(struct listeners *l)
 				if (c)
 					fclose(c);
 				comm[strcspn(comm, "\n")] = '\0';
-				snprintf(l->items[i].process, PROCESS_LEN, "%s[%s]", comm, p->d_name);
+				snprintf(l->items[i].process, PROCESS_LEN, "%s[%s]", comm,
+					 p->d_name);
 			}
 		}
 		if (fds)
@@ -209,8 +212,7 @@ static int row_add(struct pc_audit *a, enum pc_proto proto, __u16 lo, __u16 hi,
 }
 
 /* The allow entry of RS that opens PROTO/PORT, or NULL. */
-static const struct pc_allow *allow_of(const struct pc_ruleset *rs, enum pc_proto proto,
-				       __u16 port)
+static const struct pc_allow *allow_of(const struct pc_ruleset *rs, enum pc_proto proto, __u16 port)
 {
 	for (size_t i = 0; i < rs->n_allows; i++)
 		if (rs->allows[i].proto == proto && rs->allows[i].lo <= port &&
@@ -270,7 +272,7 @@ int pc_audit_read(const struct pc_maps *maps, struct pc_audit *a, bool processes
 		}
 		allow = allow_of(&rs, s->proto, s->port);
 		err = row_add(a, s->proto, s->port, s->port,
-			      !allow		      ? PC_AUDIT_HIDDEN
+			      !allow		     ? PC_AUDIT_HIDDEN
 			      : allow->sources.count ? PC_AUDIT_LIMITED
 						     : PC_AUDIT_EXPOSED,
 			      process);
@@ -282,7 +284,8 @@ int pc_audit_read(const struct pc_maps *maps, struct pc_audit *a, bool processes
 
 		if (allow->lo == allow->hi) {
 			if (!listening_in(&l, allow->proto, allow->lo, allow->lo))
-				err = row_add(a, allow->proto, allow->lo, allow->lo, PC_AUDIT_IDLE, "");
+				err = row_add(a, allow->proto, allow->lo, allow->lo, PC_AUDIT_IDLE,
+					      "");
 		} else if (!listening_in(&l, allow->proto, allow->lo, allow->hi)) {
 			err = row_add(a, allow->proto, allow->lo, allow->hi, PC_AUDIT_IDLE, "");
 		}

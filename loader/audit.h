@@ -12,7 +12,7 @@ enum pc_audit_state {
 	PC_AUDIT_EXPOSED, /* listening, allowed from every source */
 	PC_AUDIT_LIMITED, /* listening, allowed for some sources */
 	PC_AUDIT_HIDDEN,  /* listening, not allowed */
-	PC_AUDIT_IDLE,    /* allowed, nothing listening */
+	PC_AUDIT_IDLE,	  /* allowed, nothing listening */
 	PC_AUDIT_STATES,
 };
 

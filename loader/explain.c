@@ -95,7 +95,7 @@ static void local_address(const char *ifname, int family, __u8 addr[16])
 struct probe {
 	enum pc_proto proto;
 	struct pc_prefix source; /* a whole address */
-	__u16 dport;             /* host order */
+	__u16 dport;		 /* host order */
 	__u8 tcp_flags;
 };
 
@@ -201,7 +201,8 @@ static struct portcullis_explain_bpf *load_explainer(const char *ifname)
 		fds[i] = bpf_obj_get(path);
 		if (fds[i] < 0) {
 			err = -errno;
-			pc_warn("%s: can't open the pinned map %s: %s", ifname, path, pc_strerr(err));
+			pc_warn("%s: can't open the pinned map %s: %s", ifname, path,
+				pc_strerr(err));
 		}
 	}
 	if (!err) {
@@ -221,8 +222,8 @@ int pc_explainer_run(struct portcullis_explain_bpf *skel, const void *frame, __u
 {
 	struct pc_explain_result result = { .reason = PC_EXPLAIN_NONE };
 	__u8 out[256];
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
-		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
 	int map_fd = bpf_map__fd(skel->maps.pc_explain), err;
 	__u32 zero = 0;
 
@@ -340,7 +341,8 @@ static int parse_probe(int argc, char **argv, const char *flags, struct probe *p
 
 	memset(p, 0, sizeof(*p));
 	if (argc != 3) {
-		pc_warn("usage: portcullis explain IFACE tcp|udp SOURCE DPORT [--flags S|SA|A|F|...]");
+		pc_warn("usage: portcullis explain IFACE tcp|udp SOURCE DPORT [--flags "
+			"S|SA|A|F|...]");
 		return -EINVAL;
 	}
 	if (pc_parse_proto(argv[0], &p->proto, why, sizeof(why))) {
@@ -366,7 +368,8 @@ static int parse_probe(int argc, char **argv, const char *flags, struct probe *p
 		return -EINVAL;
 	}
 	if (flags && parse_tcp_flags(flags, &p->tcp_flags)) {
-		pc_warn("explain: bad --flags '%s': letters of FSRPAUEC (e.g. S, SA, A, FPU) or none",
+		pc_warn("explain: bad --flags '%s': letters of FSRPAUEC (e.g. S, SA, A, FPU) or "
+			"none",
 			flags);
 		return -EINVAL;
 	}
@@ -413,7 +416,8 @@ int pc_cmd_explain(const char *ifname, int argc, char **argv, const char *flags,
 		monitor = reason < PC_DROP_REASONS && action != XDP_DROP;
 		describe(&maps, set, &cfg, &p, reason, why, sizeof(why), rule, sizeof(rule));
 		if (json) {
-			printf("{\"verdict\": \"%s\", \"reason\": ", action == XDP_DROP ? "drop" : "pass");
+			printf("{\"verdict\": \"%s\", \"reason\": ",
+			       action == XDP_DROP ? "drop" : "pass");
 			json_string(pc_reason_name(reason));
 			printf(", \"rule\": ");
 			json_string(rule);

@@ -293,7 +293,8 @@ void pc_rules_port_line(const struct pc_maps *maps, __u32 set, enum pc_proto pro
 		return;
 	pc_ruleset_init(&one);
 	for (size_t i = 0; i < rs.n_allows; i++) {
-		if (rs.allows[i].proto == proto && rs.allows[i].lo <= port && port <= rs.allows[i].hi) {
+		if (rs.allows[i].proto == proto && rs.allows[i].lo <= port &&
+		    port <= rs.allows[i].hi) {
 			one.allows = &rs.allows[i];
 			one.n_allows = 1;
 		}
@@ -404,8 +405,7 @@ static void find_list_files(const char *config, struct pc_ruleset *rs, struct li
 	FILE *f = config[0] ? fopen(config, "r") : NULL;
 	const char *slash = strrchr(config, '/');
 
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - config) : 1,
-		 slash ? config : ".");
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - config) : 1, slash ? config : ".");
 	while (f && fgets(line, sizeof(line), f) && refs->n < 32) {
 		char *directive, *from, *sources, *word;
 		struct pc_prefix_list *list;
@@ -444,7 +444,8 @@ static void print_list_json(const char *name, const struct pc_prefix_list *list)
 
 	printf(", \"%s\": [", name);
 	for (size_t i = 0; i < list->count; i++)
-		printf("%s\"%s\"", i ? ", " : "", pc_prefix_format(&list->items[i], word, sizeof(word)));
+		printf("%s\"%s\"", i ? ", " : "",
+		       pc_prefix_format(&list->items[i], word, sizeof(word)));
 	printf("]");
 }
 
@@ -465,8 +466,9 @@ static void print_rules_json(const char *ifname, const struct pc_meta *meta,
 	for (size_t i = 0; i < rs->n_allows; i++) {
 		const struct pc_allow *a = &rs->allows[i];
 
-		printf("%s\n  {\"proto\": \"%s\", \"from\": %u, \"to\": %u, \"range\": %s", i ? "," : "",
-		       pc_proto_name(a->proto), a->lo, a->hi, a->lo != a->hi ? "true" : "false");
+		printf("%s\n  {\"proto\": \"%s\", \"from\": %u, \"to\": %u, \"range\": %s",
+		       i ? "," : "", pc_proto_name(a->proto), a->lo, a->hi,
+		       a->lo != a->hi ? "true" : "false");
 		print_list_json("sources", &a->sources);
 		printf("}");
 	}
