@@ -326,22 +326,27 @@ void pc_rules_source_line(const struct pc_maps *maps, __u32 set, const struct pc
 	char word[INET6_ADDRSTRLEN + 4];
 
 	snprintf(buf, len, "%s from ?", flag == PC_SRC_F_DENY ? "deny" : "allow");
+	int trie_fd = -1;
+
 	pc_source_key_make(&key, PC_SRC_SOURCE, 0, source->family, source->addr, source->len);
-	if (read_trie(maps, set, &t, NULL))
+	if (read_trie(maps, set, &t, &trie_fd))
 		return;
-	/* The longest prefix with FLAG of its own that holds the source. */
+	/* The longest prefix with FLAG of its own (not only from a prefix
+	 * around it) that holds the source. */
 	for (size_t i = 0; i < t.n; i++) {
 		const struct trie_entry *e = &t.entries[i];
 		__u32 bits = e->key.prefixlen - PC_SRC_KEY_HDR_BITS, whole = bits / 8;
 
 		if (e->key.kind != PC_SRC_SOURCE || e->key.family != key.family ||
-		    !(e->value & flag) || e->key.prefixlen < best.prefixlen)
+		    !(e->value & flag) || e->key.prefixlen < best.prefixlen ||
+		    (parent_flags(trie_fd, &e->key) & flag))
 			continue;
 		if (memcmp(e->key.addr, key.addr, whole) ||
 		    (bits % 8 && (e->key.addr[whole] ^ key.addr[whole]) >> (8 - bits % 8)))
 			continue;
 		best = e->key;
 	}
+	close(trie_fd);
 	free(t.entries);
 	if (!best.prefixlen)
 		return;
