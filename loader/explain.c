@@ -10,6 +10,7 @@
  * the interface reused, and run once with BPF_PROG_TEST_RUN on a crafted
  * frame. The reason comes back through that build's private pc_explain map.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <stdio.h>
@@ -38,33 +39,33 @@
 #define SOURCE_PORT 40000 /* the crafted packet's; any unprivileged port */
 
 /* "S", "SA", "FPU", "none": TCP flag letters as tcpdump and nmap write them. */
+static const char tcp_flag_letters[] = "FSRPAUEC"; /* bit 0 .. bit 7 */
+
 static int parse_tcp_flags(const char *word, __u8 *flags)
 {
-	static const char letters[] = "FSRPAUEC"; /* bit 0 .. bit 7 */
-
 	*flags = 0;
 	if (strcmp(word, "none") == 0 || strcmp(word, "0") == 0)
 		return 0;
 	if (!*word)
 		return -EINVAL;
 	for (const char *c = word; *c; c++) {
-		const char *at = strchr(letters, *c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+		/* strchr finds the terminating NUL too: not a flag. */
+		const char *at = strchr(tcp_flag_letters, toupper((unsigned char)*c));
 
-		if (!at || !*c)
+		if (!at || !*at)
 			return -EINVAL;
-		*flags |= 1U << (at - letters);
+		*flags |= 1U << (at - tcp_flag_letters);
 	}
 	return 0;
 }
 
 static void format_tcp_flags(__u8 flags, char *buf, size_t len)
 {
-	static const char letters[] = "FSRPAUEC";
 	size_t n = 0;
 
 	for (int bit = 0; bit < 8 && n + 1 < len; bit++)
 		if (flags & (1U << bit))
-			buf[n++] = letters[bit];
+			buf[n++] = tcp_flag_letters[bit];
 	buf[n] = '\0';
 	if (!n)
 		snprintf(buf, len, "none");
