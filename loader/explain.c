@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include "pins.h"
 #include "rules.h"
 #include "../maps/bans.h"
+#include "portcullis.skel.h"
 #include "portcullis_explain.skel.h"
 
 #define SOURCE_PORT 40000 /* the crafted packet's; any unprivileged port */
@@ -151,12 +153,18 @@ static size_t craft_frame(const struct probe *p, const __u8 dst[16], __u8 *frame
 	return sizeof(*eth) + l3_len + l4_len;
 }
 
-struct portcullis_explain_bpf *pc_explainer_load(const int *map_fds, const char *who)
+struct portcullis_explain_bpf *pc_explainer_load(const int *map_fds, __u64 hash_key,
+						 const char *who)
 {
 	struct portcullis_explain_bpf *skel = portcullis_explain_bpf__open();
 	size_t n;
 	const char *const *names = pc_map_names(&n);
 	int err = skel ? 0 : -errno;
+
+	/* Buckets of the rate limits are found by a hash under the attached
+	 * program's secret: the same secret finds the same records. */
+	if (skel)
+		skel->rodata->scan_hash_key = hash_key;
 
 	for (size_t i = 0; i < n && !err; i++) {
 		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, names[i]);
@@ -186,6 +194,59 @@ void pc_explainer_destroy(struct portcullis_explain_bpf *skel)
 	portcullis_explain_bpf__destroy(skel);
 }
 
+/*
+ * The secret the attached program was loaded with (its .rodata, at the
+ * place the skeleton of that build says), through its pinned link.
+ */
+static int live_hash_key(const char *ifname, __u64 *key)
+{
+	struct bpf_link_info link = {};
+	struct bpf_prog_info prog = {};
+	__u32 len = sizeof(link), ids[64], zero = 0;
+	char path[4096];
+	int link_fd, prog_fd = -1, err = -ENOENT;
+
+	pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
+	link_fd = bpf_obj_get(path);
+	if (link_fd < 0 || bpf_obj_get_info_by_fd(link_fd, &link, &len))
+		goto out;
+	prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
+	prog.nr_map_ids = 64;
+	prog.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(prog);
+	if (prog_fd < 0 || bpf_obj_get_info_by_fd(prog_fd, &prog, &len))
+		goto out;
+	for (__u32 i = 0; i < prog.nr_map_ids && i < 64 && err; i++) {
+		struct bpf_map_info map = {};
+		__u32 map_len = sizeof(map);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		__u8 *value;
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &map, &map_len) && strstr(map.name, ".rodata") &&
+		    map.value_size >=
+			    offsetof(struct portcullis_bpf__rodata, scan_hash_key) + sizeof(*key)) {
+			value = calloc(1, map.value_size);
+			if (value && !bpf_map_lookup_elem(fd, &zero, value)) {
+				memcpy(key,
+				       value + offsetof(struct portcullis_bpf__rodata,
+							scan_hash_key),
+				       sizeof(*key));
+				err = 0;
+			}
+			free(value);
+		}
+		close(fd);
+	}
+out:
+	if (prog_fd >= 0)
+		close(prog_fd);
+	if (link_fd >= 0)
+		close(link_fd);
+	return err;
+}
+
 /* The explainer on IFNAME's pinned maps. */
 static struct portcullis_explain_bpf *load_explainer(const char *ifname)
 {
@@ -193,6 +254,7 @@ static struct portcullis_explain_bpf *load_explainer(const char *ifname)
 	size_t n;
 	const char *const *names = pc_map_names(&n);
 	int *fds = calloc(n, sizeof(*fds)), err = fds ? 0 : -ENOMEM;
+	__u64 hash_key = 0;
 	char path[4096];
 
 	for (size_t i = 0; i < n && fds; i++)
@@ -206,8 +268,12 @@ static struct portcullis_explain_bpf *load_explainer(const char *ifname)
 				pc_strerr(err));
 		}
 	}
+	if (!err && live_hash_key(ifname, &hash_key))
+		pc_warn("%s: can't read the attached program's hash key; rate limits are judged "
+			"as if no source had used them",
+			ifname);
 	if (!err) {
-		skel = pc_explainer_load(fds, ifname);
+		skel = pc_explainer_load(fds, hash_key, ifname);
 		err = skel ? 0 : -errno;
 	}
 	for (size_t i = 0; i < n && fds; i++)
@@ -306,6 +372,10 @@ static void describe(const struct pc_maps *maps, __u32 set, const struct pc_conf
 		else
 			snprintf(why, len, "%s/%u is allowed only from other sources: %s", proto,
 				 p->dport, rule);
+		break;
+	case PC_DROP_RATE_LIMITED:
+		pc_rules_limit_line(maps, set, p->proto, p->dport, rule, rule_len);
+		snprintf(why, len, "this source is over the rate of %s", rule);
 		break;
 	case PC_DROP_NOT_ALLOWED:
 		snprintf(why, len, "%s/%u is not allowed", proto, p->dport);

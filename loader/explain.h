@@ -13,10 +13,12 @@ struct portcullis_explain_bpf;
 
 /*
  * Load it with MAP_FDS, in pc_map_names() order (-1: keep its own), in place
- * of its maps; WHO names the maps' owner in messages. NULL with errno set
- * on failure (after a message).
+ * of its maps, and HASH_KEY, the scan_hash_key the maps' program was loaded
+ * with; WHO names the maps' owner in messages. NULL with errno set on
+ * failure (after a message).
  */
-struct portcullis_explain_bpf *pc_explainer_load(const int *map_fds, const char *who);
+struct portcullis_explain_bpf *pc_explainer_load(const int *map_fds, __u64 hash_key,
+					       const char *who);
 /* Run FRAME once: *REASON (enum pc_reason, PC_EXPLAIN_NONE if no verdict) and
  * *ACTION (XDP_*). 0 or a negative errno. */
 int pc_explainer_run(struct portcullis_explain_bpf *skel, const void *frame, __u32 len,

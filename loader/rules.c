@@ -228,6 +228,9 @@ static __u32 rule_class(const struct pc_port_rule *r)
 	       (r->flags & PC_PORT_SOURCE_LIMITED ? (__u32)r->source_list << 16 : 0);
 }
 
+static int read_limits(const struct pc_maps *maps, __u32 set, const struct pc_port_table *table,
+		       struct pc_ruleset *rs);
+
 /* Open ports: runs of range ports with the same rule, single ports alone. */
 static int read_ports(const struct pc_maps *maps, __u32 set, const struct trie *t,
 		      struct pc_ruleset *rs)
@@ -254,7 +257,74 @@ static int read_ports(const struct pc_maps *maps, __u32 set, const struct trie *
 			port = hi;
 		}
 	}
+	if (!err)
+		err = read_limits(maps, set, table, rs);
 	free(table);
+	return err;
+}
+
+/*
+ * A rate the maps keep as interval_ns (DURATION / N, rounded down) written
+ * back as N/DURATION: the smallest N whose whole-second DURATION gives the
+ * same interval. Returns false when none up to PC_RATE_MAX_N does.
+ */
+static bool rate_of(__u64 interval_ns, __u32 *rate, __u64 *per_ns)
+{
+	const __u64 second = 1000000000ULL;
+
+	for (__u64 n = 1; n <= PC_RATE_MAX_N; n++) {
+		__u64 seconds = (interval_ns * n + second - 1) / second;
+
+		if (seconds && seconds * second / n == interval_ns) {
+			*rate = n;
+			*per_ns = seconds * second;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "limit" lines: each line id's ports, in runs, as the line (id order is line order). */
+static int read_limits(const struct pc_maps *maps, __u32 set, const struct pc_port_table *table,
+		       struct pc_ruleset *rs)
+{
+	struct pc_limit *limits = calloc(PC_LIMITS_MAX, sizeof(*limits));
+	int err = limits ? pc_maps_read_limits(maps, set, limits) : -ENOMEM;
+
+	for (__u32 id = 1; id < PC_LIMITS_MAX && !err; id++) {
+		struct pc_limit_rule rule = { .line = id };
+
+		if (!limits[id].interval_ns)
+			continue;
+		if (!rate_of(limits[id].interval_ns, &rule.rate, &rule.per_ns)) {
+			err = -ERANGE;
+			break;
+		}
+		rule.burst = limits[id].tolerance_ns / limits[id].interval_ns + 1;
+		for (__u32 index = 0; index < PC_PORT_SLOTS && !err; index++) {
+			const struct pc_port_rule *r = &table->rules[index];
+			struct pc_limit_rule *grown;
+
+			if (!(r->flags & PC_PORT_RATE_LIMITED) || r->limit != id ||
+			    !(index % PC_PORTS))
+				continue;
+			rule.proto = index / PC_PORTS;
+			rule.lo = rule.hi = index % PC_PORTS;
+			while (rule.hi + 1 < PC_PORTS && table->rules[index + 1].limit == id &&
+			       (table->rules[index + 1].flags & PC_PORT_RATE_LIMITED)) {
+				rule.hi++;
+				index++;
+			}
+			grown = realloc(rs->limits, (rs->n_limits + 1) * sizeof(*grown));
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			rs->limits = grown;
+			rs->limits[rs->n_limits++] = rule;
+		}
+	}
+	free(limits);
 	return err;
 }
 
@@ -282,11 +352,31 @@ int pc_rules_read(const struct pc_maps *maps, __u32 set, struct pc_ruleset *rs)
 	return err;
 }
 
+/* The last line RS prints (the allow or limit line of a ruleset holding only that), into BUF. */
+static void last_line(struct pc_ruleset *one, char *buf, size_t len)
+{
+	FILE *out = fmemopen(buf, len, "w");
+	char *last;
+
+	buf[0] = '\0';
+	if (!out)
+		return;
+	/* The other printers have nothing to say but their settings. */
+	one->scan_detect = false;
+	pc_ruleset_print(out, one);
+	fclose(out);
+	buf[len - 1] = '\0';
+	if (*buf && buf[strlen(buf) - 1] == '\n')
+		buf[strlen(buf) - 1] = '\0';
+	last = strrchr(buf, '\n');
+	if (last)
+		memmove(buf, last + 1, strlen(last + 1) + 1);
+}
+
 void pc_rules_port_line(const struct pc_maps *maps, __u32 set, enum pc_proto proto, __u16 port,
 			char *buf, size_t len)
 {
 	struct pc_ruleset rs, one;
-	FILE *out;
 
 	buf[0] = '\0';
 	if (pc_rules_read(maps, set, &rs))
@@ -299,21 +389,35 @@ void pc_rules_port_line(const struct pc_maps *maps, __u32 set, enum pc_proto pro
 			one.n_allows = 1;
 		}
 	}
-	out = one.n_allows ? fmemopen(buf, len, "w") : NULL;
-	if (out) {
-		/* Only the allow line: the other printers have nothing to say. */
-		one.scan_detect = false;
-		pc_ruleset_print(out, &one);
-		fclose(out);
-		/* The allow line is the last one. */
-		buf[len - 1] = '\0';
-		if (strlen(buf) && buf[strlen(buf) - 1] == '\n')
-			buf[strlen(buf) - 1] = '\0';
-		char *last = strrchr(buf, '\n');
+	if (one.n_allows)
+		last_line(&one, buf, len);
+	pc_ruleset_free(&rs);
+}
 
-		if (last)
-			memmove(buf, last + 1, strlen(last + 1) + 1);
+void pc_rules_limit_line(const struct pc_maps *maps, __u32 set, enum pc_proto proto, __u16 port,
+			 char *buf, size_t len)
+{
+	struct pc_ruleset rs, one;
+
+	buf[0] = '\0';
+	if (pc_rules_read(maps, set, &rs))
+		return;
+	pc_ruleset_init(&one);
+	for (size_t i = 0; i < rs.n_limits && !one.n_limits; i++) {
+		const struct pc_limit_rule *l = &rs.limits[i];
+		size_t k = i;
+
+		if (l->proto != proto || port < l->lo || port > l->hi)
+			continue;
+		/* The whole line: every range with its id. */
+		while (k > 0 && rs.limits[k - 1].line == l->line)
+			k--;
+		one.limits = &rs.limits[k];
+		while (k < rs.n_limits && rs.limits[k].line == l->line)
+			k++, one.n_limits++;
 	}
+	if (one.n_limits)
+		last_line(&one, buf, len);
 	pc_ruleset_free(&rs);
 }
 

@@ -13,7 +13,7 @@ lab_up || { not_ok explain-lab "could not build the lab"; exit 1; }
 forge_target
 conf=$(write_config explain.conf "allow tcp 80,443,8000-8100" "allow udp 53" \
 	"allow tcp 22 from $CLI4B,2001:2::3" "deny from 198.18.0.9" "allow from 198.18.0.7" \
-	"scan-detect ports 5 window 10s ban 10m")
+	"scan-detect ports 5 window 10s ban 10m" "allow tcp 2222" "limit tcp 2222 rate 1/1h burst 1")
 pc attach "$IF_SRV" -c "$conf" --xdp-mode generic >/dev/null ||
 	{ not_ok explain-attach "attach failed"; exit 1; }
 pc ban "$IF_SRV" 198.18.0.5 --for 10m >/dev/null
@@ -72,6 +72,12 @@ case_ scan-null drop scan-null tcp "$CLI4" 8200 none
 # The other flag combinations: every row of tests/unit/test_verdict runs the
 # explain build first and checks its reason (and that it changed nothing).
 case_ "udp not-allowed" drop not-allowed udp "$CLI6" 5353
+# A rate limit of one SYN an hour: the first passes, and uses the bucket up.
+case_ "first SYN under a limit" pass allowed tcp "$CLI4" 2222
+case_ rate-limited drop rate-limited tcp "$CLI4" 2222
+out=$(pc explain "$IF_SRV" tcp "$CLI4" 2222)
+[[ $out == *"limit tcp 2222 rate 1/1h burst 1"* ]] && ok "a limit names its line: $out" ||
+	not_ok "limit line" "$out"
 
 out=$(pc explain "$IF_SRV" tcp 198.18.0.5 80)
 [[ $out == *"manual ban, "*"left)" ]] && ok "a ban says its kind and time left: $out" ||

@@ -7,7 +7,7 @@
  * and print the same text again. Every config of examples/ and
  * tests/configs/ that parses, and cases written for the printer's corners:
  * merged ranges, a port named inside a range, nested deny/allow prefixes,
- * long lists that must be cut into several lines.
+ * rate limits, long lists that must be cut into several lines.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,13 +56,14 @@ static void dump_list(FILE *out, const struct dump_entry *e, size_t n, __u16 id)
 /*
  * What the live set holds, as text: settings (not the generation or the
  * runtime mark), every open port's rule with its list's prefixes (list ids
- * are the loader's numbering, the prefixes are the rule), every
- * deny/trust/exempt entry with its flags.
+ * are the loader's numbering, the prefixes are the rule) and its limit's
+ * bucket, every deny/trust/exempt entry with its flags.
  */
 static char *dump_live(void)
 {
 	struct pc_port_table *table = calloc(1, sizeof(*table));
 	struct dump_entry *entries = calloc(1 << 16, sizeof(*entries));
+	struct pc_limit *limits = calloc(PC_LIMITS_MAX, sizeof(*limits));
 	struct pc_source_key key, next;
 	struct pc_config cfg;
 	size_t n = 0, len = 0;
@@ -72,8 +73,9 @@ static char *dump_live(void)
 	__u32 set;
 	int trie;
 
-	if (!table || !entries || !out || pc_maps_active_set(&maps, &set) ||
-	    pc_maps_read_config(&maps, set, &cfg) || pc_maps_read_ports(&maps, set, table))
+	if (!table || !entries || !limits || !out || pc_maps_active_set(&maps, &set) ||
+	    pc_maps_read_config(&maps, set, &cfg) || pc_maps_read_ports(&maps, set, table) ||
+	    pc_maps_read_limits(&maps, set, limits))
 		goto out;
 	cfg.generation = 0;
 	cfg.flags &= ~PC_CFG_MODIFIED;
@@ -109,12 +111,17 @@ static char *dump_live(void)
 			r->flags, r->pass_slot);
 		if (r->flags & PC_PORT_SOURCE_LIMITED)
 			dump_list(out, entries, n, r->source_list);
+		if (r->flags & PC_PORT_RATE_LIMITED)
+			fprintf(out, " limit %u: %llu ns, %llu ns", r->limit,
+				(unsigned long long)limits[r->limit].interval_ns,
+				(unsigned long long)limits[r->limit].tolerance_ns);
 		fprintf(out, "\n");
 	}
 out:
 	if (out)
 		fclose(out);
 	free(entries);
+	free(limits);
 	free(table);
 	return text;
 }
@@ -285,6 +292,10 @@ static void run_cases(void)
 		  "allow tcp 22 from 198.18.0.0/24\nallow tcp 2222 from 198.18.0.0/24\n"
 		  "allow tcp 5000-5010 from 2001:2::/48\nallow tcp 5005 from 198.18.1.1\n"
 		  "allow udp 161 from 198.18.0.7,2001:2::7\n" },
+		{ "rate limits: one line over several ranges, burst, rates that do not divide",
+		  "allow tcp 22,80,8000-8100\nallow udp 53\nlimit tcp 22 rate 6/30s\n"
+		  "limit tcp 80,8000-8010 rate 100/1s burst 200\nlimit udp 53 rate 7/1s\n"
+		  "limit tcp 8050 rate 3/1h burst 1\n" },
 		{ "nested deny, trust and exempt prefixes",
 		  "deny from 198.18.0.0/16,2001:2::/48\nallow from 198.18.0.7,198.18.5.0/24\n"
 		  "exempt from 198.18.0.0/24,198.19.0.1\ndeny from 198.18.5.128/25\n"
