@@ -308,30 +308,59 @@ int pc_explainer_run(struct portcullis_explain_bpf *skel, const void *frame, __u
 	return 0;
 }
 
-/* The ban that holds SOURCE: "scan ban, 7m12s left". */
+static const char *ban_kind(__u32 reason)
+{
+	return reason == PC_BAN_SCAN ? "scan" : reason == PC_BAN_CROWDSEC ? "crowdsec" : "manual";
+}
+
+static void ban_left(const struct pc_ban *ban, char *buf, size_t len)
+{
+	char left[32];
+	__u64 now = pc_now_ns();
+
+	if (ban->expires_ns == PC_BAN_FOREVER)
+		snprintf(buf, len, "no expiry");
+	else
+		snprintf(buf, len, "%s left",
+			 pc_format_duration(ban->expires_ns > now ? ban->expires_ns - now : 0, 0,
+					    left, sizeof(left)));
+}
+
+/* The ban that holds SOURCE: "scan ban, 7m12s left", its own or its prefix's. */
 static void describe_ban(const struct pc_maps *maps, const struct pc_config *cfg,
 			 const struct pc_prefix *source, char *why, size_t len, char *rule,
 			 size_t rule_len)
 {
+	struct pc_prefix_ban_key prefix_key = {};
 	struct pc_addr_key key;
 	struct pc_ban ban;
-	char left[32], addr[64];
-	__u64 now = pc_now_ns();
+	char left[48], addr[64];
 
 	pc_addr_key_make(&key, source->family, source->addr, cfg->scan_ipv6_prefix);
 	pc_addr_key_format(&key, cfg->scan_ipv6_prefix, addr, sizeof(addr));
 	snprintf(rule, rule_len, "ban %s", addr);
-	if (bpf_map_lookup_elem(maps->bans, &key, &ban)) {
-		snprintf(why, len, "banned");
+	if (bpf_map_lookup_elem(maps->bans, &key, &ban) == 0) {
+		ban_left(&ban, left, sizeof(left));
+		snprintf(why, len, "%s ban, %s", ban_kind(ban.reason), left);
 		return;
 	}
-	if (ban.expires_ns == PC_BAN_FOREVER)
-		snprintf(left, sizeof(left), "no expiry");
-	else
-		snprintf(left, sizeof(left), "%s left",
-			 pc_format_duration(ban.expires_ns > now ? ban.expires_ns - now : 0, 0,
-					    addr, sizeof(addr)));
-	snprintf(why, len, "%s ban, %s", ban.reason == PC_BAN_SCAN ? "scan" : "manual", left);
+	/* A prefix ban: the trie answers with the longest prefix that holds it. */
+	prefix_key.family = key.family;
+	memcpy(prefix_key.addr, source->addr, source->family == AF_INET ? 4 : 16);
+	prefix_key.prefixlen = PC_PREFIX_KEY_HDR_BITS + (source->family == AF_INET ? 32 : 128);
+	if (maps->prefix_bans >= 0 && bpf_map_lookup_elem(maps->prefix_bans, &prefix_key, &ban) == 0) {
+		struct pc_prefix p = { .family = source->family, .len = ban.prefix_len };
+		size_t bytes = ban.prefix_len / 8;
+
+		memcpy(p.addr, source->addr, bytes);
+		if (ban.prefix_len % 8 && bytes < 16)
+			p.addr[bytes] = source->addr[bytes] & (0xff << (8 - ban.prefix_len % 8));
+		snprintf(rule, rule_len, "ban %s", pc_prefix_format(&p, addr, sizeof(addr)));
+		ban_left(&ban, left, sizeof(left));
+		snprintf(why, len, "%s prefix ban %s, %s", ban_kind(ban.reason), addr, left);
+		return;
+	}
+	snprintf(why, len, "banned");
 }
 
 static const char *flags_problem(int reason)
