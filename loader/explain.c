@@ -348,7 +348,8 @@ static void describe_ban(const struct pc_maps *maps, const struct pc_config *cfg
 	prefix_key.family = key.family;
 	memcpy(prefix_key.addr, source->addr, source->family == AF_INET ? 4 : 16);
 	prefix_key.prefixlen = PC_PREFIX_KEY_HDR_BITS + (source->family == AF_INET ? 32 : 128);
-	if (maps->prefix_bans >= 0 && bpf_map_lookup_elem(maps->prefix_bans, &prefix_key, &ban) == 0) {
+	if (maps->prefix_bans >= 0 &&
+	    bpf_map_lookup_elem(maps->prefix_bans, &prefix_key, &ban) == 0) {
 		struct pc_prefix p = { .family = source->family, .len = ban.prefix_len };
 		size_t bytes = ban.prefix_len / 8;
 
