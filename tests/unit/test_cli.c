@@ -96,7 +96,7 @@ static const struct cli_case cases[] = {
 	REFUSED("unknown long option",
 		"portcullis: unknown option '--frob' (see portcullis --help)\n", "--frob", "check"),
 	REFUSED("ambiguous long option",
-		"portcullis: ambiguous option '--f' (--force? --for?)\n", "--f", "check"),
+		"portcullis: ambiguous option '--f' (--force? --for? --flags?)\n", "--f", "check"),
 	REFUSED("an argument to a flag", "portcullis: option --force takes no argument\n", "attach",
 		"eth0", "--force=yes"),
 	REFUSED("missing argument, long", "portcullis: option --config needs an argument\n",
