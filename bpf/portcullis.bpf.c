@@ -8,6 +8,7 @@
  * the parse, one lookup in pc_ports and two per-CPU counters.
  */
 #include "parse.h"
+#include "droplog.h"
 #include "scan.h"
 #include "tcp_flags.h"
 
@@ -488,6 +489,8 @@ static __always_inline int finish(struct packet *pkt, const struct pc_config *cf
 	if (v->reason == PC_DROP_NOT_ALLOWED ||
 	    (v->reason >= PC_DROP_SCAN_NULL && v->reason <= PC_DROP_SCAN_OTHER))
 		feed_detector(pkt, cfg, set, fast);
+	if (v->reason < PC_DROP_REASONS)
+		log_drop(pkt, cfg, v->reason);
 
 	/* An allowed port's pass slot is the reason's count (fast_path). */
 	if (v->reason != PC_PASS_ALLOWED)
@@ -696,6 +699,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	/* What the source checks, the rule and the scan detector read of it. */
 	pkt.data_end = data_end;
 	pkt.l3 = eth + 1;
+	pkt.l4 = l4;
 	pkt.len = len;
 	pkt.eth_proto = h_proto;
 	pkt.l4_proto = ip_proto;
@@ -709,6 +713,8 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		ret = source_steps(&pkt, cfg, set, 1);
 		if (ret != PARSE_OK) {
 			count(&pc_reasons, monitor * PC_REASONS + ret, len);
+			if (ret < PC_DROP_REASONS)
+				log_drop(&pkt, cfg, ret);
 			return xdp_action(ret, monitor);
 		}
 	}
@@ -728,6 +734,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	/* Step 10, spelt out: this is a flood's path, and finish() would
 	 * test again what is known here. */
 	feed_detector(&pkt, cfg, set, 1);
+	log_drop(&pkt, cfg, PC_DROP_NOT_ALLOWED);
 	count(&pc_reasons, monitor * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
 	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
 	return xdp_action(PC_DROP_NOT_ALLOWED, monitor);

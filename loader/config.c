@@ -110,6 +110,7 @@ struct parser {
 	int choice_line[N_CHOICES]; /* 0: not set by the file */
 	int choice_index[N_CHOICES];
 	int scan_detect_line;
+	int log_line; /* of "log drops", 0: not set by the file */
 	struct port_marks *marks; /* keeps the conflict check linear in the config */
 	size_t allows_cap;	  /* allocated entries of rs->allows */
 };
@@ -577,6 +578,30 @@ static int parse_exempt(struct parser *p, char **words, int n)
 	return parse_from_sources(p, words, n, "'from' or 'auto'", &p->rs->exempt);
 }
 
+/* log drops RATE|off */
+static int parse_log(struct parser *p, char **words, int n)
+{
+	__u64 rate;
+
+	if (n < 2 || strcmp(words[1], "drops") != 0)
+		return parse_error(p, "log: expected 'drops RATE' or 'drops off'");
+	if (n < 3)
+		return parse_error(p, "log drops: missing rate (a number a second, or off)");
+	if (n > 3)
+		return extra_word(p, "log drops", words[3]);
+	if (strcmp(words[2], "off") == 0)
+		rate = 0;
+	else if (cfg_parse_uint(words[2], strlen(words[2]), PC_LOG_DROPS_MAX, &rate) || !rate)
+		return parse_error(p, "bad log drops rate " QW ": must be 1..%d a second, or off",
+				   SHOW(words[2]), PC_LOG_DROPS_MAX);
+	if (p->log_line && p->rs->log_drops_rate != rate)
+		return parse_error(p, "'log drops %s' conflicts with line %d", words[2],
+				   p->log_line);
+	p->log_line = p->line;
+	p->rs->log_drops_rate = rate;
+	return 0;
+}
+
 static const struct directive {
 	const char *name;
 	int max_words; /* including the directive */
@@ -586,6 +611,7 @@ static const struct directive {
 	{ "deny", 3, parse_deny },
 	{ "exempt", 3, parse_exempt },
 	{ "scan-detect", 1 + 2 * N_SCAN_KEYS, parse_scan_detect },
+	{ "log", 3, parse_log },
 };
 
 #define N_DIRECTIVES ARRAY_SIZE(directives)

@@ -84,6 +84,9 @@ struct pc_ruleset {
 	 * never set: those protocols have directives of their own.
 	 */
 	__u64 allowed_protos[4];
+
+	/* log drops RATE|off: dropped packets logged a second at most; 0 = off. */
+	__u32 log_drops_rate;
 };
 
 /* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */

@@ -21,6 +21,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "droplog.h"
 #include "events.h"
 #include "exporter.h"
 #include "log.h"
@@ -38,6 +39,7 @@
 struct run_state {
 	const struct pc_run_opts *opts;
 	bool bans_changed;
+	struct pc_droplog *droplog; /* the drop log to syslog; NULL: not followed */
 	__u64 saved_ns; /* pc_now_ns() of the last save */
 };
 
@@ -247,6 +249,8 @@ static void serve(struct run_state *state, int sig_fd, struct pc_events *events,
 			events = NULL; /* detached under us: said by watch_interface or stop */
 		if (events)
 			save_bans(state, maps, false);
+		if (state->droplog)
+			pc_droplog_poll(state->droplog, 0);
 		watch_interface(opts, &present);
 		watch_pins(opts, hold, &gave_up);
 		if (ready <= 0)
@@ -301,6 +305,8 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 		     "put back",
 		     opts->ifname);
 	events = follow_bans(&state, &maps);
+	if (events)
+		state.droplog = pc_droplog_syslog(&maps, opts->ifname);
 	serve(&state, sig_fd, events, &maps, &hold);
 
 	sd_notify(0, "STOPPING=1");
@@ -310,6 +316,7 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 		if (!opts->detach_on_exit && pc_is_attached(opts->ifname))
 			save_bans(&state, &maps, true);
 		pc_events_close(events);
+		pc_droplog_close(state.droplog);
 		pc_maps_close(&maps);
 	}
 	/* Fail-closed: the pinned link keeps filtering until 'portcullis detach'. */

@@ -36,6 +36,9 @@ struct pc_maps {
 	int offenders;
 	int scan_stats;
 	int events;
+	int drops;       /* the drop log's ring buffer */
+	int drop_budget;
+	int drop_stats;
 	int ncpus; /* possible CPUs: the stride of per-CPU values */
 };
 

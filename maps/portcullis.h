@@ -102,6 +102,7 @@ enum pc_established {
 #define PC_CFG_HAVE_DENY (1U << 5)   /* the set has "deny from" entries */
 #define PC_CFG_HAVE_TRUST (1U << 6)  /* the set has "allow from" entries */
 #define PC_CFG_HAVE_EXEMPT (1U << 7) /* the set has scan-exempt sources */
+#define PC_CFG_LOG_DROPS (1U << 8)   /* sample drops to pc_drops, log_drops_rate a second */
 
 /* IP protocols opened by "allow proto", one bit per protocol number. */
 #define PC_PROTO_WORDS (256 / 64)
@@ -143,7 +144,7 @@ struct pc_config {
 	__u64 ban_ns;            /* ban duration; the first one of a repeat offender */
 	__u64 ban_max_ns;        /* longest repeat-offender ban; 0 = every ban is ban_ns */
 	__u32 scan_stamp_shift;  /* pc_scan_stamp_shift(scan_window_ns) */
-	__u32 pad;
+	__u32 log_drops_rate;    /* drop records a second with PC_CFG_LOG_DROPS; 0 = off */
 	__u64 protos[PC_PROTO_WORDS]; /* bit N: IP protocol N opened by "allow proto" */
 };
 _Static_assert(sizeof(struct pc_config) == 88, "pc_config layout changed");
@@ -504,6 +505,49 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 
 #define PC_EVENTS_RING_BYTES (256 * 1024)
 
+/*
+ * The drop log ("log drops RATE"): with PC_CFG_LOG_DROPS set, every drop
+ * (monitor mode: every would-be drop) asks for a record, and at most
+ * log_drops_rate of them a second get one; the rest are counted.
+ *
+ * pc_drop_budget  ARRAY of one struct pc_drop_budget, shared by all CPUs:
+ *                 the second being spent and the records sent in it. Over
+ *                 the budget it is only read, so a flood does not bounce
+ *                 its cache line between CPUs.
+ * pc_drop_stats   PERCPU_ARRAY, key = enum pc_drop_stat, value __u64.
+ * pc_drops        RINGBUF of struct pc_drop_record.
+ */
+#define PC_LOG_DROPS_MAX 10000           /* largest "log drops RATE" */
+#define PC_DROPS_RING_BYTES (256 * 1024) /* > a second of records at the largest rate */
+
+struct pc_drop_budget {
+	__u64 second; /* bpf_ktime_get_coarse_ns() / 1e9 the count is for */
+	__u64 sent;   /* records reserved in that second */
+};
+_Static_assert(sizeof(struct pc_drop_budget) == 16, "pc_drop_budget layout changed");
+
+enum pc_drop_stat {
+	PC_DROP_STAT_LOGGED = 0,  /* records sent */
+	PC_DROP_STAT_SUPPRESSED,  /* drops over the rate, or with the ring full */
+	PC_DROP_STATS,
+};
+
+struct pc_drop_record {
+	__u64 time_ns;    /* bpf_ktime_get_ns(), i.e. CLOCK_MONOTONIC */
+	__u32 len;        /* host order; whole frame */
+	__u8 reason;      /* enum pc_reason, a drop reason */
+	__u8 family;      /* PC_SRC_FAMILY_V4 or _V6; 0 = addresses not in the frame */
+	__u8 l4_proto;    /* IPPROTO_*; 0 before the L4 header was parsed */
+	__u8 tcp_flags;   /* FIN..URG as in byte 13 of the TCP header */
+	__u16 sport;      /* network order; 0 when unknown */
+	__u16 dport;      /* network order; 0 when unknown */
+	__u8 monitor;     /* 1: mode monitor, the packet passed */
+	__u8 pad[3];
+	__u8 saddr[16];   /* network order; IPv4 in the first 4 bytes */
+	__u8 daddr[16];   /* network order */
+};
+_Static_assert(sizeof(struct pc_drop_record) == 56, "pc_drop_record layout changed");
+
 /* Map names, as pinned under PIN_ROOT/IFACE/. */
 #define PC_MAP_CONFIG     "pc_config"
 #define PC_MAP_ACTIVE     "pc_active"
@@ -524,6 +568,9 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 #define PC_MAP_OFFENDERS  "pc_offenders"
 #define PC_MAP_SCAN_STATS "pc_scan_stats"
 #define PC_MAP_EVENTS     "pc_events"
+#define PC_MAP_DROPS      "pc_drops"
+#define PC_MAP_DROP_BUDGET "pc_drop_budget"
+#define PC_MAP_DROP_STATS "pc_drop_stats"
 #define PC_LINK_NAME      "link"
 
 /* Bound of the IPv6 extension header walk; longer chains are malformed. */
