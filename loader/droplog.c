@@ -51,8 +51,8 @@ const char *pc_format_mono_time(__u64 mono_ns, char *buf, size_t len)
 	wall -= now_mono > mono_ns ? now_mono - mono_ns : 0;
 	secs = wall / NSEC_PER_SEC;
 	gmtime_r(&secs, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (unsigned int)(wall % NSEC_PER_SEC / 1000000));
 	return buf;
 }
@@ -92,8 +92,8 @@ static const char *ip_proto_name(__u8 proto, char *buf, size_t len)
 }
 
 /* "198.51.100.7:51234", "[2001:db8::7]:51234", or without ":PORT" when PORT is 0. */
-static void endpoint(const struct pc_drop_record *rec, const __u8 *addr, __u16 port_be,
-		     bool ports, char *buf, size_t len)
+static void endpoint(const struct pc_drop_record *rec, const __u8 *addr, __u16 port_be, bool ports,
+		     char *buf, size_t len)
 {
 	char text[INET6_ADDRSTRLEN];
 	bool v6 = rec->family == PC_SRC_FAMILY_V6;
@@ -108,8 +108,8 @@ static void endpoint(const struct pc_drop_record *rec, const __u8 *addr, __u16 p
 void pc_droplog_format(const struct pc_drop_record *rec, char *buf, size_t len)
 {
 	char when[40], proto[32], src[64], dst[64], flags[16];
-	bool tcp = rec->l4_proto == IPPROTO_TCP, ports = (tcp || rec->l4_proto == IPPROTO_UDP) &&
-						       (rec->sport || rec->dport);
+	bool tcp = rec->l4_proto == IPPROTO_TCP,
+	     ports = (tcp || rec->l4_proto == IPPROTO_UDP) && (rec->sport || rec->dport);
 	int used;
 
 	pc_format_mono_time(rec->time_ns, when, sizeof(when));

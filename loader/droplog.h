@@ -2,11 +2,10 @@
 /*
  * Following the sampled drop log ("log drops RATE"): the data path's
  * pc_drops ring buffer, one line per record,
- *   2026-11-30T08:00:00.123Z drop not-allowed tcp 198.51.100.7:51234 -> 203.0.113.1:8080 flags S len 60
- * and, at most once a second, how many drops went unlogged,
- *   2026-11-30T08:00:01.002Z suppressed 5312 drops (rate limit 10/s)
- * Used by "portcullis log" (stdout) and "run" (syslog, one follower per
- * interface).
+ *   2026-11-30T08:00:00.123Z drop not-allowed tcp 198.51.100.7:51234 -> 203.0.113.1:8080 flags S
+ * len 60 and, at most once a second, how many drops went unlogged, 2026-11-30T08:00:01.002Z
+ * suppressed 5312 drops (rate limit 10/s) Used by "portcullis log" (stdout) and "run" (syslog, one
+ * follower per interface).
  */
 #ifndef PORTCULLIS_DROPLOG_H
 #define PORTCULLIS_DROPLOG_H
