@@ -309,7 +309,10 @@ static int duration_part(const char *word, const char **cursor, size_t *last, __
 
 	if (!digits)
 		return cfg_fail(why, why_len,
-				"bad duration " QW ": expected a number and a unit, e.g. 10m or 1h30m",
+				"bad duration " QW ": expected a number and a unit, e.g. 10m",
+				SHOW(word));
+	if (!*unit && at == word)
+		return cfg_fail(why, why_len, "bad duration " QW ": missing unit (s, m, h or d)",
 				SHOW(word));
 	if (!*unit)
 		return cfg_fail(why, why_len,
