@@ -148,28 +148,27 @@ static __always_inline void drop_record_fill(struct pc_drop_record *rec, struct 
 }
 
 /*
- * Within this second's budget: a record to pc_drops. Over it, or with the
- * ring full: a count. The budget is shared by every CPU; racing CPUs at the
- * turn of a second may send a record or two more than RATE. A global
- * function: the verifier walks it once, not once per path to a drop.
+ * Within the rate: a record to pc_drops. Over it, or with the ring full: a
+ * count. The rate (maps/portcullis.h, pc_drop_budget) is shared by every CPU
+ * and claimed with a compare-and-swap, so racing CPUs never exceed it. A
+ * global function: the verifier walks it once, not once per path to a drop.
  */
 __noinline int pc_drop_log_emit(struct xdp_md *ctx, __u32 info, __u32 rate)
 {
 	__u32 zero = 0;
 	struct pc_drop_budget *budget;
 	struct pc_drop_record *rec;
-	__u64 second = bpf_ktime_get_coarse_ns() / 1000000000ULL;
+	__u64 now = bpf_ktime_get_ns(), due, next;
 
-	if (!ctx)
+	if (!ctx || !rate)
 		return 0;
 	budget = bpf_map_lookup_elem(&pc_drop_budget, &zero);
 	if (!budget)
 		return 0;
-	if (budget->second != second) {
-		budget->second = second;
-		budget->sent = 0;
-	}
-	if (budget->sent >= rate || __sync_fetch_and_add(&budget->sent, 1) >= rate) {
+	due = budget->next_ns;
+	next = (due > now ? due : now) + 1000000000ULL / rate;
+	if (due > now + PC_DROP_LOG_BURST_NS ||
+	    __sync_val_compare_and_swap(&budget->next_ns, due, next) != due) {
 		drop_stat(PC_DROP_STAT_SUPPRESSED);
 		return 0;
 	}
@@ -179,7 +178,7 @@ __noinline int pc_drop_log_emit(struct xdp_md *ctx, __u32 info, __u32 rate)
 		return 0;
 	}
 	__builtin_memset(rec, 0, sizeof(*rec));
-	rec->time_ns = bpf_ktime_get_ns();
+	rec->time_ns = now;
 	rec->len = ctx->data_end - ctx->data;
 	rec->reason = info & 0xff;
 	rec->monitor = (info & DROP_INFO_MONITOR) != 0;

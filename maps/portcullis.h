@@ -510,19 +510,22 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
  * (monitor mode: every would-be drop) asks for a record, and at most
  * log_drops_rate of them a second get one; the rest are counted.
  *
- * pc_drop_budget  ARRAY of one struct pc_drop_budget, shared by all CPUs:
- *                 the second being spent and the records sent in it. Over
- *                 the budget it is only read, so a flood does not bounce
- *                 its cache line between CPUs.
+ * pc_drop_budget  ARRAY of one struct pc_drop_budget, shared by all CPUs: a
+ *                 rate limiter that lets one record through every 1/RATE s
+ *                 and a tenth of a second's worth at once (GCRA), so any
+ *                 second holds at most RATE + RATE / 10 + 1 records. Over
+ *                 the rate it is only read, so a flood does not bounce its
+ *                 cache line between CPUs.
  * pc_drop_stats   PERCPU_ARRAY, key = enum pc_drop_stat, value __u64.
  * pc_drops        RINGBUF of struct pc_drop_record.
  */
 #define PC_LOG_DROPS_MAX 10000           /* largest "log drops RATE" */
 #define PC_DROPS_RING_BYTES (256 * 1024) /* > a second of records at the largest rate */
+#define PC_DROP_LOG_BURST_NS 100000000ULL /* records let through at once: 0.1 s worth */
 
 struct pc_drop_budget {
-	__u64 second; /* bpf_ktime_get_coarse_ns() / 1e9 the count is for */
-	__u64 sent;   /* records reserved in that second */
+	__u64 next_ns; /* bpf_ktime_get_ns() when the next record is due; 0 = at once */
+	__u64 pad;
 };
 _Static_assert(sizeof(struct pc_drop_budget) == 16, "pc_drop_budget layout changed");
 
