@@ -524,7 +524,7 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 #define PC_DROP_LOG_BURST_NS 100000000ULL /* records let through at once: 0.1 s worth */
 
 struct pc_drop_budget {
-	__u64 next_ns; /* bpf_ktime_get_ns() when the next record is due; 0 = at once */
+	__u64 next_ns; /* bpf_ktime_get_coarse_ns() when the next record is due; 0 = at once */
 	__u64 pad;
 };
 _Static_assert(sizeof(struct pc_drop_budget) == 16, "pc_drop_budget layout changed");
