@@ -1235,7 +1235,7 @@ static const struct duration_case duration_cases[] = {
     {.word = "36499d24h", .ns = 36500ULL * 86400 * SEC},
     {.word = "1h30", .error = "bad duration '1h30': missing unit after '30' (s, m, h or d)"},
     {.word = "h", .error = "bad duration 'h': expected a number and a unit, e.g. 10m"},
-    {.word = "1hm", .error = "bad duration '1hm': expected a number and a unit, e.g. 10m"},
+    {.word = "1hm", .error = "bad duration '1hm': unknown unit 'hm' (s, m, h or d)"},
     {.word = "99999999999d", .error = "bad duration '99999999999d': too large (at most 36500d)"},
     {.word = "36500d1s", .error = "bad duration '36500d1s': too large (at most 36500d)"},
     {.word = "1m1h",
