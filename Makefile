@@ -32,6 +32,11 @@ ALL_CFLAGS := $(CFLAGS) $(WARNINGS) $(SAN_FLAGS) -std=gnu11 -D_GNU_SOURCE \
 	-DPORTCULLIS_VERSION='"$(VERSION)"' -I$(OUTPUT) -I. $(EXTRA_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lmicrohttpd -lsystemd -lm
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
+# The CrowdSec bouncer (loader/crowdsec.c): HTTP by libcurl, JSON by json-c.
+PKG_CONFIG ?= pkg-config
+CROWDSEC_PKGS := libcurl json-c
+ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(CROWDSEC_PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(CROWDSEC_PKGS) 2>/dev/null || echo -lcurl -ljson-c) -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -mcpu=v3 -Wall -Wno-unused-function \
 	$(CLANG_BPF_SYS_INCLUDES)

@@ -10,6 +10,7 @@
 #include "parse.h"
 #include "droplog.h"
 #include "scan.h"
+#include "ratelimit.h"
 #include "tcp_flags.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -148,24 +149,11 @@ static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, 
 					   __u16 list, int fast)
 {
 	struct pc_source_key key = { .kind = kind, .list = list };
+	__u32 bits = source_address(pkt, &key.family, key.addr);
 
-	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
-		const struct iphdr *ip = pkt->l3;
-
-		if ((void *)(ip + 1) > pkt->data_end)
-			return 0;
-		key.family = PC_SRC_FAMILY_V4;
-		key.prefixlen = PC_SRC_KEY_HDR_BITS + 32;
-		__builtin_memcpy(key.addr, &ip->saddr, 4);
-	} else {
-		const struct ipv6hdr *ip6 = pkt->l3;
-
-		if ((void *)(ip6 + 1) > pkt->data_end)
-			return 0;
-		key.family = PC_SRC_FAMILY_V6;
-		key.prefixlen = PC_SRC_KEY_HDR_BITS + 128;
-		__builtin_memcpy(key.addr, &ip6->saddr, 16);
-	}
+	if (!bits)
+		return 0;
+	key.prefixlen = PC_SRC_KEY_HDR_BITS + bits;
 	if (!source_hinted(set, &key))
 		return 0;
 	return fast ? source_find(&key, set) : pc_source_find(&key, set);
@@ -234,6 +222,21 @@ static __always_inline void feed_detector(struct packet *pkt, const struct pc_co
 		return;
 	if (scan_feed(pkt, cfg, &probe) && !source_exempt(pkt, cfg, set, fast))
 		scan_track(&probe);
+}
+
+/*
+ * Step 8's "limit" on an allowed port: 1 to drop the packet as rate-limited.
+ * What opens something counts (a TCP SYN without ACK, any UDP packet), the
+ * rest of a conversation never; exempt sources are never limited.
+ */
+static __always_inline int rate_limited(struct packet *pkt, const struct pc_config *cfg, __u32 set,
+					const struct pc_port_rule *rule, int fast)
+{
+	if (!(rule->flags & PC_PORT_RATE_LIMITED))
+		return 0;
+	if (pkt->l4_proto != IPPROTO_UDP && !opens_connection(pkt->l4_proto, pkt->tcp_flags))
+		return 0;
+	return !source_exempt(pkt, cfg, set, fast) && rate_over(pkt, cfg, set, rule->limit, fast);
 }
 
 /* Is IP protocol PROTO opened by "allow proto"? */
@@ -424,13 +427,17 @@ static __always_inline int ephemeral_owns(const struct packet *pkt, const struct
 
 /* Steps 8-10 on the port's RULE (none: closed): the allowlist, then
  * established traffic, then default drop. */
-static __always_inline void rule_verdict(struct xdp_md *ctx, const struct packet *pkt,
+static __always_inline void rule_verdict(struct xdp_md *ctx, struct packet *pkt,
 					 const struct pc_config *cfg, __u32 set,
 					 const struct pc_port_rule *rule, struct verdict *v, int fast)
 {
 	if (rule && (rule->flags & PC_PORT_ALLOWED)) {
-		v->reason = PC_PASS_ALLOWED;
 		v->port_counted = 1;
+		if (rate_limited(pkt, cfg, set, rule, fast)) {
+			v->reason = PC_DROP_RATE_LIMITED;
+			return;
+		}
+		v->reason = PC_PASS_ALLOWED;
 		v->pass_slot = rule->pass_slot;
 		return;
 	}
@@ -468,7 +475,7 @@ static __always_inline void rule_verdict(struct xdp_md *ctx, const struct packet
 	v->reason = PC_DROP_NOT_ALLOWED;
 }
 
-static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet *pkt,
+static __always_inline void port_verdict(struct xdp_md *ctx, struct packet *pkt,
 					 const struct pc_config *cfg, __u32 set,
 					 struct verdict *v)
 {
@@ -618,7 +625,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0, ret, allowed, limited, reply;
+	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0, ret, allowed, limited, reply, counted;
 	struct ethhdr *eth = data;
 	struct pc_port_rule *rule;
 	struct packet pkt = {};
@@ -691,6 +698,9 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		return FAST_UNDECIDED;
 	allowed = rule->flags & PC_PORT_ALLOWED;
 	limited = rule->flags & PC_PORT_SOURCE_LIMITED;
+	/* An allowed port with a "limit", to a packet its bucket counts. */
+	counted = allowed && (rule->flags & PC_PORT_RATE_LIMITED) &&
+		  (ip_proto == IPPROTO_UDP || opens_connection(ip_proto, tcp_flags));
 	/* A packet to a closed port that may answer one of ours. */
 	reply = !allowed && !limited && cfg->established != PC_ESTABLISHED_OFF &&
 		!opens_connection(ip_proto, tcp_flags);
@@ -719,14 +729,15 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		}
 	}
 
-	if (allowed) {
+	if (allowed && !counted) {
 		/* The reason's count is the sum of the pass slots. */
 		count(&pc_port_pass, rule->pass_slot, len);
 		return XDP_PASS;
 	}
 
-	/* A source-limited port, or maybe a reply (established ephemeral). */
-	if (limited || reply) {
+	/* A source-limited or rate-limited port, or maybe a reply (established
+	 * ephemeral). */
+	if (limited || counted || reply) {
 		rule_verdict(ctx, &pkt, cfg, set, rule, &v, 1);
 		return finish(ctx, &pkt, cfg, set, &v, 1);
 	}

@@ -211,14 +211,17 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			      "Closing the port of the SSH session this runs from is refused.",
 			      { "disallow eth0 tcp 8080", "disallow eth0 udp 5000-5010" },
 			      PC_OPT_FORCE, 3, 3 },
-	[PC_CMD_BAN] = { "ban", "IFACE ADDRESS",
-			 "ban a source (IPv6: its scan-detect prefix); default: the config's ban "
-			 "time",
-			 "Banning the client of the SSH session this runs from is refused.",
-			 { "ban eth0 198.51.100.7 --for 1h", "ban eth0 2001:db8::7" },
+	[PC_CMD_BAN] = { "ban", "IFACE ADDRESS|PREFIX|-",
+			 "ban a source (IPv6: its scan-detect prefix) or a prefix; default: the "
+			 "config's ban time",
+			 "Banning the client of the SSH session this runs from is refused. With -, "
+			 "one ADDRESS|PREFIX [DURATION] per line from stdin; a bad line applies none.",
+			 { "ban eth0 198.51.100.7 --for 1h", "ban eth0 203.0.113.0/24",
+			   "ban eth0 - <blocklist.txt" },
 			 PC_OPT_FORCE | PC_OPT_FOR, 2, 2 },
-	[PC_CMD_UNBAN] = { "unban", "IFACE ADDRESS", "lift a ban", NULL,
-			   { "unban eth0 198.51.100.7", "unban eth0 2001:db8::/64" }, 0, 2, 2 },
+	[PC_CMD_UNBAN] = { "unban", "IFACE ADDRESS|PREFIX|-", "lift a ban, as 'bans' shows it",
+			   NULL, { "unban eth0 198.51.100.7", "unban eth0 2001:db8:1:2::/64" }, 0, 2,
+			   2 },
 	[PC_CMD_BANS] = { "bans", "IFACE", "list bans with reason and time left",
 			  "Time left is given in its two largest units, e.g. 12d4h or 1h30m.",
 			  { "bans eth0", "bans eth0 --json" }, PC_OPT_JSON, 1, 1 },
@@ -253,19 +256,22 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			      { "exporter --listen :9433", "exporter eth0 --listen 127.0.0.1:9500" },
 			      PC_OPT_LISTEN | PC_OPT_PORT_SERIES, 0,
 			      64 },
-	[PC_CMD_RUN] = { "run", "IFACE",
+	[PC_CMD_RUN] = { "run", "IFACE...",
 			 "foreground service: attach, serve /metrics, reload on SIGHUP; the filter "
 			 "stays attached when it stops",
+			 "Several interfaces share one process, one config, one /metrics and one "
+			 "log; SIGHUP reloads them all. An interface deleted and created again is "
+			 "attached again within a second. "
 			 "Adopts an existing attachment, so a restart leaves no unfiltered moment. "
 			 "A SIGHUP reload that is refused (a bad config, or one that would cut off "
 			 "the SSH session run was started from) is logged and the old rules stay "
 			 "in force. Bans are saved at every change (at most once a second) and at "
 			 "exit; 'portcullis detach' unfilters.",
 			 { "run eth0 -c /etc/portcullis/portcullis.conf",
-			   "run eth0 --detach-on-exit" },
+			   "run eth0 eth1 --detach-on-exit" },
 			 PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_LISTEN |
 				 PC_OPT_KEEP | PC_OPT_DETACH_ON_EXIT | PC_OPT_PORT_SERIES,
-			 1, 1 },
+			 1, 64 },
 };
 
 const struct pc_command_spec *pc_command_spec(enum pc_command command)

@@ -11,6 +11,7 @@
  * different value can name it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "config_internal.h"
 
@@ -38,6 +41,7 @@ void pc_ruleset_init(struct pc_ruleset *rs)
 	rs->icmp_deny = false;
 	rs->frag_deny = false;
 	rs->exempt_auto = true;
+	rs->crowdsec.poll_ns = PC_CROWDSEC_POLL_DEFAULT_NS;
 }
 
 void pc_ruleset_free(struct pc_ruleset *rs)
@@ -45,6 +49,7 @@ void pc_ruleset_free(struct pc_ruleset *rs)
 	for (size_t i = 0; i < rs->n_allows; i++)
 		pc_prefix_list_free(&rs->allows[i].sources);
 	free(rs->allows);
+	free(rs->limits);
 	pc_prefix_list_free(&rs->trusted);
 	pc_prefix_list_free(&rs->denied);
 	pc_prefix_list_free(&rs->exempt);
@@ -113,6 +118,7 @@ struct parser {
 	int log_line; /* of "log drops", 0: not set by the file */
 	struct port_marks *marks; /* keeps the conflict check linear in the config */
 	size_t allows_cap;	  /* allocated entries of rs->allows */
+	int limit_lines;	  /* limit lines so far: each gets a bucket id */
 };
 
 __attribute__((format(printf, 2, 3))) static int parse_error(struct parser *p, const char *fmt, ...)
@@ -602,6 +608,222 @@ static int parse_log(struct parser *p, char **words, int n)
 	return 0;
 }
 
+/*
+ * An @FILE of a crowdsec line into OUT (resolved against the config's
+ * directory): a regular file this process can read, checked now so that a
+ * typo is a config error and not a failing service.
+ */
+static int crowdsec_file(struct parser *p, const char *what, const char *word, char *out,
+			 size_t len)
+{
+	struct stat st;
+	int fd, n;
+
+	if (word[0] != '@' || !word[1])
+		return parse_error(p, "crowdsec: %s: expected @FILE, got " QW, what, SHOW(word));
+	if (word[1] == '/' || !p->base_dir)
+		n = snprintf(out, len, "%s", word + 1);
+	else
+		n = snprintf(out, len, "%s/%s", p->base_dir, word + 1);
+	if (n < 0 || (size_t)n >= len)
+		return parse_error(p, "crowdsec: %s: file name too long", what);
+	fd = open(out, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return parse_error(p, "crowdsec: %s: %s: %s", what, out, strerror(errno));
+	n = fstat(fd, &st);
+	close(fd);
+	if (n || !S_ISREG(st.st_mode))
+		return parse_error(p, "crowdsec: %s: %s: not a regular file", what, out);
+	if (st.st_size == 0)
+		return parse_error(p, "crowdsec: %s: %s: empty", what, out);
+	return 0;
+}
+
+/* crowdsec url URL key @FILE [poll DURATION] | crowdsec push @FILE */
+static int parse_crowdsec(struct parser *p, char **words, int n)
+{
+	struct pc_crowdsec_config *cs = &p->rs->crowdsec;
+	__u64 poll_ns = PC_CROWDSEC_POLL_DEFAULT_NS;
+
+	if (n >= 2 && strcmp(words[1], "push") == 0) {
+		if (n < 3)
+			return parse_error(p, "crowdsec push: missing @CREDENTIALS_FILE");
+		if (n > 3)
+			return extra_word(p, "crowdsec push", words[3]);
+		if (cs->push_file[0])
+			return parse_error(p, "crowdsec push: given twice");
+		return crowdsec_file(p, "push", words[2], cs->push_file, sizeof(cs->push_file));
+	}
+	if (n < 2 || strcmp(words[1], "url") != 0)
+		return parse_error(p, "crowdsec: expected 'url URL key @FILE [poll DURATION]' or "
+				      "'push @FILE'%s", n < 2 ? "" : ", got a bad first word");
+	if (n < 3)
+		return parse_error(p, "crowdsec: missing URL after 'url'");
+	if (strncmp(words[2], "http://", 7) != 0 && strncmp(words[2], "https://", 8) != 0)
+		return parse_error(p, "crowdsec: bad url " QW ": must start with http:// or https://",
+				   SHOW(words[2]));
+	if (strlen(words[2]) >= sizeof(cs->url))
+		return parse_error(p, "crowdsec: url too long");
+	if (n < 5 || strcmp(words[3], "key") != 0)
+		return parse_error(p, "crowdsec: expected 'key @FILE' after the url");
+	if (n > 5 && (strcmp(words[5], "poll") != 0 || n < 7))
+		return n > 5 && strcmp(words[5], "poll") == 0
+			       ? parse_error(p, "crowdsec: missing duration after 'poll'")
+			       : extra_word(p, "crowdsec", words[5]);
+	if (n > 7)
+		return extra_word(p, "crowdsec", words[7]);
+	if (n == 7 && parse_duration_here(p, words[6], &poll_ns))
+		return -EINVAL;
+	if (poll_ns < NSEC_PER_SEC || poll_ns > 3600 * NSEC_PER_SEC)
+		return parse_error(p, "crowdsec: bad poll " QW ": must be 1s..1h", SHOW(words[6]));
+	if (cs->url[0])
+		return parse_error(p, "crowdsec url: given twice");
+	if (crowdsec_file(p, "key", words[4], cs->key_file, sizeof(cs->key_file)))
+		return -EINVAL;
+	snprintf(cs->url, sizeof(cs->url), "%s", words[2]);
+	cs->poll_ns = poll_ns;
+	return 0;
+}
+
+/* "6/30s": N 1..PC_RATE_MAX_N tokens per DURATION. */
+static int parse_rate(struct parser *p, const char *word, struct pc_limit_rule *limit)
+{
+	const char *slash = strchr(word, '/');
+	__u64 number;
+	char why[512];
+
+	if (!slash || cfg_parse_uint(word, slash - word, PC_RATE_MAX_N, &number) || !number)
+		return parse_error(p, "bad rate " QW ": expected N/DURATION with N 1..%d, e.g. 6/30s",
+				   SHOW(word), PC_RATE_MAX_N);
+	if (pc_parse_duration(slash + 1, &limit->per_ns, why, sizeof(why)))
+		return parse_error(p, "bad rate " QW ": %s", SHOW(word), why);
+	limit->rate = number;
+	return 0;
+}
+
+/* The longest a bucket may take to refill: (M - 1) * DURATION / N. */
+#define MAX_LIMIT_DEBT_NS (366ULL * 86400 * NSEC_PER_SEC)
+
+static int parse_burst(struct parser *p, char **words, int n, struct pc_limit_rule *limit)
+{
+	__u64 number;
+
+	if (strcmp(words[5], "burst") != 0)
+		return parse_error(p, "limit: expected 'burst' after the rate, got " QW,
+				   SHOW(words[5]));
+	if (n < 7)
+		return parse_error(p, "limit: missing number after 'burst'");
+	if (n > 7)
+		return extra_word(p, "limit", words[7]);
+	if (cfg_parse_uint(words[6], strlen(words[6]), PC_RATE_MAX_N, &number) || !number)
+		return parse_error(p, "bad burst " QW ": must be 1..%d", SHOW(words[6]),
+				   PC_RATE_MAX_N);
+	if ((number - 1) > MAX_LIMIT_DEBT_NS / (limit->per_ns / limit->rate))
+		return parse_error(p, "bad burst " QW ": %llu tokens at %s take over a year to refill",
+				   SHOW(words[6]), (unsigned long long)number, words[4]);
+	limit->burst = number;
+	return 0;
+}
+
+/* A port limited twice would need two buckets per packet: the user's mistake. */
+static int check_limit_conflict(struct parser *p, const struct pc_limit_rule *limit)
+{
+	for (size_t i = 0; i < p->rs->n_limits; i++) {
+		const struct pc_limit_rule *other = &p->rs->limits[i];
+
+		if (other->proto != limit->proto || limit->lo > other->hi || other->lo > limit->hi)
+			continue;
+		return parse_error(p, "limit: %s port %u conflicts with line %d: limited there already",
+				   cfg_proto_names[limit->proto],
+				   limit->lo > other->lo ? limit->lo : other->lo, other->line);
+	}
+	return 0;
+}
+
+/* limit tcp|udp PORTS rate N/DURATION [burst M] */
+static int parse_limit(struct parser *p, char **words, int n)
+{
+	struct pc_limit_rule limit = { .line = p->line }, *grown;
+	struct pc_port_range *ranges = NULL;
+	struct pc_ruleset *rs = p->rs;
+	size_t n_ranges = 0;
+	char why[512];
+	int ret;
+
+	if (n < 2)
+		return parse_error(p, "limit: missing protocol (tcp or udp)");
+	if (pc_parse_proto(words[1], &limit.proto, why, sizeof(why)))
+		return parse_error(p, "%s", why);
+	if (n < 3)
+		return parse_error(p, "limit: missing ports after '%s'", words[1]);
+	if (n < 4 || strcmp(words[3], "rate") != 0)
+		return n < 4 ? parse_error(p, "limit: missing 'rate N/DURATION' after the ports")
+			     : parse_error(p, "limit: expected 'rate' after the ports, got " QW,
+					   SHOW(words[3]));
+	if (n < 5)
+		return parse_error(p, "limit: missing N/DURATION after 'rate'");
+	ret = parse_rate(p, words[4], &limit);
+	limit.burst = limit.rate;
+	if (!ret && n > 5)
+		ret = parse_burst(p, words, n, &limit);
+	if (!ret && p->limit_lines + 1 >= PC_LIMITS_MAX)
+		ret = parse_error(p, "limit: more than %d limit lines", PC_LIMITS_MAX - 1);
+	if (!ret) {
+		ret = pc_parse_ports(words[2], &ranges, &n_ranges, why, sizeof(why));
+		if (ret)
+			ret = ret == -ENOMEM ? out_of_memory(p) : parse_error(p, "%s", why);
+	}
+	if (!ret && n_ranges > SIZE_MAX / sizeof(*grown) / 2 - rs->n_limits)
+		ret = out_of_memory(p);
+	grown = ret ? NULL : realloc(rs->limits, (rs->n_limits + n_ranges) * sizeof(*grown));
+	if (!ret && !grown)
+		ret = out_of_memory(p);
+	if (grown)
+		rs->limits = grown;
+	for (size_t i = 0; i < n_ranges && !ret; i++) {
+		limit.lo = ranges[i].lo;
+		limit.hi = ranges[i].hi;
+		ret = check_limit_conflict(p, &limit);
+		if (!ret)
+			rs->limits[rs->n_limits++] = limit;
+	}
+	if (!ret)
+		p->limit_lines++;
+	free(ranges);
+	return ret;
+}
+
+/*
+ * After the last line, when every allow is known: a limit applies to ports
+ * open to every source. On a closed port it would do nothing, and on a port
+ * open only to listed sources neither (those are exempt): both are errors.
+ */
+static int check_limited_ports(struct parser *p)
+{
+	for (size_t i = 0; i < p->rs->n_limits; i++) {
+		const struct pc_limit_rule *limit = &p->rs->limits[i];
+		const __u64 *open = p->marks->bits[limit->proto][0];
+		const __u64 *listed = p->marks->bits[limit->proto][1];
+		const char *proto = cfg_proto_names[limit->proto];
+
+		for (__u32 port = limit->lo; port <= limit->hi; port++) {
+			if ((open[port / 64] >> (port % 64)) & 1)
+				continue;
+			p->line = limit->line;
+			if ((listed[port / 64] >> (port % 64)) & 1)
+				return parse_error(p,
+						   "limit: %s port %u is open only to listed sources, "
+						   "which are exempt: the limit would never apply",
+						   proto, port);
+			return parse_error(p,
+					   "limit: %s port %u is not allowed (add 'allow %s %u' "
+					   "or drop it from the limit)",
+					   proto, port, proto, port);
+		}
+	}
+	return 0;
+}
+
 static const struct directive {
 	const char *name;
 	int max_words; /* including the directive */
@@ -610,8 +832,10 @@ static const struct directive {
 	{ "allow", 5, parse_allow },
 	{ "deny", 3, parse_deny },
 	{ "exempt", 3, parse_exempt },
+	{ "limit", 7, parse_limit },
 	{ "scan-detect", 1 + 2 * N_SCAN_KEYS, parse_scan_detect },
 	{ "log", 3, parse_log },
+	{ "crowdsec", 7, parse_crowdsec },
 };
 
 #define N_DIRECTIVES ARRAY_SIZE(directives)
@@ -699,6 +923,8 @@ int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ru
 		p.line = lines->number;
 		ret = parse_line(&p, lines->buf);
 	}
+	if (ret == 0)
+		ret = check_limited_ports(&p);
 	free(lines);
 	free(p.marks);
 	free(base_dir);

@@ -42,6 +42,35 @@ struct pc_allow {
 	int line;                      /* where it was written, for messages */
 };
 
+/*
+ * crowdsec url URL key @FILE [poll DURATION] and crowdsec push @FILE: what
+ * 'run' does with a CrowdSec Local API (loader/crowdsec.c). Files are kept
+ * as paths (relative ones resolved against the config's directory) and
+ * read by run: the key and the password never sit in the ruleset.
+ */
+#define PC_CROWDSEC_TEXT_MAX 512
+#define PC_CROWDSEC_POLL_DEFAULT_NS (10ULL * 1000000000ULL)
+
+struct pc_crowdsec_config {
+	char url[PC_CROWDSEC_TEXT_MAX];       /* "": no bouncer */
+	char key_file[PC_CROWDSEC_TEXT_MAX];  /* the bouncer's API key, first line */
+	__u64 poll_ns;                        /* decision stream poll interval */
+	char push_file[PC_CROWDSEC_TEXT_MAX]; /* cscli machine credentials; "": no push */
+};
+
+/*
+ * One port range of a "limit PROTO PORTS rate N/DURATION [burst M]" line.
+ * The ranges of one line share their sources' buckets: LINE tells them apart.
+ */
+struct pc_limit_rule {
+	enum pc_proto proto;
+	__u16 lo, hi;   /* host order, inclusive; every port allowed to every source */
+	__u32 rate;     /* N tokens ... */
+	__u64 per_ns;   /* ... per DURATION */
+	__u32 burst;    /* M, at most this many tokens; N when not given */
+	int line;
+};
+
 struct pc_ruleset {
 	enum pc_mode mode;
 	bool scan_flags_pass;  /* scan-flags pass */
@@ -87,6 +116,10 @@ struct pc_ruleset {
 
 	/* log drops RATE|off: dropped packets logged a second at most; 0 = off. */
 	__u32 log_drops_rate;
+	struct pc_crowdsec_config crowdsec;
+	/* limit lines, in file order; at most PC_LIMITS_MAX - 1 lines */
+	struct pc_limit_rule *limits;
+	size_t n_limits;
 };
 
 /* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */

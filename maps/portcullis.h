@@ -46,6 +46,7 @@ enum pc_reason {
 	PC_DROP_FRAGMENT,
 	PC_DROP_ICMP,
 	PC_DROP_PROTOCOL, /* an IP protocol not opened by "allow proto" */
+	PC_DROP_RATE_LIMITED, /* over its source's "limit" rate on an allowed port */
 	PC_DROP_REASONS,
 
 	PC_PASS_ALLOWED = PC_DROP_REASONS, /* destination port allowed */
@@ -153,6 +154,7 @@ _Static_assert(sizeof(struct pc_config) == 88, "pc_config layout changed");
 #define PC_PORT_ALLOWED        (1U << 0) /* open to every source */
 #define PC_PORT_SOURCE_LIMITED (1U << 1) /* open only to the port's source list */
 #define PC_PORT_IN_RANGE       (1U << 2) /* opened by a range: listed only when counted */
+#define PC_PORT_RATE_LIMITED   (1U << 3) /* "limit" line pc_port_rule.limit applies */
 
 /*
  * Map "pc_ports", ARRAY, key = pc_port_key(set, proto, port_be): one entry
@@ -162,7 +164,8 @@ _Static_assert(sizeof(struct pc_config) == 88, "pc_config layout changed");
 struct pc_port_rule {
 	__u16 flags;       /* PC_PORT_* */
 	__u16 pass_slot;   /* host order; index into pc_port_pass, 0 = shared overflow slot */
-	__u32 source_list; /* host order; id of the port's source list, 0 = none */
+	__u16 source_list; /* host order; id of the port's source list, 0 = none */
+	__u16 limit;       /* host order; "limit" line id (pc_limits), with PC_PORT_RATE_LIMITED */
 };
 _Static_assert(sizeof(struct pc_port_rule) == 8, "pc_port_rule layout changed");
 
@@ -217,6 +220,14 @@ enum pc_xdp_mode {
 
 #define PC_META_PATH_LEN 256
 
+/* pc_meta.conntrack: can step 9 ask the connection tracker, as found at attach? */
+enum pc_conntrack {
+	PC_CONNTRACK_UNKNOWN = 0,   /* attached by a version that did not record it */
+	PC_CONNTRACK_YES = 1,       /* bpf_xdp_ct_lookup and nf_conntrack present */
+	PC_CONNTRACK_NO_KFUNC = 2,  /* the kernel has no bpf_xdp_ct_lookup kfunc */
+	PC_CONNTRACK_NO_MODULE = 3, /* nf_conntrack was not loaded */
+};
+
 /*
  * Map "pc_meta", ARRAY of one: what later commands and status need to know
  * about the attachment. Written by the loader only; the data path never
@@ -229,8 +240,10 @@ struct pc_meta {
 	__u32 next_source_list;              /* first unused per-port list id of the active set */
 	__u64 attached_at;                   /* CLOCK_REALTIME seconds */
 	char config_path[PC_META_PATH_LEN];  /* NUL-terminated, "" if none */
+	__u32 conntrack;                     /* enum pc_conntrack, found at attach */
+	__u32 ifindex;                       /* the interface attached to, at attach */
 };
-_Static_assert(sizeof(struct pc_meta) == 280, "pc_meta layout changed");
+_Static_assert(sizeof(struct pc_meta) == 288, "pc_meta layout changed");
 
 /*
  * Source lists: "deny from", "allow from" (trusted) and per-port "from"
@@ -395,6 +408,8 @@ struct pc_scan_track {
 enum pc_ban_reason {
 	PC_BAN_SCAN = 1,
 	PC_BAN_MANUAL = 2,
+	PC_BAN_CROWDSEC = 3, /* a CrowdSec Local API decision (loader/crowdsec.c) */
+	PC_BAN_REASONS,
 };
 
 #define PC_BAN_FOREVER (~0ULL)
@@ -409,7 +424,7 @@ struct pc_ban {
 	__u16 last_port;   /* host order */
 	__u8 last_proto;   /* enum pc_proto */
 	__u8 repeat;       /* repeat-offender level: the ban time was ban_ns * 4^repeat */
-	__u32 pad;
+	__u32 prefix_len;  /* host order; pc_prefix_bans: the key's address bits; else 0 */
 	__u64 ring_pos;    /* scan bans: pc_ban_state.scan_next when made (see pc_scan_ring) */
 };
 _Static_assert(sizeof(struct pc_ban) == 48, "pc_ban layout changed");
@@ -446,7 +461,31 @@ struct pc_ban_state {
 	__u64 event_window;  /* second (ktime >> 30) the event budget is for */
 	__u64 event_count;   /* events sent in that second */
 	__u64 scan_next;     /* ring_pos of the next scan ban */
+	__u64 prefix_active; /* entries in pc_prefix_bans: the gate of its lookup */
 };
+
+/*
+ * Prefix bans (manual and CrowdSec ranges): map "pc_prefix_bans", LPM_TRIE,
+ * value struct pc_ban (reason never PC_BAN_SCAN, ring_pos unused). Checked
+ * at step 4 after pc_bans, with the source's whole address, only while
+ * pc_ban_state.prefix_active is not 0, so a host without prefix bans pays
+ * nothing for them. Expired entries are ignored by the data path and swept
+ * by user space (pc_bans_list). A ban whose key is one source as pc_bans
+ * keys it (an IPv4 /32, an IPv6 /128 or /ipv6-prefix) goes to pc_bans
+ * instead: pc_ban_is_prefix() is the one rule.
+ */
+#define PC_PREFIX_KEY_HDR_BITS 32 /* family and pad, before the address */
+#define PC_PREFIX_BANS_MAX (256 * 1024)
+/* Expired prefix bans the data path looks past to a wider one (until swept). */
+#define PC_PREFIX_BAN_NESTING 4
+
+struct pc_prefix_ban_key {
+	__u32 prefixlen; /* host order; PC_PREFIX_KEY_HDR_BITS + address prefix length */
+	__u8 family;     /* PC_SRC_FAMILY_V4 or _V6 */
+	__u8 pad[3];
+	__u8 addr[16];   /* network order; host bits zero; IPv4 in addr[0..3] */
+};
+_Static_assert(sizeof(struct pc_prefix_ban_key) == 24, "pc_prefix_ban_key layout changed");
 
 /*
  * Map "pc_ban_hint", ARRAY of PC_BAN_HINT_SLOTS __u64, mappable: how many
@@ -473,12 +512,17 @@ static inline __u32 pc_ban_hint_slot(const struct pc_addr_key *key)
 
 /* Map "pc_scan_stats", PERCPU_ARRAY, key = enum pc_scan_stat, value __u64. */
 enum pc_scan_stat {
-	PC_STAT_BANS = 0,          /* bans made by the detector */
+	PC_STAT_BANS = 0,          /* bans made: the detector's, manual and CrowdSec ones */
 	PC_STAT_PROMOTED,          /* sources promoted to exact tracking */
 	PC_STAT_BAN_TABLE_FULL,    /* bans that did not fit in pc_bans */
 	PC_STAT_EVENTS_SUPPRESSED, /* events over PC_EVENTS_PER_SEC */
 	PC_STAT_EXPIRED,           /* bans the data path found expired and removed */
 	PC_STAT_EVICTED,           /* scan bans replaced by newer ones (pc_scan_ring) */
+	PC_STAT_BANS_MANUAL,       /* of PC_STAT_BANS, made by 'ban' (user space only) */
+	PC_STAT_BANS_CROWDSEC,     /* of PC_STAT_BANS, made from CrowdSec decisions */
+	PC_STAT_CROWDSEC_SYNC_OK,  /* decision stream polls that succeeded (user space) */
+	PC_STAT_CROWDSEC_SYNC_FAILED, /* and that failed */
+	PC_STAT_RATE_UNTRACKED,    /* rate-limited packets with no room in pc_rate: passed */
 	PC_SCAN_STATS,
 };
 
@@ -551,6 +595,63 @@ struct pc_drop_record {
 };
 _Static_assert(sizeof(struct pc_drop_record) == 56, "pc_drop_record layout changed");
 
+/*
+ * Per-source rate limits ("limit tcp|udp PORTS rate N/DURATION [burst M]").
+ * A port with PC_PORT_RATE_LIMITED names its line in pc_port_rule.limit;
+ * the line's bucket parameters are in pc_limits, ARRAY, key =
+ * pc_limit_key(set, id). Ports without the flag pay nothing.
+ *
+ * Each (source, line) is a token bucket kept as GCRA: one time, tat_ns, the
+ * moment the source's bucket is full again. A packet at NOW passes when
+ * tat_ns - NOW <= tolerance_ns ((M - 1) * interval_ns) and moves tat_ns to
+ * max(tat_ns, NOW) + interval_ns (DURATION / N); a dropped packet writes
+ * nothing. No record means a full bucket, so a record whose tat_ns has
+ * passed carries nothing and is free for anyone.
+ *
+ * pc_rate   ARRAY, fixed size, preallocated: buckets of PC_RATE_WAYS records,
+ *           one cache line each, picked by a hash of (source, line) keyed
+ *           with scan_hash_key. A source's first packet takes a "weak"
+ *           record (it owes one token); a source back while its record
+ *           still holds a debt (passing or dropped) turns it "strong".
+ *           A newcomer takes a free
+ *           record, else the weak one full again soonest; strong records
+ *           with a debt are never taken. So a spoofed flood (one packet per
+ *           source) only churns weak records, and the bucket of a source
+ *           being limited (strong, by then) lasts until it would have
+ *           refilled anyway. When every way of a bucket is strong and owed,
+ *           the newcomer is not tracked: it passes (PC_STAT_RATE_UNTRACKED).
+ */
+#define PC_LIMITS_MAX 1024      /* "limit" line ids 1 .. PC_LIMITS_MAX - 1 per rule set */
+#define PC_RATE_WAYS 4
+#define PC_RATE_BUCKETS 4096    /* 16384 records, 256 KiB */
+#define PC_RATE_MAX_N 1000000   /* largest N and M */
+#define PC_RATE_STRONG 1U       /* pc_rate_slot.strong */
+
+static inline __u32 pc_limit_key(__u32 set, __u32 id)
+{
+	return set * PC_LIMITS_MAX + (id & (PC_LIMITS_MAX - 1));
+}
+
+/* Value of pc_limits. Host byte order. interval_ns 0: no such line. */
+struct pc_limit {
+	__u64 interval_ns;  /* DURATION / N: one token */
+	__u64 tolerance_ns; /* (M - 1) * interval_ns: how far ahead tat_ns may run */
+};
+_Static_assert(sizeof(struct pc_limit) == 16, "pc_limit layout changed");
+
+/* One record of pc_rate. Host byte order. */
+struct pc_rate_slot {
+	__u32 fingerprint; /* second hash of (source, line), bit 0 set; 0 = empty */
+	__u32 strong;      /* PC_RATE_STRONG: came back while owing; never evicted while owing */
+	__u64 tat_ns;      /* bpf_ktime_get_coarse_ns() the bucket is full again */
+};
+_Static_assert(sizeof(struct pc_rate_slot) == 16, "pc_rate_slot layout changed");
+
+struct pc_rate_bucket {
+	struct pc_rate_slot way[PC_RATE_WAYS];
+};
+_Static_assert(sizeof(struct pc_rate_bucket) == 64, "pc_rate_bucket layout changed");
+
 /* Map names, as pinned under PIN_ROOT/IFACE/. */
 #define PC_MAP_CONFIG     "pc_config"
 #define PC_MAP_ACTIVE     "pc_active"
@@ -567,6 +668,7 @@ _Static_assert(sizeof(struct pc_drop_record) == 56, "pc_drop_record layout chang
 #define PC_MAP_BANS       "pc_bans"
 #define PC_MAP_BAN_STATE  "pc_ban_state"
 #define PC_MAP_BAN_HINT   "pc_ban_hint"
+#define PC_MAP_PREFIX_BANS "pc_prefix_bans"
 #define PC_MAP_SCAN_RING  "pc_scan_ring"
 #define PC_MAP_OFFENDERS  "pc_offenders"
 #define PC_MAP_SCAN_STATS "pc_scan_stats"
@@ -574,6 +676,8 @@ _Static_assert(sizeof(struct pc_drop_record) == 56, "pc_drop_record layout chang
 #define PC_MAP_DROPS      "pc_drops"
 #define PC_MAP_DROP_BUDGET "pc_drop_budget"
 #define PC_MAP_DROP_STATS "pc_drop_stats"
+#define PC_MAP_LIMITS     "pc_limits"
+#define PC_MAP_RATE       "pc_rate"
 #define PC_LINK_NAME      "link"
 
 /* Bound of the IPv6 extension header walk; longer chains are malformed. */

@@ -3,8 +3,8 @@
 # Usage: scripts/deps.sh build|test|bench|all
 set -eu
 
-build="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config libmicrohttpd-dev libsystemd-dev"
-test="$build iproute2 nmap ncat socat curl libclang-rt-14-dev prometheus python3 valgrind xdp-tools man-db groff iptables"
+build="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config libmicrohttpd-dev libsystemd-dev libcurl4-openssl-dev libjson-c-dev"
+test="$build iproute2 nmap ncat socat curl libclang-rt-14-dev prometheus python3 valgrind xdp-tools man-db groff iptables crowdsec"
 bench="$test gnuplot-nox nftables ethtool"
 
 case "${1:-build}" in
@@ -30,7 +30,22 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 echo "  DEPS   installing:$missing"
+# crowdsec's postinst registers with the online Central API unless these
+# credentials exist and are not empty; the tests use its Local API only.
+case " $missing " in
+*" crowdsec "*)
+	mkdir -p /etc/crowdsec
+	[ -s /etc/crowdsec/online_api_credentials.yaml ] ||
+		echo 'url: http://127.0.0.1:1/' >/etc/crowdsec/online_api_credentials.yaml
+	;;
+esac
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The tests start their own Local API; the packaged service is not wanted.
+case " $missing " in
+*" crowdsec "*)
+	systemctl disable --now crowdsec >/dev/null 2>&1 || true
+	;;
+esac

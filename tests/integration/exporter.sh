@@ -62,7 +62,7 @@ check "metrics exits 0" test $? -eq 0
 promtool_clean "metrics passes promtool check metrics with no lint problems" "$TEST_TMP/all.prom"
 agrees "metrics agrees with stats --json" pc metrics "$IF_SRV"
 n=$(grep -c "^portcullis_drops_total{interface=\"$IF_SRV\"" "$TEST_TMP/all.prom")
-check "every drop reason has a series ($n of 14)" test "$n" -eq 14
+check "every drop reason has a series ($n of 15)" test "$n" -eq 15
 check "info carries mode, xdp_mode and version" \
 	grep -qE "^portcullis_info\{interface=\"$IF_SRV\",mode=\"enforce\",xdp_mode=\"(native|generic)\",version=\"[^\"]+\"\} 1$" \
 	"$TEST_TMP/all.prom"
@@ -86,7 +86,7 @@ check "--port-series 0: allowed ports only" test "$(denied_rows "$TEST_TMP/cap0.
 promtool_clean "capped output passes promtool too" "$TEST_TMP/cap1.prom"
 
 expect_exit "metrics on an interface that is not attached" 1 \
-	"nosuch0: not attached \(no pins under $PORTCULLIS_PIN_ROOT/nosuch0\)" pc metrics nosuch0
+	"nosuch0: not attached \(no pins under $PC_PINS/nosuch0\)" pc metrics nosuch0
 expect_exit "bad --port-series" 2 "--port-series: 'lots'" pc metrics --port-series lots
 expect_exit "--port-series does not apply to stats" 2 "option --port-series does not apply" \
 	pc stats "$IF_SRV" --port-series 3
@@ -95,8 +95,9 @@ expect_exit "--port-series does not apply to stats" 2 "option --port-series does
 if pc ban "$IF_SRV" 198.51.100.7 --for 1h >/dev/null 2>&1; then
 	pc metrics "$IF_SRV" >"$TEST_TMP/ban.prom"
 	check "a ban shows in portcullis_banned_sources" \
-		test "$(sample "$TEST_TMP/ban.prom" portcullis_banned_sources)" = 1
-	check "and in portcullis_bans_total" test "$(sample "$TEST_TMP/ban.prom" portcullis_bans_total)" = 1
+		test "$(sample "$TEST_TMP/ban.prom" portcullis_banned_sources 'reason="manual"')" = 1
+	check "and in portcullis_bans_total" \
+		test "$(sample "$TEST_TMP/ban.prom" portcullis_bans_total 'reason="manual"')" = 1
 	agrees "ban counters agree with stats --json" pc metrics "$IF_SRV"
 	pc unban "$IF_SRV" 198.51.100.7 >/dev/null 2>&1
 else
