@@ -91,35 +91,31 @@ static int take_watch(const struct cli_option *opt, void *field, const char *arg
 	return PC_CLI_RUN;
 }
 
-static int take_port_series(const struct cli_option *opt, void *field, const char *arg)
+/* A whole number from MIN to MAX into the unsigned int at FIELD. */
+static int take_count_in(const struct cli_option *opt, void *field, const char *arg,
+			 unsigned long min, unsigned long max)
 {
 	unsigned long value;
 	char *end;
 
 	errno = 0;
 	value = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || value > PC_PORT_SERIES_MAX) {
-		pc_warn("--%s: '%s' is not a number from 0 to %d", opt->name, arg,
-			PC_PORT_SERIES_MAX);
+	if (errno || end == arg || *end || arg[0] == '-' || value < min || value > max) {
+		pc_warn("--%s: '%s' is not a number from %lu to %lu", opt->name, arg, min, max);
 		return PC_EXIT_USAGE;
 	}
 	*(unsigned int *)field = value;
 	return PC_CLI_RUN;
 }
 
+static int take_port_series(const struct cli_option *opt, void *field, const char *arg)
+{
+	return take_count_in(opt, field, arg, 0, PC_PORT_SERIES_MAX);
+}
+
 static int take_top(const struct cli_option *opt, void *field, const char *arg)
 {
-	unsigned long value;
-	char *end;
-
-	errno = 0;
-	value = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || value < 1 || value > PC_PORT_SLOTS) {
-		pc_warn("--%s: '%s' is not a number from 1 to %d", opt->name, arg, PC_PORT_SLOTS);
-		return PC_EXIT_USAGE;
-	}
-	*(unsigned int *)field = value;
-	return PC_CLI_RUN;
+	return take_count_in(opt, field, arg, 1, PC_PORT_SLOTS);
 }
 
 #define FIELD(member) offsetof(struct pc_cli, member)
