@@ -8,6 +8,7 @@
  * the parse, one lookup in pc_ports and two per-CPU counters.
  */
 #include "parse.h"
+#include "droplog.h"
 #include "scan.h"
 #include "ratelimit.h"
 #include "tcp_flags.h"
@@ -517,14 +518,17 @@ static __always_inline void port_verdict(struct xdp_md *ctx, struct packet *pkt,
  * Feeds the scan detector, counts the verdict and turns it into the XDP
  * action. Step 10's and step 7's drops are what a scanner leaves behind.
  */
-static __always_inline int finish(struct packet *pkt, const struct pc_config *cfg, __u32 set,
-				  const struct verdict *v, int fast)
+static __always_inline int finish(struct xdp_md *ctx, struct packet *pkt,
+				  const struct pc_config *cfg, __u32 set, const struct verdict *v,
+				  int fast)
 {
 	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0;
 
 	if (v->reason == PC_DROP_NOT_ALLOWED ||
 	    (v->reason >= PC_DROP_SCAN_NULL && v->reason <= PC_DROP_SCAN_OTHER))
 		feed_detector(pkt, cfg, set, fast);
+	if (v->reason < PC_DROP_REASONS)
+		log_drop(ctx, cfg, v->reason);
 
 	/* An allowed port's pass slot is the reason's count (fast_path). */
 	if (v->reason != PC_PASS_ALLOWED)
@@ -749,6 +753,8 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		ret = source_steps(&pkt, cfg, set, 1);
 		if (ret != PARSE_OK) {
 			count(&pc_reasons, monitor * PC_REASONS + ret, len);
+			if (ret < PC_DROP_REASONS)
+				log_drop(ctx, cfg, ret);
 			return xdp_action(ret, monitor);
 		}
 	}
@@ -763,12 +769,13 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	 * ephemeral). */
 	if (limited || counted || reply) {
 		rule_verdict(ctx, &pkt, cfg, set, rule, &v, 1);
-		return finish(&pkt, cfg, set, &v, 1);
+		return finish(ctx, &pkt, cfg, set, &v, 1);
 	}
 
 	/* Step 10, spelt out: this is a flood's path, and finish() would
 	 * test again what is known here. */
 	feed_detector(&pkt, cfg, set, 1);
+	log_drop(ctx, cfg, PC_DROP_NOT_ALLOWED);
 	count(&pc_reasons, monitor * PC_REASONS + PC_DROP_NOT_ALLOWED, len);
 	count(&pc_port_drops, pc_port_counter_key(proto, dport), len);
 	return xdp_action(PC_DROP_NOT_ALLOWED, monitor);
@@ -828,5 +835,5 @@ int portcullis_xdp(struct xdp_md *ctx)
 		return ret;
 
 	decide(ctx, &pkt, cfg, set, &v);
-	return finish(&pkt, cfg, set, &v, 0);
+	return finish(ctx, &pkt, cfg, set, &v, 0);
 }

@@ -40,7 +40,10 @@ void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg)
 		.ban_ns = rs->ban_ns,
 		.ban_max_ns = rs->ban_max_ns,
 		.scan_stamp_shift = pc_scan_stamp_shift(rs->scan_window_ns),
+		.log_drops_rate = rs->log_drops_rate,
 	};
+	if (rs->log_drops_rate)
+		cfg->flags |= PC_CFG_LOG_DROPS;
 	if (rs->mode == PC_MODE_MONITOR)
 		cfg->flags |= PC_CFG_MONITOR;
 	if (rs->scan_flags_pass)

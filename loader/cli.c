@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "config_internal.h" /* cfg_suggest, for did-you-mean */
 #include "log.h"
 #include "metrics.h"
 #include "pins.h"
@@ -90,16 +91,17 @@ static int take_watch(const struct cli_option *opt, void *field, const char *arg
 	return PC_CLI_RUN;
 }
 
-static int take_port_series(const struct cli_option *opt, void *field, const char *arg)
+/* A whole number from MIN to MAX into the unsigned int at FIELD. */
+static int take_count_in(const struct cli_option *opt, void *field, const char *arg,
+			 unsigned long min, unsigned long max)
 {
 	unsigned long value;
 	char *end;
 
 	errno = 0;
 	value = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || value > PC_PORT_SERIES_MAX) {
-		pc_warn("--%s: '%s' is not a number from 0 to %d", opt->name, arg,
-			PC_PORT_SERIES_MAX);
+	if (errno || end == arg || *end || arg[0] == '-' || value < min || value > max) {
+		pc_warn("--%s: '%s' is not a number from %lu to %lu", opt->name, arg, min, max);
 		return PC_EXIT_USAGE;
 	}
 	*(unsigned int *)field = value;
@@ -125,6 +127,16 @@ static int take_confirm(const struct cli_option *opt, void *field, const char *a
 	return PC_CLI_RUN;
 }
 
+static int take_port_series(const struct cli_option *opt, void *field, const char *arg)
+{
+	return take_count_in(opt, field, arg, 0, PC_PORT_SERIES_MAX);
+}
+
+static int take_top(const struct cli_option *opt, void *field, const char *arg)
+{
+	return take_count_in(opt, field, arg, 1, PC_PORT_SLOTS);
+}
+
 #define FIELD(member) offsetof(struct pc_cli, member)
 
 static const struct cli_option options[] = {
@@ -139,7 +151,7 @@ static const struct cli_option options[] = {
 	{ PC_OPT_WATCH, "watch", 0, required_argument, take_watch, FIELD(watch), "SECONDS",
 	  "print again every SECONDS (0.1 .. 86400), with rates" },
 	{ PC_OPT_FOR, "for", 0, required_argument, take_string, FIELD(for_duration), "DURATION",
-	  "how long, e.g. 10m or 2h (default: the config's ban time)" },
+	  "how long, e.g. 10m, 1h30m or 2d (default: the config's ban time)" },
 	{ PC_OPT_LISTEN, "listen", 0, required_argument, take_string, FIELD(listen), "ADDR:PORT",
 	  "HTTP address (default 127.0.0.1:9433; :PORT for every address)" },
 	{ PC_OPT_KEEP, "keep", 0, no_argument, take_flag, FIELD(keep), NULL,
@@ -150,6 +162,8 @@ static const struct cli_option options[] = {
 	{ PC_OPT_PORT_SERIES, "port-series", 0, required_argument, take_port_series,
 	  FIELD(port_series), "N",
 	  "denied ports with per-port series, the busiest first (default 64, 0 .. 65536)" },
+	{ PC_OPT_TOP, "top", 0, required_argument, take_top, FIELD(top), "N",
+	  "only the N ports with the most drops, most first" },
 	{ PC_OPT_TCP_FLAGS, "flags", 0, required_argument, take_string, FIELD(tcp_flags),
 	  "S|SA|A|F|...", "TCP flags of the packet, letters of FSRPAUEC (default S)" },
 	{ PC_OPT_CONFIRM, "confirm", 0, required_argument, take_confirm, FIELD(confirm_ns),
@@ -188,7 +202,7 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 	[PC_CMD_CHECK] = { "check", "", "validate a config; prints nothing on success",
 			   "Parses the config and every list file it names, as attach and reload "
 			   "would, and reports the first error as FILE:LINE: message.",
-			   { "check -c ./portcullis.conf" },
+			   { "check -c ./portcullis.conf", "check && systemctl reload portcullis" },
 			   PC_OPT_CONFIG, 0, 0 },
 	[PC_CMD_ATTACH] = { "attach", "IFACE",
 			    "load the filter, fill its rules from the config and attach it to "
@@ -201,7 +215,7 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_CONFIRM, 1, 1 },
 	[PC_CMD_DETACH] = { "detach", "IFACE", "detach the filter and remove its pins",
 			    "The bans in force are saved first, for the next attach.",
-			    { "detach eth0" }, 0, 1, 1 },
+			    { "detach eth0", "--pin-root /sys/fs/bpf/test detach veth0" }, 0, 1, 1 },
 	[PC_CMD_RELOAD] = { "reload", "IFACE", "replace the rules atomically from the config",
 			    "A packet sees the old rules or the new ones, never a mix. A bad "
 			    "config, or one that would cut off the SSH session this runs from, "
@@ -217,7 +231,8 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			   0, 3, 5 },
 	[PC_CMD_DISALLOW] = { "disallow", "IFACE tcp|udp PORTS", "close ports now, without a reload",
 			      "Closing the port of the SSH session this runs from is refused.",
-			      { "disallow eth0 tcp 8080" }, PC_OPT_FORCE, 3, 3 },
+			      { "disallow eth0 tcp 8080", "disallow eth0 udp 5000-5010" },
+			      PC_OPT_FORCE, 3, 3 },
 	[PC_CMD_BAN] = { "ban", "IFACE ADDRESS|PREFIX|-",
 			 "ban a source (IPv6: its scan-detect prefix) or a prefix; default: the "
 			 "config's ban time",
@@ -229,22 +244,39 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 	[PC_CMD_UNBAN] = { "unban", "IFACE ADDRESS|PREFIX|-", "lift a ban, as 'bans' shows it",
 			   NULL, { "unban eth0 198.51.100.7", "unban eth0 2001:db8:1:2::/64" }, 0, 2,
 			   2 },
-	[PC_CMD_BANS] = { "bans", "IFACE", "list bans with reason and time left", NULL,
+	[PC_CMD_BANS] = { "bans", "IFACE", "list bans with reason and time left",
+			  "Time left is given in its two largest units, e.g. 12d4h or 1h30m.",
 			  { "bans eth0", "bans eth0 --json" }, PC_OPT_JSON, 1, 1 },
 	[PC_CMD_EVENTS] = { "events", "IFACE", "follow bans, unbans and expiries, one line each",
-			    NULL, { "events eth0" }, 0, 1, 1 },
+			    "Each line starts with its UTC time, e.g. "
+			    "'2026-11-30T08:00:00.123Z ban 198.51.100.7 scan: 20 ports in 3.1s, "
+			    "last tcp/3306, for 10m'. Ctrl-C stops.",
+			    { "events eth0", "events eth0 | grep --line-buffered ' ban '" }, 0, 1, 1 },
+	[PC_CMD_LOG] = { "log", "IFACE", "follow the sampled drop log, one line per dropped packet",
+			 "Needs 'log drops RATE' in the config (at most RATE lines a second; "
+			 "the rest are counted in a 'suppressed N drops' line). Lines look like "
+			 "'2026-11-30T08:00:00.123Z drop not-allowed tcp 198.51.100.7:51234 -> "
+			 "203.0.113.1:8080 flags S len 60'. run sends the same lines to syslog. "
+			 "Ctrl-C stops.",
+			 { "log eth0", "log eth0 | grep --line-buffered 'tcp .*:22 '" }, 0, 1, 1 },
 	[PC_CMD_STATS] = { "stats", "IFACE", "counters: totals, drops by reason, per-port traffic",
-			   NULL, { "stats eth0 --watch 1", "stats eth0 --json" },
-			   PC_OPT_JSON | PC_OPT_WATCH, 1, 1 },
+			   "With --json one JSON object on one line; with --watch one a line "
+			   "(NDJSON).",
+			   { "stats eth0 --watch 1", "stats eth0 --top 10",
+			     "stats eth0 --json --watch 5" },
+			   PC_OPT_JSON | PC_OPT_WATCH | PC_OPT_TOP, 1, 1 },
 	[PC_CMD_STATUS] = { "status", "[IFACE]",
-			    "attached interfaces, XDP mode, config, map memory", NULL,
-			    { "status", "status eth0 --json" }, PC_OPT_JSON, 0, 1 },
+			    "attached interfaces, XDP mode, config, map memory",
+			    "Without IFACE: every interface attached in this network namespace.",
+			    { "status", "status eth0", "status eth0 --json" }, PC_OPT_JSON, 0, 1 },
 	[PC_CMD_METRICS] = { "metrics", "[IFACE...]", "one-shot Prometheus text on stdout",
 			     "Without IFACE: every attached interface.",
-			     { "metrics eth0" }, PC_OPT_PORT_SERIES, 0, 64 },
+			     { "metrics eth0", "metrics --port-series 16" }, PC_OPT_PORT_SERIES, 0,
+			     64 },
 	[PC_CMD_EXPORTER] = { "exporter", "[IFACE...]", "serve /metrics (default 127.0.0.1:9433)",
 			      "Without IFACE: every interface attached at the time of each scrape.",
-			      { "exporter --listen :9433" }, PC_OPT_LISTEN | PC_OPT_PORT_SERIES, 0,
+			      { "exporter --listen :9433", "exporter eth0 --listen 127.0.0.1:9500" },
+			      PC_OPT_LISTEN | PC_OPT_PORT_SERIES, 0,
 			      64 },
 	[PC_CMD_RUN] = { "run", "IFACE...",
 			 "foreground service: attach, serve /metrics, reload on SIGHUP; the filter "
@@ -440,6 +472,21 @@ static void say_unknown_long(const char *word, size_t name_len)
 		pc_warn("unknown option '%.*s' (see portcullis --help)", (int)name_len, word);
 }
 
+/* "unknown command 'stauts'", with the nearest command name when one is near. */
+static void say_unknown_command(const char *context, const char *name)
+{
+	char closest[32] = "";
+	size_t best = CFG_SUGGEST_EDITS;
+
+	for (int i = 0; i < PC_COMMANDS; i++)
+		cfg_suggest(name, commands[i].name, closest, sizeof(closest), &best);
+	if (closest[0])
+		pc_warn("%sunknown command '%s': did you mean '%s'? (see portcullis --help)",
+			context, name, closest);
+	else
+		pc_warn("%sunknown command '%s' (see portcullis --help)", context, name);
+}
+
 /*
  * What getopt_long refused. A long option is always the argument before
  * optind ("--frob", "--force=yes", a final "--config"), and getopt sets
@@ -566,14 +613,14 @@ int pc_cli_parse(int argc, char **argv, struct pc_cli *cli)
 	if (strcmp(argv[optind], "help") == 0) {
 		optind++;
 		if (optind < argc && find_command(argv[optind]) < 0) {
-			pc_warn("help: unknown command '%s' (see portcullis --help)", argv[optind]);
+			say_unknown_command("help: ", argv[optind]);
 			return PC_EXIT_USAGE;
 		}
 		return help(argc, argv);
 	}
 	command = find_command(argv[optind]);
 	if (command < 0) {
-		pc_warn("unknown command '%s' (see portcullis --help)", argv[optind]);
+		say_unknown_command("", argv[optind]);
 		return PC_EXIT_USAGE;
 	}
 	cli->command = command;

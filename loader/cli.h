@@ -22,6 +22,7 @@ enum pc_command {
 	PC_CMD_UNBAN,
 	PC_CMD_BANS,
 	PC_CMD_EVENTS,
+	PC_CMD_LOG,
 	PC_CMD_STATS,
 	PC_CMD_STATUS,
 	PC_CMD_METRICS,
@@ -46,6 +47,7 @@ enum pc_cli_option {
 	PC_OPT_KEEP = 1 << 7,
 	PC_OPT_PORT_SERIES = 1 << 8,
 	PC_OPT_DETACH_ON_EXIT = 1 << 9,
+	PC_OPT_TOP = 1 << 10,       /* stats --top */
 	PC_OPT_TCP_FLAGS = 1 << 14, /* explain --flags */
 	PC_OPT_CONFIRM = 1 << 15,   /* reload/attach --confirm */
 	PC_OPT_LAST = PC_OPT_CONFIRM,
@@ -64,6 +66,7 @@ struct pc_cli {
 	bool keep;		  /* accepted for old unit files; keeping is the default */
 	bool detach_on_exit;	  /* run: detach when stopping */
 	unsigned int port_series; /* denied ports in the per-port metrics */
+	unsigned int top;	  /* stats --top N; 0 = every port */
 	const char *pin_root;	  /* --pin-root, else NULL */
 	const char *state_dir;	  /* --state-dir, else NULL */
 	unsigned long long confirm_ns; /* --confirm DURATION, else 0 */

@@ -44,7 +44,8 @@ int pc_cmd_unban(const char *ifname, const char *address);
 int pc_cmd_bans(const char *ifname, bool json);
 int pc_cmd_events(const char *ifname);
 
-int pc_cmd_stats(const char *ifname, bool json, double watch_seconds);
+/* TOP: only the TOP ports with the most drops (0: every port with a counter). */
+int pc_cmd_stats(const char *ifname, bool json, double watch_seconds, unsigned int top);
 int pc_cmd_status(const char *ifname, bool json);
 /* S quoted and escaped as a JSON string, on stdout. */
 void json_string(const char *s);

@@ -116,6 +116,7 @@ struct parser {
 	int choice_line[N_CHOICES]; /* 0: not set by the file */
 	int choice_index[N_CHOICES];
 	int scan_detect_line;
+	int log_line; /* of "log drops", 0: not set by the file */
 	struct port_marks *marks; /* keeps the conflict check linear in the config */
 	size_t allows_cap;	  /* allocated entries of rs->allows */
 	int limit_lines;	  /* limit lines so far: each gets a bucket id */
@@ -584,6 +585,30 @@ static int parse_exempt(struct parser *p, char **words, int n)
 	return parse_from_sources(p, words, n, "'from' or 'auto'", &p->rs->exempt);
 }
 
+/* log drops RATE|off */
+static int parse_log(struct parser *p, char **words, int n)
+{
+	__u64 rate;
+
+	if (n < 2 || strcmp(words[1], "drops") != 0)
+		return parse_error(p, "log: expected 'drops RATE' or 'drops off'");
+	if (n < 3)
+		return parse_error(p, "log drops: missing rate (a number a second, or off)");
+	if (n > 3)
+		return extra_word(p, "log drops", words[3]);
+	if (strcmp(words[2], "off") == 0)
+		rate = 0;
+	else if (cfg_parse_uint(words[2], strlen(words[2]), PC_LOG_DROPS_MAX, &rate) || !rate)
+		return parse_error(p, "bad log drops rate " QW ": must be 1..%d a second, or off",
+				   SHOW(words[2]), PC_LOG_DROPS_MAX);
+	if (p->log_line && p->rs->log_drops_rate != rate)
+		return parse_error(p, "'log drops %s' conflicts with line %d", words[2],
+				   p->log_line);
+	p->log_line = p->line;
+	p->rs->log_drops_rate = rate;
+	return 0;
+}
+
 /*
  * An @FILE of a crowdsec line into OUT (resolved against the config's
  * directory): a regular file this process can read, checked now so that a
@@ -810,6 +835,7 @@ static const struct directive {
 	{ "exempt", 3, parse_exempt },
 	{ "limit", 7, parse_limit },
 	{ "scan-detect", 1 + 2 * N_SCAN_KEYS, parse_scan_detect },
+	{ "log", 3, parse_log },
 	{ "crowdsec", 7, parse_crowdsec },
 };
 
@@ -1113,11 +1139,19 @@ static void print_limits(FILE *out, const struct pc_ruleset *rs)
 	}
 }
 
+/* "log drops RATE", when it is on (off is the default). */
+static void print_log(FILE *out, const struct pc_ruleset *rs)
+{
+	if (rs->log_drops_rate)
+		fprintf(out, "log drops %u\n", rs->log_drops_rate);
+}
+
 static const struct printer {
 	void (*print)(FILE *out, const struct pc_ruleset *rs);
 } printers[] = {
 	{ print_choices },  { print_scan_detect }, { print_allow_proto }, { print_deny },
 	{ print_trusted },  { print_exempt },	   { print_allows },	  { print_limits },
+	{ print_log },
 };
 
 int pc_ruleset_print(FILE *out, const struct pc_ruleset *rs)

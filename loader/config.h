@@ -115,6 +115,8 @@ struct pc_ruleset {
 	 */
 	__u64 allowed_protos[4];
 
+	/* log drops RATE|off: dropped packets logged a second at most; 0 = off. */
+	__u32 log_drops_rate;
 	struct pc_crowdsec_config crowdsec;
 	/* limit lines, in file order; at most PC_LIMITS_MAX - 1 lines */
 	struct pc_limit_rule *limits;

@@ -3,7 +3,7 @@
  * What the three parts of the config parser share, and nothing else
  * includes: config_words.c (the token parsers the command line uses too),
  * config_files.c (reading a file, the trust check, lines, list files and
- * source lists) and config.c (the grammar).
+ * source lists) and config.c (the grammar); cli.c borrows cfg_suggest.
  *
  * Messages are short and lower-case and quote the offending word, cut to
  * SHOW_MAX characters so a 4 KiB token cannot drown the message.
@@ -44,7 +44,8 @@ int cfg_error_file(struct pc_error *err, const char *file, int errnum);
 int cfg_parse_uint(const char *s, size_t n, __u64 max, __u64 *out);
 /* "10m" for 600 s: the largest unit that divides NS; NS is whole seconds. */
 void cfg_format_duration(__u64 ns, char *buf, size_t len);
-/* Levenshtein distance, for "did you mean"; SIZE_MAX for words over 31 characters. */
+/* Edit distance (swaps of neighbours count one), for "did you mean"; SIZE_MAX for words
+ * over 31 characters. */
 size_t cfg_edit_distance(const char *a, const char *b);
 #define CFG_SUGGEST_EDITS 3 /* "did you mean" only for fewer edits than this */
 /* Copies CANDIDATE into CLOSEST if it is nearer to WORD than *BEST edits. */

@@ -294,47 +294,91 @@ static const struct duration_unit {
 
 #define N_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
 
-int pc_parse_duration(const char *word, __u64 *ns, char *why, size_t why_len)
+/*
+ * One NUMBER UNIT step of a duration at *CURSOR, with a unit smaller than
+ * the one before (*LAST, N_UNITS at first), added to *NS.
+ */
+static int duration_part(const char *word, const char **cursor, size_t *last, __u64 *ns,
+			 char *why, size_t why_len)
 {
-	size_t digits = strspn(word, "0123456789");
-	const char *unit = word + digits;
-	const struct duration_unit *found = NULL;
+	const char *at = *cursor;
+	size_t digits = strspn(at, "0123456789");
+	const char *unit = at + digits;
+	size_t found = N_UNITS, unit_len;
 	__u64 value;
 
 	if (!digits)
 		return cfg_fail(why, why_len,
 				"bad duration " QW ": expected a number and a unit, e.g. 10m",
 				SHOW(word));
-	if (!*unit)
+	if (!*unit && at == word)
 		return cfg_fail(why, why_len, "bad duration " QW ": missing unit (s, m, h or d)",
 				SHOW(word));
-	for (size_t i = 0; i < N_UNITS && !unit[1]; i++)
-		if (duration_units[i].name == *unit)
-			found = &duration_units[i];
-	if (!found)
+	if (!*unit)
 		return cfg_fail(why, why_len,
-				"bad duration " QW ": unknown unit " QW " (s, m, h or d)",
-				SHOW(word), SHOW(unit));
-	if (cfg_parse_uint(word, digits, MAX_DURATION_NS / found->ns, &value))
+				"bad duration " QW ": missing unit after '%.*s' (s, m, h or d)",
+				SHOW(word), (int)(digits > SHOW_MAX ? SHOW_MAX : digits), at);
+	unit_len = strcspn(unit, "0123456789");
+	for (size_t i = 0; i < N_UNITS && unit_len == 1; i++)
+		if (duration_units[i].name == *unit)
+			found = i;
+	if (*unit == '.')
+		return cfg_fail(why, why_len,
+				"bad duration " QW ": no fractions (write e.g. 1h30m for 1.5h)",
+				SHOW(word));
+	if (found == N_UNITS)
+		return cfg_fail(why, why_len,
+				"bad duration " QW ": unknown unit " QW " (s, m, h or d)", SHOW(word),
+				SHOWN(unit, unit_len));
+	if (found >= *last)
+		return cfg_fail(why, why_len,
+				"bad duration " QW ": '%c' after a smaller or the same unit (write "
+				"the largest first, e.g. 1d12h)",
+				SHOW(word), *unit);
+	if (cfg_parse_uint(at, digits, MAX_DURATION_NS / duration_units[found].ns, &value) ||
+	    value * duration_units[found].ns > MAX_DURATION_NS - *ns)
 		return cfg_fail(why, why_len, "bad duration " QW ": too large (at most 36500d)",
 				SHOW(word));
-	if (!value)
-		return cfg_fail(why, why_len, "bad duration " QW ": must be greater than 0",
-				SHOW(word));
-	*ns = value * found->ns;
+	*ns += value * duration_units[found].ns;
+	*last = found;
+	*cursor = unit + 1;
 	return 0;
 }
 
-/* "10m" for 600 s: the largest unit that divides NS; NS is whole seconds. */
+int pc_parse_duration(const char *word, __u64 *ns, char *why, size_t why_len)
+{
+	const char *cursor = word;
+	size_t last = N_UNITS;
+	__u64 total = 0;
+	int ret;
+
+	do {
+		ret = duration_part(word, &cursor, &last, &total, why, why_len);
+		if (ret)
+			return ret;
+	} while (*cursor);
+	if (!total)
+		return cfg_fail(why, why_len, "bad duration " QW ": must be greater than 0",
+				SHOW(word));
+	*ns = total;
+	return 0;
+}
+
+/* "10m" for 600 s, "1h30m" for 5400 s: every non-zero unit, largest first; NS is whole
+ * seconds. pc_parse_duration() reads it back. */
 void cfg_format_duration(__u64 ns, char *buf, size_t len)
 {
-	for (size_t i = N_UNITS; i-- > 0;) {
-		if (ns % duration_units[i].ns == 0 || i == 0) {
-			snprintf(buf, len, "%llu%c",
-				 (unsigned long long)(ns / duration_units[i].ns),
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = N_UNITS; i-- > 0 && used < len;) {
+		__u64 count = ns / duration_units[i].ns;
+
+		if (!count && (i || used))
+			continue;
+		used += snprintf(buf + used, len - used, "%llu%c", (unsigned long long)count,
 				 duration_units[i].name);
-			return;
-		}
+		ns -= count * duration_units[i].ns;
 	}
 }
 
@@ -416,39 +460,46 @@ int pc_parse_prefix(const char *word, struct pc_prefix *prefix, char *why, size_
 	return 0;
 }
 
-/* Levenshtein distance, for "did you mean"; both words are short. */
+/*
+ * Edit distance for "did you mean": insertions, deletions, substitutions
+ * and swaps of two neighbours ("stauts" is one edit from "status"), each
+ * one edit (optimal string alignment). Both words are short.
+ */
 size_t cfg_edit_distance(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), row[32];
+	size_t la = strlen(a), lb = strlen(b), d[32][32];
 
 	if (la >= 32 || lb >= 32)
 		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		d[0][j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diagonal = row[0];
-
-		row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t above = row[j];
-			size_t best = diagonal + (a[i - 1] != b[j - 1]);
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
 
-			if (above + 1 < best)
-				best = above + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diagonal = above;
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
 		}
 	}
-	return row[lb];
+	return d[la][lb];
 }
 
 void cfg_suggest(const char *word, const char *candidate, char *closest, size_t len, size_t *best)
 {
 	size_t distance = cfg_edit_distance(word, candidate);
+	size_t len_word = strlen(word);
 
-	if (distance < *best) {
+	/* Of two as near, the one as long as WORD: a swap, not a letter lost. */
+	if (distance < *best || (distance == *best && closest[0] &&
+				 strlen(candidate) == len_word && strlen(closest) != len_word)) {
 		*best = distance;
 		snprintf(closest, len, "%s", candidate);
 	}

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "droplog.h"
 #include "events.h"
 #include "rollout.h"
 #include "../maps/bans.h"
@@ -36,22 +37,25 @@ struct pc_events {
 
 const char *pc_format_duration(__u64 ns, int fraction, char *buf, size_t len)
 {
+	static const struct {
+		__u64 seconds;
+		char name;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
 	__u64 s = ns / 1000000000ULL;
+	size_t big = 0;
 
-	if (fraction && s < 60)
+	if (fraction && s < 60) {
 		snprintf(buf, len, "%.1fs", ns / 1e9);
-	else if (s % 86400 == 0 && s)
-		snprintf(buf, len, "%llud", s / 86400);
-	else if (s % 3600 == 0 && s)
-		snprintf(buf, len, "%lluh", s / 3600);
-	else if (s >= 3600)
-		snprintf(buf, len, "%lluh%llum", s / 3600, s % 3600 / 60);
-	else if (s % 60 == 0 && s)
-		snprintf(buf, len, "%llum", s / 60);
-	else if (s >= 60)
-		snprintf(buf, len, "%llum%llus", s / 60, s % 60);
+		return buf;
+	}
+	/* The two largest units, the second left out when it is 0: 12d4h, 10m, 45s. */
+	while (big + 1 < sizeof(units) / sizeof(units[0]) && s < units[big].seconds)
+		big++;
+	if (big + 1 == sizeof(units) / sizeof(units[0]) || s % units[big].seconds < units[big + 1].seconds)
+		snprintf(buf, len, "%llu%c", s / units[big].seconds, units[big].name);
 	else
-		snprintf(buf, len, "%llus", s);
+		snprintf(buf, len, "%llu%c%llu%c", s / units[big].seconds, units[big].name,
+			 s % units[big].seconds / units[big + 1].seconds, units[big + 1].name);
 	return buf;
 }
 
@@ -89,6 +93,17 @@ static bool spend(struct pc_events *ev)
 	return false;
 }
 
+/* The line with the time of WHEN_NS (CLOCK_MONOTONIC) in front, as the drop log has it. */
+static void emit(struct pc_events *ev, __u64 when_ns, const char *text)
+{
+	char when[40], line[320];
+
+	snprintf(line, sizeof(line), "%s %s", pc_format_mono_time(when_ns, when, sizeof(when)),
+		 text);
+	ev->line(line, ev->ctx);
+}
+
+/* A ban's line carries the time it was made. */
 static void say_ban(struct pc_events *ev, const struct pc_ban_entry *entry,
 		    const struct pc_ban *ban)
 {
@@ -106,9 +121,10 @@ static void say_ban(struct pc_events *ev, const struct pc_ban_entry *entry,
 	else
 		snprintf(line, sizeof(line), "ban %s %s, for %s", addr, reason_name(ban->reason),
 			 dur);
-	ev->line(line, ev->ctx);
+	emit(ev, ban->created_ns, line);
 }
 
+/* An expiry's line carries the time the ban ran out, other lines the time they are told. */
 static void say(struct pc_events *ev, const char *what, const struct pc_ban_entry *entry,
 		const struct pc_ban *ban)
 {
@@ -123,7 +139,7 @@ static void say(struct pc_events *ev, const char *what, const struct pc_ban_entr
 			 pc_format_duration(ban->expires_ns - ban->created_ns, 0, dur, sizeof(dur)));
 	else
 		snprintf(line, sizeof(line), "%s %s", what, addr);
-	ev->line(line, ev->ctx);
+	emit(ev, ban && strcmp(what, "expire") == 0 ? ban->expires_ns : pc_now_ns(), line);
 }
 
 /* By table and key: an address ban and a prefix ban of the same network differ. */
@@ -249,7 +265,7 @@ static int look(struct pc_events *ev, bool report)
 	if (report && ev->held_back) {
 		snprintf(line, sizeof(line), "(%llu more ban events not shown: over %d a second; "
 			 "'portcullis bans' lists them all)", ev->held_back, PC_EVENTS_PER_SEC);
-		ev->line(line, ev->ctx);
+		emit(ev, clock, line);
 	}
 	ev->held_back = 0;
 	ev->budget = PC_EVENTS_PER_SEC;

@@ -22,7 +22,8 @@ struct pc_events *pc_events_open(const struct pc_maps *maps, pc_event_line_fn li
 int pc_events_poll(struct pc_events *events, int timeout_ms);
 void pc_events_close(struct pc_events *events);
 
-/* "10m", "1h30m", "45s", "3.1s" (for sub-minute values with FRACTION). */
+/* The two largest units: "12d4h", "10m", "1h30m", "45s"; "3.1s" for sub-minute values
+ * with FRACTION. */
 const char *pc_format_duration(__u64 ns, int fraction, char *buf, size_t len);
 
 #endif /* PORTCULLIS_EVENTS_H */

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "droplog.h"
 #include "exporter.h"
 #include "log.h"
 #include "pins.h"
@@ -62,7 +63,7 @@ static int run_disallow(const struct pc_cli *cli)
 
 static int run_stats(const struct pc_cli *cli)
 {
-	return pc_cmd_stats(cli->argv[0], cli->json, cli->watch);
+	return pc_cmd_stats(cli->argv[0], cli->json, cli->watch, cli->top);
 }
 
 static int run_status(const struct pc_cli *cli)
@@ -120,6 +121,11 @@ static int run_events(const struct pc_cli *cli)
 	return pc_cmd_events(cli->argv[0]);
 }
 
+static int run_log(const struct pc_cli *cli)
+{
+	return pc_cmd_log(cli->argv[0]);
+}
+
 static int run_rules(const struct pc_cli *cli)
 {
 	return pc_cmd_rules(cli->argv[0], cli->json);
@@ -149,7 +155,7 @@ static int (*const runners[PC_COMMANDS])(const struct pc_cli *cli) = {
     [PC_CMD_BANS] = run_bans,	    [PC_CMD_EVENTS] = run_events,
     [PC_CMD_STATS] = run_stats,	    [PC_CMD_STATUS] = run_status,
     [PC_CMD_METRICS] = run_metrics, [PC_CMD_EXPORTER] = run_exporter,
-    [PC_CMD_RUN] = run_run,
+    [PC_CMD_RUN] = run_run,	    [PC_CMD_LOG] = run_log,
     [PC_CMD_RULES] = run_rules,
     [PC_CMD_EXPLAIN] = run_explain,
     [PC_CMD_AUDIT] = run_audit,

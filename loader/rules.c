@@ -192,6 +192,7 @@ static void read_settings(const struct pc_config *cfg, struct pc_ruleset *rs)
 	rs->ban_max_ns = cfg->ban_max_ns;
 	rs->scan_ipv6_prefix = cfg->scan_ipv6_prefix;
 	memcpy(rs->allowed_protos, cfg->protos, sizeof(rs->allowed_protos));
+	rs->log_drops_rate = cfg->flags & PC_CFG_LOG_DROPS ? cfg->log_drops_rate : 0;
 }
 
 static int add_allow(struct pc_ruleset *rs, size_t *cap, enum pc_proto proto, __u16 lo, __u16 hi,

@@ -30,6 +30,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "droplog.h"
 #include "crowdsec.h"
 #include "events.h"
 #include "exporter.h"
@@ -61,6 +62,7 @@ struct run_iface {
 	bool bans_changed;	  /* is the state file behind the maps? */
 	__u64 saved_ns;		  /* pc_now_ns() of the last save */
 	struct pc_crowdsec *crowdsec; /* the config's crowdsec lines at work, or NULL */
+	struct pc_droplog *droplog;   /* the drop log to syslog, with events; or NULL */
 };
 
 /* One line to stderr (as every message) and the same line to syslog. */
@@ -165,7 +167,9 @@ static void follow_bans(struct run_iface *iface)
 	if (!iface->events) {
 		pc_warn("%s: can't follow ban events; bans are not logged", iface->ifname);
 		pc_maps_close(&iface->maps);
+		return;
 	}
+	iface->droplog = pc_droplog_syslog(&iface->maps, iface->ifname);
 }
 
 /* Held so that pins removed by hand neither detach the filter nor go unnoticed. */
@@ -357,12 +361,16 @@ static void tick(struct run_iface *iface)
 		/* detached under us: said by watch_pins or at stop */
 		pc_events_close(iface->events);
 		iface->events = NULL;
+		pc_droplog_close(iface->droplog);
+		iface->droplog = NULL;
 		pc_maps_close(&iface->maps);
 	}
 	if (iface->events) {
 		save_bans(iface, false);
 		tidy_rollout(iface);
 	}
+	if (iface->droplog)
+		pc_droplog_poll(iface->droplog, 0);
 	watch_interface(iface);
 	watch_pins(iface);
 }
@@ -390,6 +398,8 @@ static int stop(struct run_iface *iface)
 		if (!opts->detach_on_exit && pc_is_attached(ifname))
 			save_bans(iface, true);
 		pc_events_close(iface->events);
+		pc_droplog_close(iface->droplog);
+		iface->droplog = NULL;
 		pc_maps_close(&iface->maps);
 		iface->events = NULL;
 	}

@@ -46,43 +46,72 @@ void json_string(const char *s)
 	putchar('"');
 }
 
+/*
+ * stats --top N: the N ports with the most drops, most first, into SNAP's
+ * port list (its rows are reordered and the rest left out). Ports without a
+ * drop are no top port.
+ */
+static int by_drops(const void *a, const void *b)
+{
+	const struct pc_port_row *x = a, *y = b;
+
+	if (x->drop.packets != y->drop.packets)
+		return x->drop.packets < y->drop.packets ? 1 : -1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/* How many ports with drops were left out. */
+static size_t keep_top(struct pc_snapshot *snap, unsigned int top)
+{
+	size_t with_drops = 0;
+
+	qsort(snap->ports, snap->n_ports, sizeof(*snap->ports), by_drops);
+	while (with_drops < snap->n_ports && snap->ports[with_drops].drop.packets)
+		with_drops++;
+	snap->n_ports = with_drops < top ? with_drops : top;
+	return with_drops - snap->n_ports;
+}
+
+/* One line: with --watch, a stream of these is NDJSON. */
 static void print_stats_json(const char *ifname, const struct pc_snapshot *snap)
 {
 	printf("{\"interface\": ");
 	json_string(ifname);
-	printf(", \"mode\": \"%s\", \"generation\": %u,\n", mode_name(&snap->config),
+	printf(", \"mode\": \"%s\", \"generation\": %u, ", mode_name(&snap->config),
 	       snap->config.generation);
-	printf(" \"totals\": {\"pass_packets\": %llu, \"pass_bytes\": %llu, "
-	       "\"drop_packets\": %llu, \"drop_bytes\": %llu},\n",
+	printf("\"totals\": {\"pass_packets\": %llu, \"pass_bytes\": %llu, "
+	       "\"drop_packets\": %llu, \"drop_bytes\": %llu}, ",
 	       snap->pass_total.packets, snap->pass_total.bytes, snap->drop_total.packets,
 	       snap->drop_total.bytes);
-	printf(" \"drops\": {");
+	printf("\"drops\": {");
 	for (int reason = 0; reason < PC_DROP_REASONS; reason++)
 		printf("%s\"%s\": %llu", reason ? ", " : "", pc_reason_name(reason),
 		       snap->by_reason[reason].packets);
-	printf("},\n \"passes\": {");
+	printf("}, \"passes\": {");
 	for (int reason = PC_DROP_REASONS; reason < PC_REASONS; reason++)
 		printf("%s\"%s\": %llu", reason > PC_DROP_REASONS ? ", " : "",
 		       pc_reason_name(reason), snap->by_reason[reason].packets);
-	printf("},\n \"bans\": {\"active\": %llu, \"total\": %llu, \"expired\": %llu, "
+	printf("}, \"bans\": {\"active\": %llu, \"total\": %llu, \"expired\": %llu, "
 	       "\"promoted\": %llu, \"table_full\": %llu, \"evicted\": %llu, "
 	       "\"events_suppressed\": %llu",
 	       snap->bans_active, snap->scan[PC_STAT_BANS], snap->scan[PC_STAT_EXPIRED],
 	       snap->scan[PC_STAT_PROMOTED], snap->scan[PC_STAT_BAN_TABLE_FULL],
 	       snap->scan[PC_STAT_EVICTED], snap->scan[PC_STAT_EVENTS_SUPPRESSED]);
-	printf("},\n \"limits\": {\"untracked\": %llu", snap->scan[PC_STAT_RATE_UNTRACKED]);
-	printf("},\n \"ports\": [");
+	printf("}, \"limits\": {\"untracked\": %llu", snap->scan[PC_STAT_RATE_UNTRACKED]);
+	printf("}, \"ports\": [");
 	for (size_t i = 0; i < snap->n_ports; i++) {
 		const struct pc_port_row *row = &snap->ports[i];
 
-		printf("%s\n  {\"proto\": \"%s\", \"port\": %u, \"allowed\": %s, "
+		printf("%s{\"proto\": \"%s\", \"port\": %u, \"allowed\": %s, "
 		       "\"pass_packets\": %llu, \"pass_bytes\": %llu, "
 		       "\"drop_packets\": %llu, \"drop_bytes\": %llu}",
-		       i ? "," : "", pc_proto_name(row->proto), row->port,
+		       i ? ", " : "", pc_proto_name(row->proto), row->port,
 		       row->allowed ? "true" : "false", row->pass.packets, row->pass.bytes,
 		       row->drop.packets, row->drop.bytes);
 	}
-	printf("%s]}\n", snap->n_ports ? "\n " : "");
+	printf("]}\n");
 }
 
 /* 1234567 -> "1.2M": compact columns that still line up. */
@@ -125,7 +154,8 @@ static const struct pc_port_row *find_row(const struct pc_snapshot *snap,
 }
 
 static void print_stats_table(const char *ifname, const struct pc_snapshot *snap,
-			      const struct pc_snapshot *prev, double interval)
+			      const struct pc_snapshot *prev, double interval, unsigned int top,
+			      size_t left_out)
 {
 	const char *unit = prev ? "rate" : "total";
 
@@ -161,6 +191,8 @@ static void print_stats_table(const char *ifname, const struct pc_snapshot *snap
 		       "bucket they hashed to was busy limiting others (a flood?)\n",
 		       snap->scan[PC_STAT_RATE_UNTRACKED]);
 
+	if (top)
+		printf("\ntop %u ports by drops (%s)", top, unit);
 	printf("\n%-5s %5s %-7s  %11s %11s  %11s %11s\n", "proto", "port", "allowed", "pass pkts",
 	       "pass bytes", "drop pkts", "drop bytes");
 	for (size_t i = 0; i < snap->n_ports; i++) {
@@ -175,7 +207,12 @@ static void print_stats_table(const char *ifname, const struct pc_snapshot *snap
 		printf("\n");
 	}
 	if (!snap->n_ports)
-		printf("(no open ports and no per-port traffic yet)\n");
+		printf(top ? "(no drops on any port yet)\n"
+			   : "(no open ports and no per-port traffic yet)\n");
+	if (left_out)
+		printf("(%zu more ports with drops)\n", left_out);
+	else if (!top && snap->n_ports > 50)
+		printf("(%zu ports; --top 10 shows the 10 with the most drops)\n", snap->n_ports);
 	if (snap->pass_overflow.packets)
 		printf("(%llu packets passed on ports beyond the %d per-port counters)\n",
 		       snap->pass_overflow.packets, PC_PASS_SLOTS - 1);
@@ -196,10 +233,11 @@ static double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int pc_cmd_stats(const char *ifname, bool json, double watch_seconds)
+int pc_cmd_stats(const char *ifname, bool json, double watch_seconds, unsigned int top)
 {
 	struct pc_snapshot snap, prev;
 	bool have_prev = false;
+	size_t left_out = 0;
 	struct pc_maps maps;
 	double then = 0;
 	int err;
@@ -212,11 +250,13 @@ int pc_cmd_stats(const char *ifname, bool json, double watch_seconds)
 		pc_maps_close(&maps);
 		return PC_EXIT_FAILURE;
 	}
+	if (top)
+		left_out = keep_top(&snap, top);
 	if (watch_seconds <= 0) {
 		if (json)
 			print_stats_json(ifname, &snap);
 		else
-			print_stats_table(ifname, &snap, NULL, 0);
+			print_stats_table(ifname, &snap, NULL, 0, top, left_out);
 		pc_snapshot_free(&snap);
 		pc_maps_close(&maps);
 		return PC_EXIT_OK;
@@ -233,7 +273,8 @@ int pc_cmd_stats(const char *ifname, bool json, double watch_seconds)
 			/* Clear the screen only on a terminal: piped output stays a log. */
 			if (isatty(STDOUT_FILENO))
 				printf("\033[H\033[2J");
-			print_stats_table(ifname, &snap, have_prev ? &prev : NULL, now - then);
+			print_stats_table(ifname, &snap, have_prev ? &prev : NULL, now - then, top,
+					  left_out);
 			printf("\nevery %gs, Ctrl-C to stop\n", watch_seconds);
 		}
 		fflush(stdout);
@@ -251,6 +292,8 @@ int pc_cmd_stats(const char *ifname, bool json, double watch_seconds)
 				pc_strerr(err));
 			break;
 		}
+		if (top)
+			left_out = keep_top(&snap, top);
 	}
 	pc_snapshot_free(&prev);
 	pc_maps_close(&maps);

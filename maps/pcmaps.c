@@ -36,6 +36,9 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_OFFENDERS, offsetof(struct pc_maps, offenders) },
 	{ PC_MAP_SCAN_STATS, offsetof(struct pc_maps, scan_stats) },
 	{ PC_MAP_EVENTS, offsetof(struct pc_maps, events) },
+	{ PC_MAP_DROPS, offsetof(struct pc_maps, drops) },
+	{ PC_MAP_DROP_BUDGET, offsetof(struct pc_maps, drop_budget) },
+	{ PC_MAP_DROP_STATS, offsetof(struct pc_maps, drop_stats) },
 	{ PC_MAP_LIMITS, offsetof(struct pc_maps, limits) },
 	{ PC_MAP_RATE, offsetof(struct pc_maps, rate) },
 };

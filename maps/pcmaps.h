@@ -37,6 +37,9 @@ struct pc_maps {
 	int offenders;
 	int scan_stats;
 	int events;
+	int drops;       /* the drop log's ring buffer */
+	int drop_budget;
+	int drop_stats;
 	int limits; /* "limit" lines: struct pc_limit by pc_limit_key() */
 	int rate;   /* per-source token buckets of the limits */
 	int ncpus; /* possible CPUs: the stride of per-CPU values */

@@ -114,6 +114,7 @@ enum pc_established {
 #define PC_CFG_CONFIRM_PENDING (1U << 8)
 #define PC_CFG_UNFILTERED      (1U << 9)
 #define PC_CFG_ROLLED_BACK     (1U << 10)
+#define PC_CFG_LOG_DROPS (1U << 11)  /* sample drops to pc_drops, log_drops_rate a second */
 /* Bookkeeping the data path never reads, from the top bit down: */
 #define PC_CFG_MODIFIED    (1U << 31) /* changed by allow/disallow since reload/attach */
 #define PC_CFG_EXEMPT_AUTO (1U << 30) /* the config said (or defaulted to) exempt auto on */
@@ -158,7 +159,7 @@ struct pc_config {
 	__u64 ban_ns;            /* ban duration; the first one of a repeat offender */
 	__u64 ban_max_ns;        /* longest repeat-offender ban; 0 = every ban is ban_ns */
 	__u32 scan_stamp_shift;  /* pc_scan_stamp_shift(scan_window_ns) */
-	__u32 pad;
+	__u32 log_drops_rate;    /* drop records a second with PC_CFG_LOG_DROPS; 0 = off */
 	__u64 protos[PC_PROTO_WORDS]; /* bit N: IP protocol N opened by "allow proto" */
 	/* PC_CFG_CONFIRM_PENDING: from this bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE)
 	 * on, the other rule set is in force */
@@ -567,6 +568,52 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 #define PC_EVENTS_RING_BYTES (256 * 1024)
 
 /*
+ * The drop log ("log drops RATE"): with PC_CFG_LOG_DROPS set, every drop
+ * (monitor mode: every would-be drop) asks for a record, and at most
+ * log_drops_rate of them a second get one; the rest are counted.
+ *
+ * pc_drop_budget  ARRAY of one struct pc_drop_budget, shared by all CPUs: a
+ *                 rate limiter that lets one record through every 1/RATE s
+ *                 and a tenth of a second's worth at once (GCRA), so any
+ *                 second holds at most RATE + RATE / 10 + 1 records. Over
+ *                 the rate it is only read, so a flood does not bounce its
+ *                 cache line between CPUs.
+ * pc_drop_stats   PERCPU_ARRAY, key = enum pc_drop_stat, value __u64.
+ * pc_drops        RINGBUF of struct pc_drop_record.
+ */
+#define PC_LOG_DROPS_MAX 10000           /* largest "log drops RATE" */
+#define PC_DROPS_RING_BYTES (256 * 1024) /* > a second of records at the largest rate */
+#define PC_DROP_LOG_BURST_NS 100000000ULL /* records let through at once: 0.1 s worth */
+
+struct pc_drop_budget {
+	__u64 next_ns; /* bpf_ktime_get_coarse_ns() when the next record is due; 0 = at once */
+	__u64 pad;
+};
+_Static_assert(sizeof(struct pc_drop_budget) == 16, "pc_drop_budget layout changed");
+
+enum pc_drop_stat {
+	PC_DROP_STAT_LOGGED = 0,  /* records sent */
+	PC_DROP_STAT_SUPPRESSED,  /* drops over the rate, or with the ring full */
+	PC_DROP_STATS,
+};
+
+struct pc_drop_record {
+	__u64 time_ns;    /* bpf_ktime_get_ns(), i.e. CLOCK_MONOTONIC */
+	__u32 len;        /* host order; whole frame */
+	__u8 reason;      /* enum pc_reason, a drop reason */
+	__u8 family;      /* PC_SRC_FAMILY_V4 or _V6; 0 = addresses not in the frame */
+	__u8 l4_proto;    /* IPPROTO_*; 0 before the L4 header was parsed */
+	__u8 tcp_flags;   /* FIN..URG as in byte 13 of the TCP header */
+	__u16 sport;      /* network order; 0 when unknown */
+	__u16 dport;      /* network order; 0 when unknown */
+	__u8 monitor;     /* 1: mode monitor, the packet passed */
+	__u8 pad[3];
+	__u8 saddr[16];   /* network order; IPv4 in the first 4 bytes */
+	__u8 daddr[16];   /* network order */
+};
+_Static_assert(sizeof(struct pc_drop_record) == 56, "pc_drop_record layout changed");
+
+/*
  * Per-source rate limits ("limit tcp|udp PORTS rate N/DURATION [burst M]").
  * A port with PC_PORT_RATE_LIMITED names its line in pc_port_rule.limit;
  * the line's bucket parameters are in pc_limits, ARRAY, key =
@@ -658,6 +705,9 @@ _Static_assert(sizeof(struct pc_explain_result) == 8, "pc_explain_result layout 
 #define PC_MAP_OFFENDERS  "pc_offenders"
 #define PC_MAP_SCAN_STATS "pc_scan_stats"
 #define PC_MAP_EVENTS     "pc_events"
+#define PC_MAP_DROPS      "pc_drops"
+#define PC_MAP_DROP_BUDGET "pc_drop_budget"
+#define PC_MAP_DROP_STATS "pc_drop_stats"
 #define PC_MAP_LIMITS     "pc_limits"
 #define PC_MAP_RATE       "pc_rate"
 #define PC_LINK_NAME      "link"

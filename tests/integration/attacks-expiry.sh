@@ -63,7 +63,7 @@ print(max([0] + [b["expires_in"] for b in json.load(sys.stdin)]))' 2>/dev/null)
 done
 check "no ban listed while bans expire has more than the 1 h any ban got ($most s)" \
 	test "$most" -le 3600
-check "events reports the expiries within 5 s" wait_for "$TEST_TMP/events.log" "^expire " 5
+check "events reports the expiries within 5 s" wait_for "$TEST_TMP/events.log" "^[0-9T:.-]+Z expire " 5
 start=$(date +%s%N)
 pc_bounded bans "$IF_SRV" --json >"$TEST_TMP/bans.json"
 ms=$((($(date +%s%N) - start) / 1000000))

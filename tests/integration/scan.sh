@@ -5,6 +5,8 @@
 # ban/unban/bans/events do what they say.
 . "$(dirname "$0")/../lib.sh"
 need python3 nsenter nmap bpftool
+# events lines start with their UTC time.
+TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
 
 TRUSTED=198.18.0.9 FRESH=198.18.0.6 SLOW=198.18.0.7 OTHER6=2001:2::5 FAR6=2001:2:0:1::2
 
@@ -94,14 +96,14 @@ sleep 1.5
 check "unban the manual ban" pc unban "$IF_SRV" "$CLI4B"
 sleep 1.5
 
-check "events: scan ban line" grep -qE "^ban $CLI4 scan: 20 ports in [0-9.]+s, last tcp/[0-9]+, for 1h$" \
+check "events: scan ban line" grep -qE "^$TS ban $CLI4 scan: 20 ports in [0-9.]+s, last tcp/[0-9]+, for 1h$" \
 	"$TEST_TMP/events.log"
-check "events: IPv6 ban per /64" grep -q "^ban 2001:2::/64 scan:" "$TEST_TMP/events.log"
-check "events: expiry line" grep -q "^expire $CLI4B (scan ban, 2s)" "$TEST_TMP/events.log"
-check "events: 5-port scan line" grep -q "^ban $CLI4B scan: 5 ports in" "$TEST_TMP/events.log"
-check "events: manual ban line" grep -q "^ban $CLI4B manual, for 1m" "$TEST_TMP/events.log"
-check "events: unban line" grep -q "^unban $CLI4B$" "$TEST_TMP/events.log"
-check "events: the hand-lifted scan ban" grep -q "^unban $CLI4$" "$TEST_TMP/events.log"
+check "events: IPv6 ban per /64" grep -qE "^$TS ban 2001:2::/64 scan:" "$TEST_TMP/events.log"
+check "events: expiry line" grep -qE "^$TS expire $CLI4B \(scan ban, 2s\)" "$TEST_TMP/events.log"
+check "events: 5-port scan line" grep -qE "^$TS ban $CLI4B scan: 5 ports in" "$TEST_TMP/events.log"
+check "events: manual ban line" grep -qE "^$TS ban $CLI4B manual, for 1m" "$TEST_TMP/events.log"
+check "events: unban line" grep -qE "^$TS unban $CLI4B$" "$TEST_TMP/events.log"
+check "events: the hand-lifted scan ban" grep -qE "^$TS unban $CLI4$" "$TEST_TMP/events.log"
 echo "--- events seen:"
 cat "$TEST_TMP/events.log"
 check "detach" pc detach "$IF_SRV"
