@@ -217,8 +217,10 @@ if command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null; then
 		cmp -s "$deb" "$(deb_out "$TEST_TMP/deb2/x")"
 	check "make deb leaves the working tree alone (no debian/portcullis, no ../*.deb)" \
 		test ! -e debian/portcullis -a ! -e debian/files
-	fortified() { [ "$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/sbin/portcullis |
-		tee "$TEST_TMP/deb-bin" | nm -D - 2>/dev/null | grep -c '_chk@')" -gt 0 ]; }
+	fortified() {
+		dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/sbin/portcullis >"$TEST_TMP/deb-bin" &&
+			[ "$(nm -D "$TEST_TMP/deb-bin" | grep -c '_chk@')" -gt 0 ]
+	}
 	check "dpkg-buildflags reach the build: _FORTIFY_SOURCE *_chk symbols in the binary" fortified
 	if command -v lintian >/dev/null; then
 		lintian --fail-on error "$deb" >"$TEST_TMP/lintian.log" 2>&1
@@ -243,6 +245,9 @@ mount -t tmpfs tmpfs "$t" && mkdir "$t/upper" "$t/work" "$t/root" &&
 	mount -t overlay overlay -o "lowerdir=/,upperdir=$t/upper,workdir=$t/work" "$t/root" ||
 	{ not_ok "throwaway root" "could not mount an overlay of /"; exit 1; }
 r=$t/root
+# The maintainer scripts write to /dev/null: the real one, not a file in the overlay.
+mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" ||
+	{ not_ok "throwaway root" "could not mount /dev and /proc in it"; exit 1; }
 if dpkg --root="$r" -i "$deb" >"$t/install.log" 2>&1; then
 	ok "dpkg --root -i in a throwaway root"
 else
@@ -252,9 +257,12 @@ check "installed: portcullis --version" chroot "$r" /usr/sbin/portcullis --versi
 check "installed: the example config checks" \
 	chroot "$r" /usr/sbin/portcullis check -c /usr/share/doc/portcullis/examples/portcullis.conf
 for f in usr/share/man/man8/portcullis.8.gz lib/systemd/system/portcullis@.service \
-	usr/share/bash-completion/completions/portcullis usr/share/doc/portcullis/copyright \
-	usr/share/doc/portcullis/config.md; do
+	usr/share/bash-completion/completions/portcullis usr/share/doc/portcullis/copyright; do
 	check "installed: /$f" test -s "$r/$f"
+done
+for f in config commands verdicts metrics; do
+	check "installed: the user reference $f.md" \
+		bash -c "ls '$r'/usr/share/doc/portcullis/$f.md* >/dev/null 2>&1"
 done
 check "no active config installed (/etc/portcullis/portcullis.conf is the admin's)" \
 	test ! -e "$r/etc/portcullis/portcullis.conf"
