@@ -25,7 +25,14 @@ for tool in apt-get apt sudo; do
 		"$tool" "$TEST_TMP" "$tool" >"$fakebin/$tool"
 	chmod +x "$fakebin/$tool"
 done
-nonet() { env -u MAKEFLAGS -u MAKELEVEL PATH="$fakebin:$PATH" "$@"; }
+# For make and make install, dpkg-query also says nothing is installed, so a
+# scripts/deps.sh run from them would reach apt-get. (Not for make deb:
+# dpkg-shlibdeps needs the real dpkg-query.)
+mkdir -p "$fakebin/query"
+printf '#!/bin/sh\nexit 1\n' >"$fakebin/query/dpkg-query"
+chmod +x "$fakebin/query/dpkg-query"
+nonet() { env -u MAKEFLAGS -u MAKELEVEL PATH="$fakebin/query:$fakebin:$PATH" "$@"; }
+nonet_deb() { env -u MAKEFLAGS -u MAKELEVEL PATH="$fakebin:$PATH" "$@"; }
 no_install_tried() { test ! -e "$TEST_TMP/called"; }
 
 # --- contrib: Prometheus rules and Grafana dashboard ------------------------------
@@ -203,9 +210,9 @@ fi
 # --- make deb, lintian, install and purge in a throwaway root ---------------------------
 if command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null; then
 	deb_out() { ls "$1"/deb/portcullis_*.deb 2>/dev/null | head -1; }
-	nonet make -s deb OUTPUT="$TEST_TMP/deb1" >"$TEST_TMP/deb1.log" 2>&1 &
+	nonet_deb make -s deb OUTPUT="$TEST_TMP/deb1" >"$TEST_TMP/deb1.log" 2>&1 &
 	pid_deb=$!
-	nonet make -s -C "${a:-$repo}" deb OUTPUT="$TEST_TMP/deb2/x" >"$TEST_TMP/deb2.log" 2>&1
+	nonet_deb make -s -C "${a:-$repo}" deb OUTPUT="$TEST_TMP/deb2/x" >"$TEST_TMP/deb2.log" 2>&1
 	rc2=$?
 	wait "$pid_deb"
 	rc1=$?
