@@ -209,7 +209,7 @@ fi
 
 # --- make deb, lintian, install and purge in a throwaway root ---------------------------
 if command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null; then
-	deb_out() { ls "$1"/deb/portcullis_*.deb 2>/dev/null | head -1; }
+	deb_out() { find "$1/deb" -maxdepth 1 -name 'portcullis_*.deb' 2>/dev/null | head -1; }
 	nonet_deb make -s deb OUTPUT="$TEST_TMP/deb1" >"$TEST_TMP/deb1.log" 2>&1 &
 	pid_deb=$!
 	nonet_deb make -s -C "${a:-$repo}" deb OUTPUT="$TEST_TMP/deb2/x" >"$TEST_TMP/deb2.log" 2>&1
@@ -219,6 +219,8 @@ if command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null; then
 	deb=$(deb_out "$TEST_TMP/deb1")
 	check "make deb builds ${deb##*/}" test "$rc1" -eq 0 -a -n "$deb"
 	[ "$rc1" -ne 0 ] && tail -20 "$TEST_TMP/deb1.log"
+	check "make deb in a git clone elsewhere" test "$rc2" -eq 0
+	[ "$rc2" -ne 0 ] && tail -20 "$TEST_TMP/deb2.log"
 	check "make deb never ran apt-get or sudo" no_install_tried
 	check "make deb twice, in two directories: bit-identical .deb" \
 		cmp -s "$deb" "$(deb_out "$TEST_TMP/deb2/x")"
