@@ -26,7 +26,8 @@ PORTCULLIS_GIT_COMMIT ?= $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null
 FULL_VERSION := $(VERSION)$(if $(PORTCULLIS_GIT_COMMIT), (git $(PORTCULLIS_GIT_COMMIT)))
 
 # Libraries, found with pkg-config: add a module here (libcurl, json-c, ...),
-# nothing else to change. Their Debian -dev packages go in scripts/deps.sh.
+# nothing else in this file to change. Its Debian -dev package goes in
+# scripts/deps.sh (build=) and in debian/control's Build-Depends.
 PKG_MODULES := libbpf libelf zlib libmicrohttpd libsystemd
 # Tools the build runs; a missing one or a missing module stops it with its name.
 BUILD_TOOLS := $(CC) $(CLANG) $(BPFTOOL) $(PKG_CONFIG)
