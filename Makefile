@@ -84,8 +84,11 @@ deps:
 	$(Q)scripts/deps.sh build
 
 # Checks, installs nothing: names every missing tool and pkg-config module.
+# Only for the goals that may install (demo, bench), deps.sh runs first.
+INSTALL_DEPS := $(if $(filter bench bench-quick,$(MAKECMDGOALS)),bench,$(if $(filter demo,$(MAKECMDGOALS)),test))
 build-deps:
-	$(Q)scripts/check-build-deps.sh "$(BUILD_TOOLS)" "$(PKG_CONFIG)" "$(PKG_MODULES)"
+	$(Q)$(if $(INSTALL_DEPS),scripts/deps.sh $(INSTALL_DEPS) &&) \
+		scripts/check-build-deps.sh "$(BUILD_TOOLS)" "$(PKG_CONFIG)" "$(PKG_MODULES)"
 
 $(OUTPUT) $(OUTPUT)/obj/maps $(OUTPUT)/obj/loader $(OUTPUT)/tests: | build-deps
 	$(Q)mkdir -p $@
