@@ -333,16 +333,18 @@ directives=$(sed -n -e '/^static const struct choice/,/^};/s/^\t{ "\([a-z -]*\)"
 	-e '/^} directives\[\] = {/,/^};/s/^\t{ "\([a-z-]*\)".*/\1/p' loader/config.c)
 check "config.c has directives ($(wc -l <<<"$directives"))" test "$(wc -l <<<"$directives")" -ge 8
 man_has() { grep -qE "^\.(B|BI|BR|IR|IP|TP) (.*[^a-z-])?${1//-/\\\\-}([^a-z]|\$)" man/portcullis.8; }
-docs_has() { grep -qF "$1" "docs/$2.md"; }
+# docs/commands.md has a "## portcullis COMMAND" section per command,
+# docs/config.md a "### DIRECTIVE" section per directive.
+docs_has() { grep -qxF "$1" "docs/$2.md"; }
 missing=""
 for c in $commands; do
 	man_has "$c" || missing="$missing man:$c"
-	docs_has "portcullis $c" commands || missing="$missing docs/commands.md:$c"
+	docs_has "## portcullis $c" commands || missing="$missing docs/commands.md:$c"
 done
 while read -r d; do
 	[ -z "$d" ] && continue
 	man_has "${d%% *}" || missing="$missing man:$d"
-	docs_has "$d" config || missing="$missing docs/config.md:$d"
+	docs_has "### ${d%% *}" config || missing="$missing docs/config.md:$d"
 done <<<"$directives"
 check "the man page and docs/ cover every command and directive${missing:+ (missing:$missing)}" \
 	test -z "$missing"
