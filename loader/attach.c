@@ -17,6 +17,7 @@
 
 #include "apply.h"
 #include "commands.h"
+#include "conntrack.h"
 #include "guard.h"
 #include "log.h"
 #include "pins.h"
@@ -135,18 +136,151 @@ static int pin_maps(struct bpf_object *obj, const char *ifname)
 	return 0;
 }
 
-/* Record how and from what the interface was attached; other fields stay. */
-static int write_meta(const struct pc_maps *maps, const char *config_path, int xdp_mode)
+/* Record how, where and from what the interface was attached; other fields stay. */
+static int write_meta(const struct pc_maps *maps, const char *config_path, int xdp_mode,
+		      int ifindex)
 {
 	struct pc_meta meta = {};
 	__u32 zero = 0;
 
 	bpf_map_lookup_elem(maps->meta, &zero, &meta);
-	meta.xdp_mode = xdp_mode;
+	if (xdp_mode)
+		meta.xdp_mode = xdp_mode;
+	if (ifindex)
+		meta.ifindex = ifindex;
 	meta.attached_at = time(NULL);
 	if (config_path && !realpath(config_path, meta.config_path))
 		snprintf(meta.config_path, sizeof(meta.config_path), "%s", config_path);
 	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
+}
+
+/* What the program just loaded resolved its conntrack kfunc against, for status. */
+static int record_conntrack(const struct pc_maps *maps)
+{
+	struct pc_meta meta = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(maps->meta, &zero, &meta);
+	meta.conntrack = pc_conntrack_probe();
+	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
+}
+
+/* RS into the inactive set of MAPS, as generation + 1, and make it the live one. */
+static int commit_next(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 *generation)
+{
+	struct pc_config cfg;
+	__u32 active;
+	int err;
+
+	err = pc_maps_active_set(maps, &active);
+	if (!err)
+		err = pc_maps_read_config(maps, active, &cfg);
+	if (!err)
+		err = pc_ruleset_commit(maps, rs, cfg.generation + 1);
+	if (!err)
+		*generation = cfg.generation + 1;
+	return err;
+}
+
+/*
+ * Put the pinned link PATH's program on IFINDEX with a new link, pinned in
+ * the old one's place (a rename: the link pin never goes missing).
+ */
+static int relink(const char *ifname, const char *path, int ifindex, int want_mode, int *got_mode)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char fresh[4200];
+	int old_fd, prog_fd = -1, link_fd = -1, err = 0;
+
+	old_fd = bpf_obj_get(path);
+	if (old_fd < 0 || bpf_obj_get_info_by_fd(old_fd, &info, &len))
+		err = -errno;
+	if (!err && (prog_fd = bpf_prog_get_fd_by_id(info.prog_id)) < 0)
+		err = -errno;
+	if (err) {
+		pc_warn("%s: couldn't get the attached program from %s: %s", ifname, path,
+			pc_strerr(err));
+		goto out;
+	}
+	link_fd = attach_link(ifname, ifindex, prog_fd, want_mode, got_mode);
+	if (link_fd < 0) {
+		err = link_fd;
+		goto out;
+	}
+	snprintf(fresh, sizeof(fresh), "%s.new", path);
+	unlink(fresh);
+	if (bpf_obj_pin(link_fd, fresh) == 0 && rename(fresh, path) == 0)
+		goto out;
+	/* bpffs without rename: a moment without a link pin, under the interface's lock. */
+	unlink(fresh);
+	unlink(path);
+	if (bpf_obj_pin(link_fd, path)) {
+		err = -errno;
+		pc_warn("%s: couldn't pin the new XDP link at %s: %s", ifname, path,
+			pc_strerr(err));
+	}
+out:
+	if (link_fd >= 0)
+		close(link_fd); /* pinned, or detached again on failure */
+	if (prog_fd >= 0)
+		close(prog_fd);
+	if (old_fd >= 0)
+		close(old_fd);
+	return err;
+}
+
+int pc_reattach(const char *ifname, int want_mode)
+{
+	struct pc_maps maps;
+	char path[4096];
+	int ifindex = if_nametoindex(ifname), got_mode = 0, lock_fd, err;
+
+	if (!ifindex)
+		return -ENODEV;
+	err = pc_open_iface_recreated_ok(ifname, &maps);
+	if (err)
+		return err;
+	lock_fd = pc_lock_iface(ifname);
+	/* Another command may have attached it again while we waited. */
+	if (pc_link_state(ifname, NULL) != PC_LINK_RECREATED)
+		goto out;
+	pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
+	err = relink(ifname, path, ifindex, want_mode, &got_mode);
+	if (!err)
+		err = write_meta(&maps, NULL, got_mode, ifindex);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	pc_maps_close(&maps);
+	return err;
+}
+
+/* attach on an interface recreated since its attach: the same maps and bans, RS's rules. */
+static int attach_again(const struct pc_attach_opts *opts, const struct pc_ruleset *rs)
+{
+	struct pc_maps maps;
+	__u32 generation = 0;
+	int err = pc_reattach(opts->ifname, opts->xdp_mode);
+
+	if (err)
+		return PC_EXIT_FAILURE;
+	if (pc_open_iface(opts->ifname, &maps))
+		return PC_EXIT_FAILURE;
+	err = commit_next(&maps, rs, &generation);
+	if (!err)
+		err = write_meta(&maps, opts->config_path, 0, if_nametoindex(opts->ifname));
+	pc_maps_close(&maps);
+	if (err) {
+		pc_warn("%s: attached again, but couldn't apply %s: %s; its previous rules are in "
+			"force",
+			opts->ifname, opts->config_path, pc_strerr(err));
+		return PC_EXIT_FAILURE;
+	}
+	pc_info("%s: the interface was recreated since attach; attached again with %s, keeping "
+		"its maps and bans",
+		opts->ifname, opts->config_path);
+	return PC_EXIT_OK;
 }
 
 int pc_cmd_attach(const struct pc_attach_opts *opts)
@@ -175,6 +309,10 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	}
 	if (pc_ensure_bpffs())
 		goto cleanup;
+	if (pc_is_attached(ifname) && pc_link_state(ifname, NULL) == PC_LINK_RECREATED) {
+		ret = attach_again(opts, &rs);
+		goto cleanup;
+	}
 	if (pc_is_attached(ifname)) {
 		pc_pin_dir(ifname, path, sizeof(path));
 		pc_warn("%s: already attached (pins under %s); use 'portcullis reload %s' to change "
@@ -217,7 +355,9 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	if (!err)
 		err = pc_ruleset_commit(&maps, &rs, 1);
 	if (!err)
-		err = write_meta(&maps, opts->config_path, 0);
+		err = record_conntrack(&maps);
+	if (!err)
+		err = write_meta(&maps, opts->config_path, 0, ifindex);
 	if (err) {
 		pc_warn("%s: couldn't fill the maps: %s", ifname, pc_strerr(err));
 		goto cleanup;
@@ -231,7 +371,7 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 			      opts->xdp_mode, &got_mode);
 	if (link_fd < 0)
 		goto cleanup;
-	write_meta(&maps, opts->config_path, got_mode);
+	write_meta(&maps, opts->config_path, got_mode, ifindex);
 	pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
 	if (bpf_obj_pin(link_fd, path)) {
 		pc_warn("%s: couldn't pin the XDP link at %s: %s", ifname, path, pc_strerr(-errno));
@@ -259,7 +399,7 @@ static void save_bans(const char *ifname)
 {
 	struct pc_maps maps;
 
-	if (pc_open_iface(ifname, &maps))
+	if (pc_open_iface_recreated_ok(ifname, &maps))
 		return;
 	pc_state_save(ifname, &maps);
 	pc_maps_close(&maps);
@@ -315,9 +455,8 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 {
 	const char *ifname = opts->ifname, *config_path = opts->config_path;
 	struct pc_ruleset rs;
-	struct pc_config cfg;
 	struct pc_maps maps;
-	__u32 active;
+	__u32 generation = 0;
 	int lock_fd, ret, err;
 
 	if (why)
@@ -337,11 +476,7 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 		ret = PC_EXIT_USAGE;
 		goto free;
 	}
-	err = pc_maps_active_set(&maps, &active);
-	if (!err)
-		err = pc_maps_read_config(&maps, active, &cfg);
-	if (!err)
-		err = pc_ruleset_commit(&maps, &rs, cfg.generation + 1);
+	err = commit_next(&maps, &rs, &generation);
 	if (err) {
 		pc_warn("%s: reload failed: %s; the old rules stay in force", ifname,
 			pc_strerr(err));
@@ -351,8 +486,7 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 		ret = PC_EXIT_FAILURE;
 	} else {
 		count_reload(&maps, config_path, true);
-		pc_debug("%s: reloaded %s (generation %u)", ifname, config_path,
-			 cfg.generation + 1);
+		pc_debug("%s: reloaded %s (generation %u)", ifname, config_path, generation);
 	}
 free:
 	pc_ruleset_free(&rs);

@@ -222,19 +222,22 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			      "Without IFACE: every interface attached at the time of each scrape.",
 			      { "exporter --listen :9433" }, PC_OPT_LISTEN | PC_OPT_PORT_SERIES, 0,
 			      64 },
-	[PC_CMD_RUN] = { "run", "IFACE",
+	[PC_CMD_RUN] = { "run", "IFACE...",
 			 "foreground service: attach, serve /metrics, reload on SIGHUP; the filter "
 			 "stays attached when it stops",
+			 "Several interfaces share one process, one config, one /metrics and one "
+			 "log; SIGHUP reloads them all. An interface deleted and created again is "
+			 "attached again within a second. "
 			 "Adopts an existing attachment, so a restart leaves no unfiltered moment. "
 			 "A SIGHUP reload that is refused (a bad config, or one that would cut off "
 			 "the SSH session run was started from) is logged and the old rules stay "
 			 "in force. Bans are saved at every change (at most once a second) and at "
 			 "exit; 'portcullis detach' unfilters.",
 			 { "run eth0 -c /etc/portcullis/portcullis.conf",
-			   "run eth0 --detach-on-exit" },
+			   "run eth0 eth1 --detach-on-exit" },
 			 PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_LISTEN |
 				 PC_OPT_KEEP | PC_OPT_DETACH_ON_EXIT | PC_OPT_PORT_SERIES,
-			 1, 1 },
+			 1, 64 },
 };
 
 const struct pc_command_spec *pc_command_spec(enum pc_command command)

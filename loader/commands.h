@@ -14,6 +14,12 @@ struct pc_attach_opts {
 
 int pc_cmd_check(const char *config_path);
 int pc_cmd_attach(const struct pc_attach_opts *opts);
+/*
+ * An attachment whose interface was recreated since: its program on the new
+ * interface (XDP_MODE 0 = auto), the same maps, bans and rules. 0 when done
+ * or not needed, else a negative errno (said).
+ */
+int pc_reattach(const char *ifname, int xdp_mode);
 int pc_cmd_detach(const char *ifname);
 
 struct pc_reload_opts {

@@ -85,7 +85,8 @@ static int run_exporter(const struct pc_cli *cli)
 static int run_run(const struct pc_cli *cli)
 {
 	struct pc_run_opts opts = {
-	    .ifname = cli->argv[0],
+	    .ifnames = cli->argv,
+	    .n_ifaces = cli->argc,
 	    .config_path = cli->config_path,
 	    .listen = cli->listen,
 	    .xdp_mode = cli->xdp_mode,

@@ -222,8 +222,9 @@ static int cmp_names(const void *a, const void *b)
 static int list_attached(struct iface_sample *ifaces)
 {
 	struct dirent *entry;
+	char root[4096];
 	int n = 0;
-	DIR *dir = opendir(pc_pin_root);
+	DIR *dir = pc_pin_ns_root(root, sizeof(root)) ? NULL : opendir(root);
 
 	while (dir && n < MAX_IFACES && (entry = readdir(dir))) {
 		if (entry->d_name[0] == '.' || strlen(entry->d_name) >= IF_NAMESIZE ||

@@ -15,14 +15,24 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "netns.h"
 #include "pins.h"
 
 const char *pc_pin_root = PC_PIN_ROOT_DEFAULT;
 
+int pc_pin_ns_root(char *buf, size_t len)
+{
+	return pc_netns_pin_root(pc_pin_root, pc_netns_self(), buf, len);
+}
+
 static int fmt_path(char *buf, size_t len, const char *fmt, const char *a, const char *b)
 {
-	int n = snprintf(buf, len, fmt, pc_pin_root, a, b);
+	char root[4096];
+	int n, err = pc_pin_ns_root(root, sizeof(root));
 
+	if (err)
+		return err;
+	n = snprintf(buf, len, fmt, root, a, b);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -79,7 +89,12 @@ int pc_make_pin_dir(const char *ifname)
 			pc_pin_root);
 		return -EINVAL;
 	}
-	err = pc_pin_dir(ifname, path, sizeof(path));
+	/* Another network namespace's attachments live in a directory of their own. */
+	err = pc_pin_ns_root(path, sizeof(path));
+	if (!err && strcmp(path, pc_pin_root) != 0)
+		err = make_dir(path);
+	if (!err)
+		err = pc_pin_dir(ifname, path, sizeof(path));
 	return err ? err : make_dir(path);
 }
 
@@ -159,7 +174,37 @@ static int say_not_attached(const char *ifname, const char *dir)
 	return -ENOENT;
 }
 
-int pc_open_iface(const char *ifname, struct pc_maps *maps)
+enum pc_link_state pc_link_state_of(unsigned int link_ifindex, unsigned int current)
+{
+	if (!current)
+		return PC_LINK_GONE;
+	return link_ifindex == current ? PC_LINK_FILTERING : PC_LINK_RECREATED;
+}
+
+enum pc_link_state pc_link_state(const char *ifname, __u32 *prog_id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[4096];
+	int fd, err;
+
+	if (prog_id)
+		*prog_id = 0;
+	if (pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path)))
+		return PC_LINK_UNKNOWN;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return PC_LINK_UNKNOWN;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err || info.type != BPF_LINK_TYPE_XDP)
+		return PC_LINK_UNKNOWN;
+	if (prog_id)
+		*prog_id = info.prog_id;
+	return pc_link_state_of(info.xdp.ifindex, if_nametoindex(ifname));
+}
+
+static int open_iface(const char *ifname, struct pc_maps *maps, bool recreated_ok)
 {
 	char dir[4096];
 	int err;
@@ -170,10 +215,26 @@ int pc_open_iface(const char *ifname, struct pc_maps *maps)
 	pc_pin_dir(ifname, dir, sizeof(dir));
 	if (!pc_is_attached(ifname))
 		return say_not_attached(ifname, dir);
+	if (!recreated_ok && pc_link_state(ifname, NULL) == PC_LINK_RECREATED) {
+		pc_warn("%s: " PC_RECREATED_TEXT "; nothing changed ('portcullis attach %s' "
+			"attaches it again, keeping its rules and bans)",
+			ifname, ifname);
+		return -ESTALE;
+	}
 	err = pc_maps_open_pinned(dir, maps);
 	if (err)
 		pc_warn("%s: couldn't open pinned maps under %s: %s", ifname, dir, pc_strerr(err));
 	return err;
+}
+
+int pc_open_iface(const char *ifname, struct pc_maps *maps)
+{
+	return open_iface(ifname, maps, false);
+}
+
+int pc_open_iface_recreated_ok(const char *ifname, struct pc_maps *maps)
+{
+	return open_iface(ifname, maps, true);
 }
 
 void pc_pins_release(struct pc_pin_hold *hold)

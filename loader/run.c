@@ -1,22 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The service mode. The main thread only waits on a signalfd (nothing runs
- * in a signal handler) and does what a signal asks; the HTTP server has its
- * own thread. Everything an operator must know about (start, reloads, bans,
- * stop) is one line on stderr and in syslog, and systemd hears READY,
- * RELOADING and STOPPING through sd_notify.
+ * in a signal handler) and on link events, and does what they ask; the HTTP
+ * server has its own thread. Everything an operator must know about (start,
+ * reloads, bans, an interface gone and back, stop) is one line on stderr and
+ * in syslog, and systemd hears READY, RELOADING and STOPPING through
+ * sd_notify.
+ *
+ * Several interfaces share one process: each has a struct run_iface, and
+ * everything done for an interface (start, tick, reload, stop) is a call
+ * taking it, so per-interface work hooks in at one place.
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <systemd/sd-daemon.h>
 
 #include "commands.h"
@@ -29,16 +38,26 @@
 #include "state.h"
 #include "../maps/bans.h"
 
-/* How often the loop looks at the interface and the ban events. */
+/* How often the loop looks at the interfaces and the ban events. */
 #define TICK_MS 250
 /* Bans are saved at most this often: a scan flood must not become a write flood. */
 #define SAVE_INTERVAL_NS 1000000000ULL
+/* A failed re-attach of a recreated interface is tried again this often. */
+#define RETRY_NS 5000000000ULL
 
-/* What the loop keeps between ticks: is the state file behind the maps? */
-struct run_state {
+/* One interface this service filters, and what the loop keeps for it between ticks. */
+struct run_iface {
 	const struct pc_run_opts *opts;
-	bool bans_changed;
-	__u64 saved_ns; /* pc_now_ns() of the last save */
+	const char *ifname;
+	bool attached_here;	  /* attached by this run, not adopted */
+	struct pc_pin_hold hold;  /* the link and maps, held open */
+	bool gave_up;		  /* removed pins could not be restored */
+	struct pc_events *events; /* NULL: not following bans */
+	struct pc_maps maps;	  /* the events follower's; open while events is */
+	bool present;		  /* the interface existed at the last look */
+	__u64 reattach_failed_ns; /* pc_now_ns() of a failed re-attach, 0 if none */
+	bool bans_changed;	  /* is the state file behind the maps? */
+	__u64 saved_ns;		  /* pc_now_ns() of the last save */
 };
 
 /* One line to stderr (as every message) and the same line to syslog. */
@@ -80,69 +99,130 @@ static void notify_reloading(void)
 /*
  * SIGHUP: the config file again, atomically; a bad one, or one that would
  * cut off the SSH session run was started from, keeps the old rules.
+ * Returns whether it was applied.
  */
-static void reload(const struct pc_run_opts *opts)
+static bool reload(const struct run_iface *iface)
 {
+	const struct pc_run_opts *opts = iface->opts;
 	struct pc_reload_opts reload = {
-	    .ifname = opts->ifname,
+	    .ifname = iface->ifname,
 	    .config_path = opts->config_path,
 	    .force = opts->force,
 	};
 	char why[1100];
 	int ret;
 
-	notify_reloading();
 	ret = pc_cmd_reload(&reload, why, sizeof(why));
 	if (ret == PC_EXIT_OK)
-		note(LOG_INFO, "%s: reloaded %s (generation %u)", opts->ifname, opts->config_path,
-		     current_generation(opts->ifname));
+		note(LOG_INFO, "%s: reloaded %s (generation %u)", iface->ifname, opts->config_path,
+		     current_generation(iface->ifname));
 	else
 		note(LOG_ERR, "%s: reload of %s failed: %s; the old rules stay in force",
-		     opts->ifname, opts->config_path, why);
-	sd_notifyf(0, "READY=1\nSTATUS=%s %s", opts->ifname,
-		   ret == PC_EXIT_OK ? "reloaded" : "reload failed, old rules in force");
+		     iface->ifname, opts->config_path, why);
+	return ret == PC_EXIT_OK;
+}
+
+/* "eth0" or "eth0 eth1 ...": the interfaces, for systemd's status line. */
+static const char *names(const struct pc_run_opts *opts, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < opts->n_ifaces && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%s", i ? " " : "", opts->ifnames[i]);
+	return buf;
+}
+
+static void reload_all(struct run_iface *ifaces, int n)
+{
+	char list[1100];
+	bool all_ok = true;
+
+	notify_reloading();
+	for (int i = 0; i < n; i++)
+		all_ok &= reload(&ifaces[i]);
+	sd_notifyf(0, "READY=1\nSTATUS=%s %s", names(ifaces->opts, list, sizeof(list)),
+		   all_ok ? "reloaded" : "reload failed, old rules in force");
 }
 
 /* Bans, unbans and expiries from the events follower, one line each. */
 static void log_ban_event(const char *line, void *ctx)
 {
-	struct run_state *state = ctx;
+	struct run_iface *iface = ctx;
 
-	note(LOG_NOTICE, "%s: %s", state->opts->ifname, line);
-	state->bans_changed = true;
+	note(LOG_NOTICE, "%s: %s", iface->ifname, line);
+	iface->bans_changed = true;
 }
 
-static struct pc_events *follow_bans(struct run_state *state, struct pc_maps *maps)
+static void follow_bans(struct run_iface *iface)
 {
-	const struct pc_run_opts *opts = state->opts;
-	struct pc_events *events;
-
-	if (pc_open_iface(opts->ifname, maps))
-		return NULL;
-	events = pc_events_open(maps, log_ban_event, state);
-	if (!events) {
-		pc_warn("%s: can't follow ban events; bans are not logged", opts->ifname);
-		pc_maps_close(maps);
+	if (pc_open_iface_recreated_ok(iface->ifname, &iface->maps))
+		return;
+	iface->events = pc_events_open(&iface->maps, log_ban_event, iface);
+	if (!iface->events) {
+		pc_warn("%s: can't follow ban events; bans are not logged", iface->ifname);
+		pc_maps_close(&iface->maps);
 	}
-	return events;
+}
+
+/* Held so that pins removed by hand neither detach the filter nor go unnoticed. */
+static void hold_pins(struct run_iface *iface)
+{
+	pc_pins_release(&iface->hold);
+	if (pc_pins_hold(iface->ifname, &iface->hold))
+		note(LOG_WARNING,
+		     "%s: can't hold the attachment; pins removed by hand will not be "
+		     "put back",
+		     iface->ifname);
+}
+
+/*
+ * The interface came back (deleted and created again: a VM's tap, a veth, a
+ * driver reload): the old XDP link went with the old interface, so attach
+ * the same program, maps and bans to the new one at once.
+ */
+static void attach_again(struct run_iface *iface)
+{
+	int err;
+
+	if (pc_link_state(iface->ifname, NULL) != PC_LINK_RECREATED)
+		return;
+	/* A failure (another XDP program took the interface?) is tried again, not every tick. */
+	if (iface->reattach_failed_ns && pc_now_ns() - iface->reattach_failed_ns < RETRY_NS)
+		return;
+	err = pc_reattach(iface->ifname, iface->opts->xdp_mode);
+	if (err) {
+		if (!iface->reattach_failed_ns)
+			note(LOG_ERR,
+			     "%s: the interface is back but can't be attached again: %s; its "
+			     "traffic is not filtered (trying again every %d s)",
+			     iface->ifname, pc_strerr(err), (int)(RETRY_NS / 1000000000ULL));
+		iface->reattach_failed_ns = pc_now_ns();
+		return;
+	}
+	iface->reattach_failed_ns = 0;
+	hold_pins(iface);
+	note(LOG_NOTICE,
+	     "%s: the interface was recreated; attached again, with its rules and bans",
+	     iface->ifname);
 }
 
 /* Say once when the interface goes away or comes back; neither stops the service. */
-static void watch_interface(const struct pc_run_opts *opts, bool *present)
+static void watch_interface(struct run_iface *iface)
 {
-	bool now = if_nametoindex(opts->ifname) != 0;
+	bool now = if_nametoindex(iface->ifname) != 0;
 
-	if (now == *present)
-		return;
-	*present = now;
+	if (now != iface->present) {
+		iface->present = now;
+		iface->reattach_failed_ns = 0; /* a new interface: try at once */
+		if (!now)
+			note(LOG_WARNING,
+			     "%s: the interface went away; its XDP program went with it (attached "
+			     "again when it comes back)",
+			     iface->ifname);
+	}
 	if (now)
-		note(LOG_NOTICE,
-		     "%s: the interface is back; the filter is not re-attached "
-		     "until 'systemctl restart' or a new 'portcullis run'",
-		     opts->ifname);
-	else
-		note(LOG_WARNING, "%s: the interface went away; its XDP program went with it",
-		     opts->ifname);
+		attach_again(iface);
 }
 
 /*
@@ -151,127 +231,220 @@ static void watch_interface(const struct pc_run_opts *opts, bool *present)
  * Without pins and without a link (detach, or the interface went away) the
  * interface is not filtered any more: say that once and let go.
  */
-static void watch_pins(const struct pc_run_opts *opts, struct pc_pin_hold *hold, bool *gave_up)
+static void watch_pins(struct run_iface *iface)
 {
+	struct pc_pin_hold *hold = &iface->hold;
 	char dir[4096];
 	int err;
 
-	if (hold->link < 0 || *gave_up || pc_is_attached(opts->ifname))
+	if (hold->link < 0 || iface->gave_up || pc_is_attached(iface->ifname))
 		return;
-	pc_pin_dir(opts->ifname, dir, sizeof(dir));
+	pc_pin_dir(iface->ifname, dir, sizeof(dir));
 	if (!pc_pins_link_attached(hold)) {
 		note(LOG_WARNING,
 		     "%s: detached under this service (no pins under %s, no XDP link); "
 		     "its traffic is not filtered",
-		     opts->ifname, dir);
+		     iface->ifname, dir);
 		pc_pins_release(hold);
 		return;
 	}
-	err = pc_pins_restore(opts->ifname, hold);
+	err = pc_pins_restore(iface->ifname, hold);
 	if (err) {
 		note(LOG_ERR,
 		     "%s: the pins under %s were removed and can't be restored: %s; the filter "
 		     "stays attached only while this service runs",
-		     opts->ifname, dir, pc_strerr(err));
+		     iface->ifname, dir, pc_strerr(err));
 		/* Keep holding the link: it is what keeps the filter attached now. */
-		*gave_up = true;
+		iface->gave_up = true;
 		return;
 	}
 	note(LOG_WARNING,
 	     "%s: the pins under %s were removed by hand; put them back (the filter "
 	     "stayed attached)",
-	     opts->ifname, dir);
+	     iface->ifname, dir);
 }
 
 /* Attach, or adopt an attachment and bring it to the config. Returns an exit status. */
-static int attach_or_adopt(const struct pc_run_opts *opts, bool *attached_here)
+static int attach_or_adopt(struct run_iface *iface)
 {
+	const struct pc_run_opts *opts = iface->opts;
 	struct pc_attach_opts attach = {
-	    .ifname = opts->ifname,
+	    .ifname = iface->ifname,
 	    .config_path = opts->config_path,
 	    .xdp_mode = opts->xdp_mode,
 	    .force = opts->force,
 	};
 	struct pc_reload_opts reload = {
-	    .ifname = opts->ifname,
+	    .ifname = iface->ifname,
 	    .config_path = opts->config_path,
 	    .force = opts->force,
 	};
 	int ret;
 
-	*attached_here = false;
-	if (pc_check_ifname(opts->ifname, true))
+	iface->attached_here = false;
+	if (pc_check_ifname(iface->ifname, true))
 		return PC_EXIT_FAILURE;
-	if (!pc_is_attached(opts->ifname)) {
+	if (!pc_is_attached(iface->ifname)) {
 		ret = pc_cmd_attach(&attach);
-		*attached_here = ret == PC_EXIT_OK;
+		iface->attached_here = ret == PC_EXIT_OK;
 		return ret;
 	}
+	attach_again(iface);
 	ret = pc_cmd_reload(&reload, NULL, 0);
 	if (ret == PC_EXIT_OK)
-		note(LOG_INFO, "%s: adopted the existing attachment with %s", opts->ifname,
+		note(LOG_INFO, "%s: adopted the existing attachment with %s", iface->ifname,
 		     opts->config_path);
 	else
 		note(LOG_ERR, "%s: not adopting the existing attachment: %s is refused",
-		     opts->ifname, opts->config_path);
+		     iface->ifname, opts->config_path);
 	return ret;
 }
 
 /* The bans to the state file, after a change, at most once a second. */
-static void save_bans(struct run_state *state, const struct pc_maps *maps, bool now)
+static void save_bans(struct run_iface *iface, bool now)
 {
 	__u64 time = pc_now_ns();
 
-	if (!now && (!state->bans_changed || time - state->saved_ns < SAVE_INTERVAL_NS))
+	if (!now && (!iface->bans_changed || time - iface->saved_ns < SAVE_INTERVAL_NS))
 		return;
-	state->bans_changed = false;
-	state->saved_ns = time;
-	pc_state_save(state->opts->ifname, maps);
+	iface->bans_changed = false;
+	iface->saved_ns = time;
+	pc_state_save(iface->ifname, &iface->maps);
 }
 
-/* Wait for signals; returns on SIGTERM or SIGINT. */
-static void serve(struct run_state *state, int sig_fd, struct pc_events *events,
-		  const struct pc_maps *maps, struct pc_pin_hold *hold)
+/* Everything the loop does for one interface, every tick and at every link event. */
+static void tick(struct run_iface *iface)
 {
-	const struct pc_run_opts *opts = state->opts;
-	struct pollfd pfd = {.fd = sig_fd, .events = POLLIN};
+	if (iface->events && pc_events_poll(iface->events, 0) < 0) {
+		/* detached under us: said by watch_pins or at stop */
+		pc_events_close(iface->events);
+		iface->events = NULL;
+		pc_maps_close(&iface->maps);
+	}
+	if (iface->events)
+		save_bans(iface, false);
+	watch_interface(iface);
+	watch_pins(iface);
+}
+
+/* What the service does for an interface once the exporter serves it. */
+static void start(struct run_iface *iface)
+{
+	iface->present = true;
+	hold_pins(iface);
+	follow_bans(iface);
+}
+
+/* Stopping: the bans saved, the filter left attached unless --detach-on-exit. */
+static int stop(struct run_iface *iface)
+{
+	const struct pc_run_opts *opts = iface->opts;
+	const char *ifname = iface->ifname;
+	int ret = PC_EXIT_OK;
+
+	if (iface->events) {
+		/* Detach saves them too; a run that stays attached saves them here. */
+		if (!opts->detach_on_exit && pc_is_attached(ifname))
+			save_bans(iface, true);
+		pc_events_close(iface->events);
+		pc_maps_close(&iface->maps);
+		iface->events = NULL;
+	}
+	/* Fail-closed: the pinned link keeps filtering until 'portcullis detach'. */
+	if (opts->detach_on_exit && pc_is_attached(ifname))
+		ret = pc_cmd_detach(ifname);
+	else if (pc_is_attached(ifname))
+		note(LOG_INFO, "%s: left attached and filtering; 'portcullis detach %s' unfilters",
+		     ifname, ifname);
+	pc_pins_release(&iface->hold);
+	return ret;
+}
+
+/* Link events (RTM_NEWLINK, RTM_DELLINK) of this namespace, or -1: the tick still looks. */
+static int link_events_open(void)
+{
+	struct sockaddr_nl addr = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		pc_warn("run: can't follow link events: %s; interfaces that come back are "
+			"attached again within %d ms",
+			pc_strerr(-errno), TICK_MS);
+	return fd;
+}
+
+/* Read what is queued; which link changed does not matter, every interface is looked at. */
+static void link_events_drain(int fd)
+{
+	char buf[8192];
+
+	while (recv(fd, buf, sizeof(buf), 0) > 0 || errno == ENOBUFS)
+		;
+}
+
+/* Wait for signals and link events; returns on SIGTERM or SIGINT. */
+static void serve(struct run_iface *ifaces, int n, int sig_fd, int link_fd)
+{
+	struct pollfd pfd[2] = {{.fd = sig_fd, .events = POLLIN},
+				{.fd = link_fd, .events = POLLIN}};
 	struct signalfd_siginfo info;
-	bool present = true, gave_up = false;
 
 	for (;;) {
-		int ready = poll(&pfd, 1, TICK_MS);
+		int ready = poll(pfd, link_fd >= 0 ? 2 : 1, TICK_MS);
 
 		if (ready < 0 && errno != EINTR)
 			return;
-		if (events && pc_events_poll(events, 0) < 0)
-			events = NULL; /* detached under us: said by watch_interface or stop */
-		if (events)
-			save_bans(state, maps, false);
-		watch_interface(opts, &present);
-		watch_pins(opts, hold, &gave_up);
-		if (ready <= 0)
+		if (ready > 0 && (pfd[1].revents & POLLIN))
+			link_events_drain(link_fd);
+		for (int i = 0; i < n; i++)
+			tick(&ifaces[i]);
+		if (ready <= 0 || !(pfd[0].revents & POLLIN))
 			continue;
 		if (read(sig_fd, &info, sizeof(info)) != sizeof(info))
 			continue;
 		if (info.ssi_signo == SIGHUP) {
-			reload(opts);
+			reload_all(ifaces, n);
 			continue;
 		}
-		note(LOG_INFO, "%s: stopping on %s", opts->ifname, strsignal(info.ssi_signo));
+		for (int i = 0; i < n; i++)
+			note(LOG_INFO, "%s: stopping on %s", ifaces[i].ifname,
+			     strsignal(info.ssi_signo));
 		return;
 	}
+}
+
+/* Attach or adopt every interface; on a failure, undo what this run attached. */
+static int start_filtering(struct run_iface *ifaces, int n)
+{
+	int ret = PC_EXIT_OK;
+	int i;
+
+	for (i = 0; i < n && ret == PC_EXIT_OK; i++)
+		ret = attach_or_adopt(&ifaces[i]);
+	if (ret != PC_EXIT_OK)
+		while (i-- > 0)
+			if (ifaces[i].attached_here)
+				pc_cmd_detach(ifaces[i].ifname);
+	return ret;
 }
 
 int pc_cmd_run(const struct pc_run_opts *opts)
 {
 	struct pc_exporter *exporter = NULL;
-	struct pc_pin_hold hold = {.link = -1};
-	struct run_state state = {.opts = opts};
-	struct pc_events *events = NULL;
-	struct pc_maps maps;
-	bool attached_here;
-	int sig_fd, ret;
+	struct run_iface *ifaces;
+	int n = opts->n_ifaces, sig_fd, link_fd = -1, ret;
+	char list[1100];
 
+	ifaces = calloc(n, sizeof(*ifaces));
+	if (!ifaces)
+		return PC_EXIT_FAILURE;
+	for (int i = 0; i < n; i++)
+		ifaces[i] = (struct run_iface){
+		    .opts = opts, .ifname = opts->ifnames[i], .hold = {.link = -1}};
 	openlog("portcullis", LOG_PID, LOG_DAEMON);
 	sig_fd = pc_service_signalfd();
 	if (sig_fd < 0) {
@@ -279,49 +452,41 @@ int pc_cmd_run(const struct pc_run_opts *opts)
 		ret = PC_EXIT_FAILURE;
 		goto out;
 	}
-	ret = attach_or_adopt(opts, &attached_here);
+	ret = start_filtering(ifaces, n);
 	if (ret != PC_EXIT_OK)
 		goto out;
-	exporter =
-	    pc_exporter_start(opts->listen, (char *const *)&opts->ifname, 1, &opts->metrics, &ret);
+	exporter = pc_exporter_start(opts->listen, opts->ifnames, n, &opts->metrics, &ret);
 	if (!exporter) {
-		if (attached_here)
-			pc_cmd_detach(opts->ifname);
+		for (int i = 0; i < n; i++)
+			if (ifaces[i].attached_here)
+				pc_cmd_detach(ifaces[i].ifname);
 		goto out;
 	}
-	note(LOG_INFO, "%s: filtering with %s; metrics at %s", opts->ifname, opts->config_path,
-	     pc_exporter_url(exporter));
-	sd_notifyf(0, "READY=1\nSTATUS=filtering %s, metrics at %s", opts->ifname,
-		   pc_exporter_url(exporter));
+	for (int i = 0; i < n; i++)
+		note(LOG_INFO, "%s: filtering with %s; metrics at %s", ifaces[i].ifname,
+		     opts->config_path, pc_exporter_url(exporter));
+	sd_notifyf(0, "READY=1\nSTATUS=filtering %s, metrics at %s",
+		   names(opts, list, sizeof(list)), pc_exporter_url(exporter));
 
-	/* Held so that pins removed by hand neither detach the filter nor go unnoticed. */
-	if (pc_pins_hold(opts->ifname, &hold))
-		note(LOG_WARNING,
-		     "%s: can't hold the attachment; pins removed by hand will not be "
-		     "put back",
-		     opts->ifname);
-	events = follow_bans(&state, &maps);
-	serve(&state, sig_fd, events, &maps, &hold);
+	link_fd = link_events_open();
+	for (int i = 0; i < n; i++)
+		start(&ifaces[i]);
+	serve(ifaces, n, sig_fd, link_fd);
 
 	sd_notify(0, "STOPPING=1");
 	pc_exporter_stop(exporter);
-	if (events) {
-		/* Detach saves them too; a run that stays attached saves them here. */
-		if (!opts->detach_on_exit && pc_is_attached(opts->ifname))
-			save_bans(&state, &maps, true);
-		pc_events_close(events);
-		pc_maps_close(&maps);
+	for (int i = 0; i < n; i++) {
+		int stopped = stop(&ifaces[i]);
+
+		if (stopped != PC_EXIT_OK)
+			ret = stopped;
 	}
-	/* Fail-closed: the pinned link keeps filtering until 'portcullis detach'. */
-	if (opts->detach_on_exit && pc_is_attached(opts->ifname))
-		ret = pc_cmd_detach(opts->ifname);
-	else if (pc_is_attached(opts->ifname))
-		note(LOG_INFO, "%s: left attached and filtering; 'portcullis detach %s' unfilters",
-		     opts->ifname, opts->ifname);
-	pc_pins_release(&hold);
 out:
+	if (link_fd >= 0)
+		close(link_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	closelog();
+	free(ifaces);
 	return ret;
 }

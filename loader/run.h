@@ -8,7 +8,8 @@
 #include "metrics.h"
 
 struct pc_run_opts {
-	const char *ifname;
+	char *const *ifnames; /* every interface served, with the same config */
+	int n_ifaces;
 	const char *config_path;
 	const char *listen; /* NULL: PC_LISTEN_DEFAULT */
 	int xdp_mode;	    /* 0 = auto, else enum pc_xdp_mode */
@@ -18,8 +19,9 @@ struct pc_run_opts {
 };
 
 /*
- * Attach IFACE (or adopt its attachment and apply the config to it), serve
- * /metrics, reload on SIGHUP, stop on SIGTERM or SIGINT. The attachment
+ * Attach each IFACE (or adopt its attachment and apply the config to it),
+ * serve one /metrics for all, reload all on SIGHUP, attach again an
+ * interface that is recreated, stop on SIGTERM or SIGINT. The attachment
  * stays when it stops (fail-closed: a restart leaves no unfiltered moment
  * and the next run adopts it) unless DETACH_ON_EXIT. Returns the exit status.
  */

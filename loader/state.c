@@ -5,7 +5,6 @@
  * the command that asked: a ban that can't be saved or restored is a
  * warning, never a filter that does not attach.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "events.h"
 #include "guard.h"
 #include "log.h"
+#include "netns.h"
 #include "state.h"
 
 const char *pc_state_dir = PC_STATE_DIR_DEFAULT;
@@ -235,66 +235,10 @@ enum pc_state_line pc_state_parse(const char *line, __u32 ipv6_prefix,
 	return PC_STATE_BAN;
 }
 
-/* The name under /run/netns of the namespace SELF, or -ENOENT. */
-static int netns_lookup(const struct stat *self, char *name, size_t len)
-{
-	struct stat named;
-	struct dirent *ent;
-	int err = -ENOENT;
-	DIR *dir = opendir("/run/netns");
-
-	if (!dir)
-		return -ENOENT;
-	while ((ent = readdir(dir))) {
-		char path[300];
-
-		if (ent->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/run/netns/%s", ent->d_name);
-		if (stat(path, &named) == 0 && named.st_dev == self->st_dev &&
-		    named.st_ino == self->st_ino) {
-			snprintf(name, len, "%s", ent->d_name);
-			err = 0;
-			break;
-		}
-	}
-	closedir(dir);
-	return err;
-}
-
-/*
- * The name of this process's network namespace under /run/netns: "" for the
- * initial one, -ENOENT for one without a name. The initial one is PID 1's;
- * where /proc/1 is hidden (a sandbox), a namespace with a name is taken for
- * a named one and one without for the initial one.
- */
-static int netns_name(char *name, size_t len)
-{
-	struct stat self, init;
-
-	*name = '\0';
-	if (stat("/proc/self/ns/net", &self))
-		return 0; /* no namespaces to tell apart */
-	if (stat("/proc/1/ns/net", &init) == 0) {
-		if (self.st_dev == init.st_dev && self.st_ino == init.st_ino)
-			return 0;
-		return netns_lookup(&self, name, len);
-	}
-	netns_lookup(&self, name, len);
-	return 0;
-}
-
 /* The directory of this namespace's state files: STATE_DIR or STATE_DIR/netns-NAME. */
 static int state_dir(char *buf, size_t len)
 {
-	char name[256];
-	int err = netns_name(name, sizeof(name));
-
-	if (err)
-		return err;
-	if (!*name)
-		return snprintf(buf, len, "%s", pc_state_dir) < (int)len ? 0 : -ENAMETOOLONG;
-	return snprintf(buf, len, "%s/netns-%s", pc_state_dir, name) < (int)len ? 0 : -ENAMETOOLONG;
+	return pc_netns_state_dir(pc_state_dir, pc_netns_self(), buf, len);
 }
 
 int pc_state_path(const char *ifname, char *buf, size_t len)

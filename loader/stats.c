@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 
 #include "commands.h"
+#include "conntrack.h"
 #include "log.h"
 #include "pins.h"
 #include "../maps/snapshot.h"
@@ -249,50 +249,27 @@ int pc_cmd_stats(const char *ifname, bool json, double watch_seconds)
 	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
 }
 
-/* Does the kernel offer conntrack from XDP? The BTF of a kfunc that is
- * a module's (nf_conntrack built as one) is in the module's BTF. */
-static bool kernel_has_kfunc(const char *name, const char *module)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
-	bool found = false;
-
-	if (!vmlinux)
-		return false;
-	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
-	if (!found && (mod = btf__load_module_btf(module, vmlinux)))
-		found = btf__find_by_name_kind(mod, name, BTF_KIND_FUNC) > 0;
-	btf__free(mod);
-	btf__free(vmlinux);
-	return found;
-}
-
 /*
  * Step 9's connection tracker: used by `established socket` when the kernel
- * has the bpf_xdp_ct_lookup kfunc and nf_conntrack is loaded. Without either,
- * the program answers from sockets only. WHY says which.
+ * had the bpf_xdp_ct_lookup kfunc and nf_conntrack was loaded at attach (the
+ * program resolved the kfunc then). Without either, the program answers
+ * from sockets only. WHY says which.
  */
-static bool conntrack_offered(const struct pc_config *cfg, const char **why)
+static bool conntrack_offered(const struct pc_config *cfg, const struct pc_meta *meta,
+			      const char **why)
 {
 	if (cfg->established != PC_ESTABLISHED_SOCKET) {
 		*why = "not used: established is not socket";
 		return false;
 	}
-	if (!kernel_has_kfunc("bpf_xdp_ct_lookup", "nf_conntrack")) {
-		*why = "the kernel has no bpf_xdp_ct_lookup kfunc: sockets only";
-		return false;
-	}
-	if (access("/proc/sys/net/netfilter/nf_conntrack_max", F_OK) &&
-	    access("/sys/module/nf_conntrack", F_OK)) {
-		*why = "nf_conntrack is not loaded: sockets only";
-		return false;
-	}
-	*why = "bpf_xdp_ct_lookup and nf_conntrack present";
-	return true;
+	*why = pc_conntrack_text(meta->conntrack);
+	return meta->conntrack == PC_CONNTRACK_YES;
 }
 
 struct iface_status {
 	char ifname[IF_NAMESIZE];
 	bool present;     /* the interface still exists */
+	int link_state;   /* enum pc_link_state */
 	__u32 prog_id;
 	struct pc_config config;
 	struct pc_meta meta;
@@ -303,30 +280,28 @@ struct iface_status {
 
 static int read_status(const char *ifname, struct iface_status *st)
 {
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info), zero = 0, active;
+	__u32 zero = 0, active;
 	struct pc_maps maps;
-	char path[4096];
-	int link_fd;
 
 	memset(st, 0, sizeof(*st));
 	snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
 	st->present = if_nametoindex(ifname) != 0;
-	if (pc_open_iface(ifname, &maps))
+	if (pc_open_iface_recreated_ok(ifname, &maps))
 		return -ENOENT;
-	pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
-	link_fd = bpf_obj_get(path);
-	if (link_fd >= 0 && !bpf_obj_get_info_by_fd(link_fd, &info, &len))
-		st->prog_id = info.prog_id;
-	if (link_fd >= 0)
-		close(link_fd);
+	st->link_state = pc_link_state(ifname, &st->prog_id);
 	if (!pc_maps_active_set(&maps, &active))
 		pc_maps_read_config(&maps, active, &st->config);
 	bpf_map_lookup_elem(maps.meta, &zero, &st->meta);
 	st->memory = pc_maps_memory(&maps);
 	pc_maps_close(&maps);
-	st->conntrack = conntrack_offered(&st->config, &st->conntrack_why);
+	st->conntrack = conntrack_offered(&st->config, &st->meta, &st->conntrack_why);
 	return 0;
+}
+
+/* Is its traffic filtered? Not when it was recreated; a gone one has no traffic. */
+static bool filtered(const struct iface_status *st)
+{
+	return st->link_state == PC_LINK_FILTERING;
 }
 
 static void print_status(const struct iface_status *st, bool json, bool first)
@@ -337,10 +312,10 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 	if (json) {
 		printf("%s\n  {\"interface\": ", first ? "" : ",");
 		json_string(st->ifname);
-		printf(", \"present\": %s, \"mode\": \"%s\", \"xdp_mode\": \"%s\", "
-		       "\"program_id\": %u, \"config\": ",
-		       st->present ? "true" : "false", mode_name(&st->config),
-		       xdp_mode_name(st->meta.xdp_mode), st->prog_id);
+		printf(", \"present\": %s, \"filtered\": %s, \"mode\": \"%s\", "
+		       "\"xdp_mode\": \"%s\", \"program_id\": %u, \"config\": ",
+		       st->present ? "true" : "false", filtered(st) ? "true" : "false",
+		       mode_name(&st->config), xdp_mode_name(st->meta.xdp_mode), st->prog_id);
 		json_string(st->meta.config_path);
 		printf(", \"generation\": %u, \"reloads\": %u, \"reload_failures\": %u, "
 		       "\"attached_at\": %llu, \"map_bytes\": %llu, \"conntrack\": %s, "
@@ -353,8 +328,13 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 		return;
 	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&at));
-	printf("%s%s: attached (%s XDP, program id %u) since %s\n", first ? "" : "\n",
-	       st->ifname, xdp_mode_name(st->meta.xdp_mode), st->prog_id, when);
+	if (st->link_state == PC_LINK_RECREATED)
+		printf("%s%s: " PC_RECREATED_TEXT "\n  'portcullis attach %s' attaches it again "
+		       "(its maps and bans are kept)\n",
+		       first ? "" : "\n", st->ifname, st->ifname);
+	else
+		printf("%s%s: attached (%s XDP, program id %u) since %s\n", first ? "" : "\n",
+		       st->ifname, xdp_mode_name(st->meta.xdp_mode), st->prog_id, when);
 	if (!st->present)
 		printf("  warning: the interface no longer exists\n");
 	printf("  mode        %s\n", mode_name(&st->config));
@@ -369,7 +349,8 @@ int pc_cmd_status(const char *ifname, bool json)
 {
 	struct iface_status st;
 	struct dirent *entry;
-	int shown = 0;
+	char root[4096];
+	int shown = 0, ret = PC_EXIT_OK;
 	DIR *dir;
 
 	if (ifname) {
@@ -380,15 +361,17 @@ int pc_cmd_status(const char *ifname, bool json)
 		print_status(&st, json, true);
 		if (json)
 			printf("\n]\n");
-		return PC_EXIT_OK;
+		return st.link_state == PC_LINK_RECREATED ? PC_EXIT_FAILURE : PC_EXIT_OK;
 	}
 
 	/* No pin root is "nothing attached"; one we may not read is not. */
-	dir = opendir(pc_pin_root);
+	if (pc_pin_ns_root(root, sizeof(root)))
+		return PC_EXIT_FAILURE;
+	dir = opendir(root);
 	if (!dir && errno != ENOENT) {
 		int err = -errno;
 
-		pc_warn("can't read the pin root %s: %s%s", pc_pin_root, pc_strerr(err),
+		pc_warn("can't read the pin root %s: %s%s", root, pc_strerr(err),
 			err == -EACCES ? " (run as root)" : "");
 		return PC_EXIT_FAILURE;
 	}
@@ -400,12 +383,14 @@ int pc_cmd_status(const char *ifname, bool json)
 		if (read_status(entry->d_name, &st))
 			continue;
 		print_status(&st, json, shown++ == 0);
+		if (st.link_state == PC_LINK_RECREATED)
+			ret = PC_EXIT_FAILURE;
 	}
 	if (dir)
 		closedir(dir);
 	if (json)
 		printf("%s]\n", shown ? "\n" : "");
 	else if (!shown)
-		printf("no interfaces attached (pin root %s)\n", pc_pin_root);
-	return PC_EXIT_OK;
+		printf("no interfaces attached (pin root %s)\n", root);
+	return ret;
 }

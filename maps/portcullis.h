@@ -216,6 +216,14 @@ enum pc_xdp_mode {
 
 #define PC_META_PATH_LEN 256
 
+/* pc_meta.conntrack: can step 9 ask the connection tracker, as found at attach? */
+enum pc_conntrack {
+	PC_CONNTRACK_UNKNOWN = 0,   /* attached by a version that did not record it */
+	PC_CONNTRACK_YES = 1,       /* bpf_xdp_ct_lookup and nf_conntrack present */
+	PC_CONNTRACK_NO_KFUNC = 2,  /* the kernel has no bpf_xdp_ct_lookup kfunc */
+	PC_CONNTRACK_NO_MODULE = 3, /* nf_conntrack was not loaded */
+};
+
 /*
  * Map "pc_meta", ARRAY of one: what later commands and status need to know
  * about the attachment. Written by the loader only; the data path never
@@ -228,8 +236,10 @@ struct pc_meta {
 	__u32 next_source_list;              /* first unused per-port list id of the active set */
 	__u64 attached_at;                   /* CLOCK_REALTIME seconds */
 	char config_path[PC_META_PATH_LEN];  /* NUL-terminated, "" if none */
+	__u32 conntrack;                     /* enum pc_conntrack, found at attach */
+	__u32 ifindex;                       /* the interface attached to, at attach */
 };
-_Static_assert(sizeof(struct pc_meta) == 280, "pc_meta layout changed");
+_Static_assert(sizeof(struct pc_meta) == 288, "pc_meta layout changed");
 
 /*
  * Source lists: "deny from", "allow from" (trusted) and per-port "from"

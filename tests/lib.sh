@@ -27,6 +27,10 @@ TEST_TMP=$(mktemp -d)
 # Saved bans of the lab's interfaces: never /var/lib.
 export PORTCULLIS_STATE_DIR=$TEST_TMP/state
 
+# The pin directory of namespace NS's attachments (it is not the initial one).
+pins_of() { echo "$PORTCULLIS_PIN_ROOT/netns-$(stat -L -c %i "/run/netns/$1")"; }
+PC_PINS=$PORTCULLIS_PIN_ROOT/netns-unknown
+
 srv() { nsenter --net="/run/netns/$NS_SRV" "$@"; }
 cli() { nsenter --net="/run/netns/$NS_CLI" "$@"; }
 # portcullis on the server side of the lab
@@ -34,9 +38,20 @@ pc() { srv "$PC" "$@"; }
 
 lab_up() {
 	ip netns add "$NS_SRV" && ip netns add "$NS_CLI" || return 1
-	ip link add "$IF_SRV" netns "$NS_SRV" type veth peer name "$IF_CLI" netns "$NS_CLI" || return 1
 	srv ip link set lo up
 	cli ip link set lo up
+	lab_veth_up || return 1
+	# The server namespace's pins: not the initial namespace, so PIN_ROOT/netns-INODE.
+	PC_PINS=$(pins_of "$NS_SRV")
+}
+
+# The veth pair between the namespaces, addressed and up (again after a test deleted it).
+lab_veth_up() {
+	ip link add "$IF_SRV" netns "$NS_SRV" type veth peer name "$IF_CLI" netns "$NS_CLI" || return 1
+	lab_veth_setup
+}
+
+lab_veth_setup() {
 	srv ip addr add "$SRV4/24" dev "$IF_SRV"
 	srv ip addr add "$SRV6/64" dev "$IF_SRV" nodad
 	cli ip addr add "$CLI4/24" dev "$IF_CLI"
@@ -178,7 +193,7 @@ expect_exit() {
 # Kernel memory of the lab interface's maps (bpftool's memlock), summed.
 map_memory() {
 	local total=0 f m
-	for f in "$PORTCULLIS_PIN_ROOT/$IF_SRV"/pc_*; do
+	for f in "$PC_PINS/$IF_SRV"/pc_*; do
 		m=$(bpftool map show pinned "$f" -j |
 			python3 -c 'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))')
 		total=$((total + m))

@@ -14,7 +14,7 @@ listen_cli tcp:7000 udp:7001 || exit 1
 check "lab: tcp/8080 reachable before attach" reach tcp "$SRV4" 8080
 
 check "attach" pc attach "$IF_SRV" -c "$conf"
-check "attach pinned the link" test -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"
+check "attach pinned the link" test -e "$PC_PINS/$IF_SRV/link"
 check "XDP program on the interface" bash -c "ip -n $NS_SRV link show $IF_SRV | grep -q xdp"
 
 for addr in "$SRV4" "$SRV6"; do
@@ -45,6 +45,6 @@ check "reload with established off" pc reload "$IF_SRV" -c "$off"
 check_not "outbound tcp blocked with established off" probe_from srv tcp "$CLI4" 7000
 
 check "detach" pc detach "$IF_SRV"
-check "detach removed every pin" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "detach removed every pin" test ! -e "$PC_PINS/$IF_SRV"
 check_not "no XDP program left" bash -c "ip -n $NS_SRV link show $IF_SRV | grep -q xdp"
 check "tcp/8080 reachable again after detach" reach tcp "$SRV4" 8080

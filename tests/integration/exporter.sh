@@ -86,7 +86,7 @@ check "--port-series 0: allowed ports only" test "$(denied_rows "$TEST_TMP/cap0.
 promtool_clean "capped output passes promtool too" "$TEST_TMP/cap1.prom"
 
 expect_exit "metrics on an interface that is not attached" 1 \
-	"nosuch0: not attached \(no pins under $PORTCULLIS_PIN_ROOT/nosuch0\)" pc metrics nosuch0
+	"nosuch0: not attached \(no pins under $PC_PINS/nosuch0\)" pc metrics nosuch0
 expect_exit "bad --port-series" 2 "--port-series: 'lots'" pc metrics --port-series lots
 expect_exit "--port-series does not apply to stats" 2 "option --port-series does not apply" \
 	pc stats "$IF_SRV" --port-series 3

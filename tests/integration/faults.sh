@@ -24,7 +24,7 @@ wait_for_file() {
 	done
 	return 1
 }
-attached() { test -e "$PORTCULLIS_PIN_ROOT/${1:-$IF_SRV}/link"; }
+attached() { test -e "$PC_PINS/${1:-$IF_SRV}/link"; }
 xdp_on_link() { ip -n "$NS_SRV" link show "${1:-$IF_SRV}" | grep -q 'prog/xdp'; }
 # Background commands go through nsenter directly: it execs portcullis, so $!
 # is its PID (a shell function would put a subshell in between).
@@ -107,7 +107,7 @@ check "a reload after the kills works" pc reload "$IF_SRV" -c "$conf_b"
 check "and enforces B" test "$(enforced_set)" = B
 
 # --- pins removed by hand, nothing holding the link ---------------------------------
-rm -rf "${PORTCULLIS_PIN_ROOT:?}/$IF_SRV"
+rm -rf "${PC_PINS:?}/$IF_SRV"
 check "pins removed without a run: the XDP program goes with them" bash -c "! ip -n $NS_SRV link show $IF_SRV | grep -q prog/xdp"
 expect_exit "stats says the interface is not filtered" 1 \
 	"$IF_SRV: not attached \(no pins under .*\); its traffic is not filtered" pc stats "$IF_SRV"
@@ -118,7 +118,7 @@ check "detach" pc detach "$IF_SRV"
 
 # --- an attach killed half-way: map pins without a link pin ---------------------------
 check "attach" pc attach "$IF_SRV" -c "$conf_a"
-rm -f "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"
+rm -f "$PC_PINS/$IF_SRV/link"
 expect_exit "only the link pin removed: not attached, not filtered" 1 \
 	"not attached .*its traffic is not filtered" pc status "$IF_SRV"
 check "attach over the leftover map pins works the first time" pc attach "$IF_SRV" -c "$conf_a"
@@ -139,7 +139,7 @@ check "detach" pc detach "$IF_SRV"
 # --- pins removed by hand while run holds the link ------------------------------------
 use_config "$conf_a"
 start_run "$TEST_TMP/run-pins.log"
-rm -rf "${PORTCULLIS_PIN_ROOT:?}/$IF_SRV"
+rm -rf "${PC_PINS:?}/$IF_SRV"
 check "pins removed under run: the XDP program stays" xdp_on_link
 check_not "and tcp/8080 stays closed" reach tcp "$SRV4" 8080
 check "run says it put the pins back" \
@@ -151,17 +151,17 @@ check "reload through the restored pins" pc reload "$IF_SRV" -c "$conf_b"
 check "and it takes effect (B)" test "$(enforced_set)" = B
 # Stopped, run cannot put them back yet: what does stats say meanwhile?
 kill -STOP "$RUN_PID"
-rm -rf "${PORTCULLIS_PIN_ROOT:?}/$IF_SRV"
+rm -rf "${PC_PINS:?}/$IF_SRV"
 expect_exit "pins gone, link held: stats names the program still attached" 1 \
 	"yet XDP program id [0-9]+ is on it" pc stats "$IF_SRV"
 kill -CONT "$RUN_PID"
 check "put back a second time" \
 	bash -c "for i in \$(seq 30); do [ \$(grep -c 'put them back' '$TEST_TMP/run-pins.log') -ge 2 ] && exit 0; sleep 0.1; done; exit 1"
-check "the pins are back again" wait_for_file "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"
+check "the pins are back again" wait_for_file "$PC_PINS/$IF_SRV/link"
 check "detach while run runs" bash -c "sleep 0.5; nsenter --net=/run/netns/$NS_SRV $PC detach $IF_SRV"
 check "run says the interface is no longer filtered" \
 	wait_for "$TEST_TMP/run-pins.log" "$IF_SRV: detached under this service .*not filtered"
-check "and does not put the pins back" bash -c "sleep 0.6; test ! -e $PORTCULLIS_PIN_ROOT/$IF_SRV/link"
+check "and does not put the pins back" bash -c "sleep 0.6; test ! -e $PC_PINS/$IF_SRV/link"
 check "tcp/8080 is open: detach wins" reach tcp "$SRV4" 8080
 kill -TERM "$RUN_PID"
 wait "$RUN_PID"
@@ -180,7 +180,7 @@ check "status --json says present: false" \
 	bash -c "nsenter --net=/run/netns/$NS_SRV $PC status $gone --json | grep -q '\"present\": false'"
 check "stats still reads the counters" quiet pc stats "$gone" --json
 check "detach cleans up after the interface" pc detach "$gone"
-check "no pins left for $gone" test ! -e "$PORTCULLIS_PIN_ROOT/$gone"
+check "no pins left for $gone" test ! -e "$PC_PINS/$gone"
 
 # run on an interface that goes away: says so, keeps going, stops cleanly.
 srv ip link add "$gone" type veth peer name "${gone}p"
@@ -196,15 +196,15 @@ check "run is still running" kill -0 "$RUN_PID"
 kill -TERM "$RUN_PID"
 wait "$RUN_PID"
 check "and exits 0 on SIGTERM" test $? -eq 0
-check "leaving its pins for 'detach' (fail-closed)" test -e "$PORTCULLIS_PIN_ROOT/$gone/link"
+check "leaving its pins for 'detach' (fail-closed)" test -e "$PC_PINS/$gone/link"
 check "which cleans up" pc detach "$gone"
-check "leaving no pins" test ! -e "$PORTCULLIS_PIN_ROOT/$gone"
+check "leaving no pins" test ! -e "$PC_PINS/$gone"
 
 # --- a full ban table -------------------------------------------------------------------
 check "attach for the ban table" pc attach "$IF_SRV" -c "$conf_a"
 define() { sed -n "s/^#define $1 \([0-9]*\).*/\1/p" "$TESTS_DIR/../maps/portcullis.h"; }
 max=$(($(define PC_SCAN_BANS_MAX) + $(define PC_MANUAL_BANS_MAX)))
-bans="$PORTCULLIS_PIN_ROOT/$IF_SRV/pc_bans"
+bans="$PC_PINS/$IF_SRV/pc_bans"
 # pc_addr_key {family 4, pad, addr[16]} and pc_ban {expires forever, reason manual}:
 # a table full of manual bans, which no new ban may push out.
 python3 - "$bans" "$max" >"$TEST_TMP/fill.batch" <<'EOF'
@@ -242,7 +242,7 @@ while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || exit 3; done
 nsenter --net=/run/netns/$NS_SRV "$PC" attach "$IF_SRV" -c "$conf_a" 2>"$TEST_TMP/nobpffs.err" || exit 4
 mountpoint -q /sys/fs/bpf || exit 5
 case "\$(stat -c %a /sys/fs/bpf)" in 700 | 1700) ;; *) exit 6 ;; esac
-[ -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link" ] || exit 7
+[ -e "$PC_PINS/$IF_SRV/link" ] || exit 7
 nsenter --net=/run/netns/$NS_SRV "$PC" detach "$IF_SRV" 2>/dev/null || exit 8
 exit 0
 EOF

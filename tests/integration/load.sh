@@ -78,4 +78,4 @@ check "and said how many it held back" grep -q "more ban events not shown" "$TES
 check "run is still alive" kill -0 "$run_pid"
 kill -TERM "$run_pid"
 wait "$run_pid"
-check "run left the filter attached on SIGTERM" test -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"
+check "run left the filter attached on SIGTERM" test -e "$PC_PINS/$IF_SRV/link"

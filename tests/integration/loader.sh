@@ -16,7 +16,7 @@ for cmd in "stats $IF_SRV" "reload $IF_SRV -c $good" "allow $IF_SRV tcp 80" \
 	"disallow $IF_SRV tcp 80" "detach $IF_SRV"; do
 	# shellcheck disable=SC2086
 	expect_exit "'$cmd' on an interface that is not attached" 1 \
-		"$IF_SRV: not attached \(no pins under $PORTCULLIS_PIN_ROOT/$IF_SRV\)" pc $cmd
+		"$IF_SRV: not attached \(no pins under $PC_PINS/$IF_SRV\)" pc $cmd
 done
 expect_exit "attach to an interface that does not exist" 1 "nosuch0: no such interface" \
 	pc attach nosuch0 -c "$good"
@@ -27,13 +27,13 @@ expect_exit "bad --xdp-mode" 2 "--xdp-mode: 'turbo'" pc attach "$IF_SRV" --xdp-m
 expect_exit "check: bad config names FILE:LINE" 2 "^$bad:2: " pc check -c "$bad"
 check "check: good config is silent" bash -c "[ -z \"\$($PC check -c $good 2>&1)\" ]"
 expect_exit "attach with a bad config" 2 "^$bad:2: " pc attach "$IF_SRV" -c "$bad"
-check "a refused attach leaves no pins" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "a refused attach leaves no pins" test ! -e "$PC_PINS/$IF_SRV"
 
 # --- SSH lock-out guard -----------------------------------------------------
 noss=$(write_config nossh.conf "allow tcp 443")
 expect_exit "attach refuses to cut off the SSH session" 2 "cut off your SSH session" \
 	srv env SSH_CONNECTION="$CLI4 50022 $SRV4 22" "$PC" attach "$IF_SRV" -c "$noss"
-check "the refused attach left no pins" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "the refused attach left no pins" test ! -e "$PC_PINS/$IF_SRV"
 check "attach --force overrides the guard" \
 	srv env SSH_CONNECTION="$CLI4 50022 $SRV4 22" "$PC" attach "$IF_SRV" -c "$noss" --force
 check "detach after --force" pc detach "$IF_SRV"
@@ -99,4 +99,4 @@ check "monitor mode counts the would-be drop ($before -> $after)" test "$after" 
 check "monitor mode reports its mode" test "$(stats_field '["mode"]')" = monitor
 
 check "detach" pc detach "$IF_SRV"
-check "detach removed every pin" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "detach removed every pin" test ! -e "$PC_PINS/$IF_SRV"

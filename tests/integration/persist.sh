@@ -16,7 +16,7 @@ listen_srv tcp:22 tcp:8080 || exit 1
 conf=$(write_config persist.conf "allow tcp 22" "scan-detect ports 5 window 10s ban 2h")
 STATE=$PORTCULLIS_STATE_DIR/netns-$NS_SRV/$IF_SRV.bans
 
-attached() { test -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"; }
+attached() { test -e "$PC_PINS/$IF_SRV/link"; }
 stop_run() {
 	kill -TERM "$RUN_PID"
 	wait "$RUN_PID"

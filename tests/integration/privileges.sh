@@ -14,7 +14,7 @@ mode_of() { stat -c %a "$1"; }
 lab_up || { not_ok privileges-lab "could not build the lab"; exit 1; }
 listen_srv tcp:22 tcp:8080 || exit 1
 good=$(write_config good.conf "allow tcp 22")
-dir="$PORTCULLIS_PIN_ROOT/$IF_SRV"
+dir="$PC_PINS/$IF_SRV"
 
 # --- pins -----------------------------------------------------------------------
 check "attach" pc attach "$IF_SRV" -c "$good"

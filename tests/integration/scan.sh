@@ -111,7 +111,7 @@ check "detach" pc detach "$IF_SRV"
 # a pre-filter bucket.
 hash_key() {
 	local prog map
-	prog=$(bpftool -j link show pinned "$PORTCULLIS_PIN_ROOT/$IF_SRV/link" |
+	prog=$(bpftool -j link show pinned "$PC_PINS/$IF_SRV/link" |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["prog_id"])') || return 1
 	for map in $(bpftool -j prog show id "$prog" |
 		python3 -c 'import json, sys; print(*json.load(sys.stdin)["map_ids"])'); do

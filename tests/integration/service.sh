@@ -19,7 +19,7 @@ printf '%s\n' "allow tcp 22" "scan-detect off" >"$conf"
 metric() {
 	srv curl -s -m 5 "$URL" | grep -F "$1{interface=\"$IF_SRV\"${2:+,$2}}" | awk '{print $2}'
 }
-attached() { test -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"; }
+attached() { test -e "$PC_PINS/$IF_SRV/link"; }
 xdp_on_link() { ip -n "$NS_SRV" link show "$IF_SRV" | grep -q xdp; }
 
 # run tells systemd-style notifications to this socket; notify.log holds
@@ -125,7 +125,7 @@ check "the adopted attachment stays on SIGTERM" attached
 start_notified_run "$TEST_TMP/detach-on-exit.log" --detach-on-exit
 stop_run
 check "--detach-on-exit: the adopted attachment is detached on SIGTERM" \
-	test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+	test ! -e "$PC_PINS/$IF_SRV"
 check_not "--detach-on-exit: and no XDP program on the link" xdp_on_link
 
 # --- failures at start leave nothing behind ---------------------------------------

@@ -29,7 +29,7 @@ expect_exit "attach refuses a 'deny from' holding the SSH client" 2 \
 	from_ssh attach "$IF_SRV" -c "$denied"
 expect_exit "and says what to do instead" 2 "take 198.18.0.0/24 out of 'deny from' in the config .*or use --force" \
 	from_ssh attach "$IF_SRV" -c "$denied"
-check "the refused attach left no pins" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "the refused attach left no pins" test ! -e "$PC_PINS/$IF_SRV"
 check "attach with the SSH port open" from_ssh attach "$IF_SRV" -c "$good"
 
 # --- reload -----------------------------------------------------------------------------
@@ -88,7 +88,7 @@ check "detach" pc detach "$IF_SRV"
 conf="$TEST_TMP/portcullis.conf"
 cp "$good" "$conf"
 SSH_CONNECTION="$SESSION" start_run "$TEST_TMP/run.log"
-check "run attaches with the SSH port open" test -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"
+check "run attaches with the SSH port open" test -e "$PC_PINS/$IF_SRV/link"
 before=$(generation)
 cp "$noss" "$conf"
 kill -HUP "$RUN_PID"

@@ -54,7 +54,7 @@ vg "reload" 0 reload "$IF_SRV" -c "$other"
 vg "refused reload" 2 reload "$IF_SRV" -c /nonexistent.conf
 vg "detach" 0 detach "$IF_SRV"
 vg "stats when not attached" 1 stats "$IF_SRV"
-check "no pins left" test ! -e "$PORTCULLIS_PIN_ROOT/$IF_SRV"
+check "no pins left" test ! -e "$PC_PINS/$IF_SRV"
 
 # run: attach, serve, a SIGHUP reload, pins removed and put back, SIGTERM.
 log="$TEST_TMP/vg-run.log"
@@ -64,14 +64,16 @@ nsenter --net="/run/netns/$NS_SRV" valgrind --quiet --leak-check=full \
 	"$PLAIN" run "$IF_SRV" -c "$conf" --listen 127.0.0.1:9436 2>"$log.stderr" &
 vg_pid=$!
 LAB_PIDS+=("$vg_pid")
-for _ in $(seq 150); do
+# Under valgrind on a loaded 2-core machine, attach alone can take half a minute:
+# the pins must exist before they are removed, or there is nothing to put back.
+for _ in $(seq 900); do
 	grep -q "metrics at" "$log.stderr" && break
 	sleep 0.1
 done
 kill -HUP "$vg_pid"
 sleep 1
-rm -rf "${PORTCULLIS_PIN_ROOT:?}/$IF_SRV"
-for _ in $(seq 50); do
+rm -rf "${PC_PINS:?}/$IF_SRV"
+for _ in $(seq 200); do
 	grep -q "put them back" "$log.stderr" && break
 	sleep 0.1
 done
@@ -86,4 +88,4 @@ else
 fi
 check "run under valgrind reloaded and put the pins back" \
 	bash -c "grep -q 'reloaded' '$log.stderr' && grep -q 'put them back' '$log.stderr'"
-check "and left the filter attached on SIGTERM" test -e "$PORTCULLIS_PIN_ROOT/$IF_SRV/link"
+check "and left the filter attached on SIGTERM" test -e "$PC_PINS/$IF_SRV/link"

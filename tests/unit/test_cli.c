@@ -106,6 +106,13 @@ static const struct cli_case cases[] = {
 		"portcullis: help: unknown command 'frob' (see portcullis --help)\n", "help", "frob"),	/* The fail-closed lifecycle: run keeps the filter unless told; --keep stays accepted. */
 	RUNS("run --detach-on-exit", PC_CMD_RUN, 1, "run", "eth0", "--detach-on-exit"),
 	RUNS("run --keep, the old unit files' option", PC_CMD_RUN, 1, "run", "eth0", "--keep"),
+	/* run IFACE...: several interfaces in one process. */
+	RUNS("run with two interfaces", PC_CMD_RUN, 2, "run", "eth0", "eth1", "-c", "x.conf"),
+	REFUSED("run without an interface",
+		"portcullis: run: expected more arguments (usage: portcullis run IFACE... [-c FILE] "
+		"[--xdp-mode auto|native|generic] [--force] [--listen ADDR:PORT] [--keep] "
+		"[--detach-on-exit] [--port-series N])\n",
+		"run"),
 	REFUSED("run --keep --detach-on-exit",
 		"portcullis: run: --keep and --detach-on-exit contradict each other\n", "run", "eth0",
 		"--keep", "--detach-on-exit"),
