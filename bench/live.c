@@ -120,8 +120,39 @@ static long long portcullis_seen(struct portcullis_bpf *skel, long long *drops)
  * or the generator alone, its frames dropped unsent.
  */
 static const char *const filters[] = {
-	"portcullis", "portcullis-defaults", "portcullis-scan", "drop", "none", "gen-only",
+	"portcullis",	    "portcullis-defaults", "portcullis-scan", "portcullis-limit",
+	"portcullis-limit-wide", "drop",		   "none",	      "gen-only",
 };
+
+/*
+ * portcullis with "limit tcp 22,80,443 rate 6/30s" (ufw's), or with a limit
+ * whose bucket never runs dry (WIDE: a token a nanosecond), so that every
+ * allowed SYN pays for its bucket and passes.
+ */
+static int configure_limit(struct bpf_object *obj, bool wide)
+{
+	static const __u16 limited[] = { 22, 80, 443 };
+	struct pc_limit limits[PC_LIMITS_MAX] = {};
+	struct pc_port_rule rule;
+	struct pc_maps maps;
+	int err = portcullis_configure(obj, PC_ESTABLISHED_OFF, false, 0);
+
+	err = err ?: pc_maps_from_object(obj, &maps);
+	if (err)
+		return err;
+	limits[1].interval_ns = wide ? 1 : 5000000000ULL;
+	limits[1].tolerance_ns = wide ? 1000000000ULL : 5 * limits[1].interval_ns;
+	err = pc_maps_write_limits(&maps, 0, limits);
+	for (size_t i = 0; i < sizeof(limited) / sizeof(limited[0]) && !err; i++) {
+		__u32 key = pc_port_key(0, PC_PROTO_TCP, htons(limited[i]));
+
+		err = bpf_map_lookup_elem(maps.ports, &key, &rule) ? -errno : 0;
+		rule.flags |= PC_PORT_RATE_LIMITED;
+		rule.limit = 1;
+		err = err ?: (bpf_map_update_elem(maps.ports, &key, &rule, BPF_ANY) ? -errno : 0);
+	}
+	return err;
+}
 
 /* scan-detect on with IPv6 sources one by one, established off. */
 static int configure_scan(struct bpf_object *obj)
@@ -239,13 +270,17 @@ int bench_live(int argc, char **argv)
 		pc = portcullis_bpf__open_and_load();
 		if (!pc)
 			goto load_error;
-		if (!strcmp(o.filter, "portcullis-scan") ? configure_scan(pc->obj)
-							  : portcullis_configure(
-								pc->obj,
-								defaults ? PC_ESTABLISHED_SOCKET
-									 : PC_ESTABLISHED_OFF,
-								defaults, 0))
+		if (!strncmp(o.filter, "portcullis-limit", 16)) {
+			if (configure_limit(pc->obj, !strcmp(o.filter, "portcullis-limit-wide")))
+				goto load_error;
+		} else if (!strcmp(o.filter, "portcullis-scan") ? configure_scan(pc->obj)
+								 : portcullis_configure(
+									   pc->obj,
+									   defaults ? PC_ESTABLISHED_SOCKET
+										    : PC_ESTABLISHED_OFF,
+									   defaults, 0)) {
 			goto load_error;
+		}
 	} else if (!strcmp(o.filter, "drop")) {
 		bare = bare_bpf__open_and_load();
 		if (!bare)

@@ -9,6 +9,7 @@
  */
 #include "parse.h"
 #include "scan.h"
+#include "ratelimit.h"
 #include "tcp_flags.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -235,6 +236,21 @@ static __always_inline void feed_detector(struct packet *pkt, const struct pc_co
 		scan_track(&probe);
 }
 
+/*
+ * Step 8's "limit" on an allowed port: 1 to drop the packet as rate-limited.
+ * What opens something counts (a TCP SYN without ACK, any UDP packet), the
+ * rest of a conversation never; exempt sources are never limited.
+ */
+static __always_inline int rate_limited(struct packet *pkt, const struct pc_config *cfg, __u32 set,
+					const struct pc_port_rule *rule, int fast)
+{
+	if (!(rule->flags & PC_PORT_RATE_LIMITED))
+		return 0;
+	if (pkt->l4_proto != IPPROTO_UDP && !opens_connection(pkt->l4_proto, pkt->tcp_flags))
+		return 0;
+	return !source_exempt(pkt, cfg, set, fast) && rate_over(pkt, cfg, set, rule->limit, fast);
+}
+
 /* Is IP protocol PROTO opened by "allow proto"? */
 static __always_inline int proto_allowed(const struct pc_config *cfg, __u8 proto)
 {
@@ -423,13 +439,17 @@ static __always_inline int ephemeral_owns(const struct packet *pkt, const struct
 
 /* Steps 8-10 on the port's RULE (none: closed): the allowlist, then
  * established traffic, then default drop. */
-static __always_inline void rule_verdict(struct xdp_md *ctx, const struct packet *pkt,
+static __always_inline void rule_verdict(struct xdp_md *ctx, struct packet *pkt,
 					 const struct pc_config *cfg, __u32 set,
 					 const struct pc_port_rule *rule, struct verdict *v, int fast)
 {
 	if (rule && (rule->flags & PC_PORT_ALLOWED)) {
-		v->reason = PC_PASS_ALLOWED;
 		v->port_counted = 1;
+		if (rate_limited(pkt, cfg, set, rule, fast)) {
+			v->reason = PC_DROP_RATE_LIMITED;
+			return;
+		}
+		v->reason = PC_PASS_ALLOWED;
 		v->pass_slot = rule->pass_slot;
 		return;
 	}
@@ -467,7 +487,7 @@ static __always_inline void rule_verdict(struct xdp_md *ctx, const struct packet
 	v->reason = PC_DROP_NOT_ALLOWED;
 }
 
-static __always_inline void port_verdict(struct xdp_md *ctx, const struct packet *pkt,
+static __always_inline void port_verdict(struct xdp_md *ctx, struct packet *pkt,
 					 const struct pc_config *cfg, __u32 set,
 					 struct verdict *v)
 {
@@ -614,7 +634,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0, ret, allowed, limited, reply;
+	int monitor = (cfg->flags & PC_CFG_MONITOR) != 0, ret, allowed, limited, reply, counted;
 	struct ethhdr *eth = data;
 	struct pc_port_rule *rule;
 	struct packet pkt = {};
@@ -687,6 +707,9 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		return FAST_UNDECIDED;
 	allowed = rule->flags & PC_PORT_ALLOWED;
 	limited = rule->flags & PC_PORT_SOURCE_LIMITED;
+	/* An allowed port with a "limit", to a packet its bucket counts. */
+	counted = allowed && (rule->flags & PC_PORT_RATE_LIMITED) &&
+		  (ip_proto == IPPROTO_UDP || opens_connection(ip_proto, tcp_flags));
 	/* A packet to a closed port that may answer one of ours. */
 	reply = !allowed && !limited && cfg->established != PC_ESTABLISHED_OFF &&
 		!opens_connection(ip_proto, tcp_flags);
@@ -713,14 +736,15 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 		}
 	}
 
-	if (allowed) {
+	if (allowed && !counted) {
 		/* The reason's count is the sum of the pass slots. */
 		count(&pc_port_pass, rule->pass_slot, len);
 		return XDP_PASS;
 	}
 
-	/* A source-limited port, or maybe a reply (established ephemeral). */
-	if (limited || reply) {
+	/* A source-limited or rate-limited port, or maybe a reply (established
+	 * ephemeral). */
+	if (limited || counted || reply) {
 		rule_verdict(ctx, &pkt, cfg, set, rule, &v, 1);
 		return finish(&pkt, cfg, set, &v, 1);
 	}

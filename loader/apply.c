@@ -8,6 +8,7 @@
 
 #include "apply.h"
 #include "exempt.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "../maps/sources.h"
 
@@ -314,6 +315,8 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 	err = build_sources(rs, &auto_exempt, table, trie_fd, hint, &next_list);
 	if (!err)
 		err = pc_sources_install(maps, next, trie_fd, hint);
+	if (!err)
+		err = pc_limits_apply(maps, next, rs, table);
 	if (!err)
 		err = pc_maps_write_ports(maps, next, table);
 	if (!err)

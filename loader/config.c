@@ -45,6 +45,7 @@ void pc_ruleset_free(struct pc_ruleset *rs)
 	for (size_t i = 0; i < rs->n_allows; i++)
 		pc_prefix_list_free(&rs->allows[i].sources);
 	free(rs->allows);
+	free(rs->limits);
 	pc_prefix_list_free(&rs->trusted);
 	pc_prefix_list_free(&rs->denied);
 	pc_prefix_list_free(&rs->exempt);
@@ -112,6 +113,7 @@ struct parser {
 	int scan_detect_line;
 	struct port_marks *marks; /* keeps the conflict check linear in the config */
 	size_t allows_cap;	  /* allocated entries of rs->allows */
+	int limit_lines;	  /* limit lines so far: each gets a bucket id */
 };
 
 __attribute__((format(printf, 2, 3))) static int parse_error(struct parser *p, const char *fmt, ...)
@@ -577,6 +579,145 @@ static int parse_exempt(struct parser *p, char **words, int n)
 	return parse_from_sources(p, words, n, "'from' or 'auto'", &p->rs->exempt);
 }
 
+/* "6/30s": N 1..PC_RATE_MAX_N tokens per DURATION. */
+static int parse_rate(struct parser *p, const char *word, struct pc_limit_rule *limit)
+{
+	const char *slash = strchr(word, '/');
+	__u64 number;
+	char why[512];
+
+	if (!slash || cfg_parse_uint(word, slash - word, PC_RATE_MAX_N, &number) || !number)
+		return parse_error(p, "bad rate " QW ": expected N/DURATION with N 1..%d, e.g. 6/30s",
+				   SHOW(word), PC_RATE_MAX_N);
+	if (pc_parse_duration(slash + 1, &limit->per_ns, why, sizeof(why)))
+		return parse_error(p, "bad rate " QW ": %s", SHOW(word), why);
+	limit->rate = number;
+	return 0;
+}
+
+/* The longest a bucket may take to refill: (M - 1) * DURATION / N. */
+#define MAX_LIMIT_DEBT_NS (366ULL * 86400 * NSEC_PER_SEC)
+
+static int parse_burst(struct parser *p, char **words, int n, struct pc_limit_rule *limit)
+{
+	__u64 number;
+
+	if (strcmp(words[5], "burst") != 0)
+		return parse_error(p, "limit: expected 'burst' after the rate, got " QW,
+				   SHOW(words[5]));
+	if (n < 7)
+		return parse_error(p, "limit: missing number after 'burst'");
+	if (n > 7)
+		return extra_word(p, "limit", words[7]);
+	if (cfg_parse_uint(words[6], strlen(words[6]), PC_RATE_MAX_N, &number) || !number)
+		return parse_error(p, "bad burst " QW ": must be 1..%d", SHOW(words[6]),
+				   PC_RATE_MAX_N);
+	if ((number - 1) > MAX_LIMIT_DEBT_NS / (limit->per_ns / limit->rate))
+		return parse_error(p, "bad burst " QW ": %llu tokens at %s take over a year to refill",
+				   SHOW(words[6]), (unsigned long long)number, words[4]);
+	limit->burst = number;
+	return 0;
+}
+
+/* A port limited twice would need two buckets per packet: the user's mistake. */
+static int check_limit_conflict(struct parser *p, const struct pc_limit_rule *limit)
+{
+	for (size_t i = 0; i < p->rs->n_limits; i++) {
+		const struct pc_limit_rule *other = &p->rs->limits[i];
+
+		if (other->proto != limit->proto || limit->lo > other->hi || other->lo > limit->hi)
+			continue;
+		return parse_error(p, "limit: %s port %u conflicts with line %d: limited there already",
+				   cfg_proto_names[limit->proto],
+				   limit->lo > other->lo ? limit->lo : other->lo, other->line);
+	}
+	return 0;
+}
+
+/* limit tcp|udp PORTS rate N/DURATION [burst M] */
+static int parse_limit(struct parser *p, char **words, int n)
+{
+	struct pc_limit_rule limit = { .line = p->line }, *grown;
+	struct pc_port_range *ranges = NULL;
+	struct pc_ruleset *rs = p->rs;
+	size_t n_ranges = 0;
+	char why[512];
+	int ret;
+
+	if (n < 2)
+		return parse_error(p, "limit: missing protocol (tcp or udp)");
+	if (pc_parse_proto(words[1], &limit.proto, why, sizeof(why)))
+		return parse_error(p, "%s", why);
+	if (n < 3)
+		return parse_error(p, "limit: missing ports after '%s'", words[1]);
+	if (n < 4 || strcmp(words[3], "rate") != 0)
+		return n < 4 ? parse_error(p, "limit: missing 'rate N/DURATION' after the ports")
+			     : parse_error(p, "limit: expected 'rate' after the ports, got " QW,
+					   SHOW(words[3]));
+	if (n < 5)
+		return parse_error(p, "limit: missing N/DURATION after 'rate'");
+	ret = parse_rate(p, words[4], &limit);
+	limit.burst = limit.rate;
+	if (!ret && n > 5)
+		ret = parse_burst(p, words, n, &limit);
+	if (!ret && p->limit_lines + 1 >= PC_LIMITS_MAX)
+		ret = parse_error(p, "limit: more than %d limit lines", PC_LIMITS_MAX - 1);
+	if (!ret) {
+		ret = pc_parse_ports(words[2], &ranges, &n_ranges, why, sizeof(why));
+		if (ret)
+			ret = ret == -ENOMEM ? out_of_memory(p) : parse_error(p, "%s", why);
+	}
+	if (!ret && n_ranges > SIZE_MAX / sizeof(*grown) / 2 - rs->n_limits)
+		ret = out_of_memory(p);
+	grown = ret ? NULL : realloc(rs->limits, (rs->n_limits + n_ranges) * sizeof(*grown));
+	if (!ret && !grown)
+		ret = out_of_memory(p);
+	if (grown)
+		rs->limits = grown;
+	for (size_t i = 0; i < n_ranges && !ret; i++) {
+		limit.lo = ranges[i].lo;
+		limit.hi = ranges[i].hi;
+		ret = check_limit_conflict(p, &limit);
+		if (!ret)
+			rs->limits[rs->n_limits++] = limit;
+	}
+	if (!ret)
+		p->limit_lines++;
+	free(ranges);
+	return ret;
+}
+
+/*
+ * After the last line, when every allow is known: a limit applies to ports
+ * open to every source. On a closed port it would do nothing, and on a port
+ * open only to listed sources neither (those are exempt): both are errors.
+ */
+static int check_limited_ports(struct parser *p)
+{
+	for (size_t i = 0; i < p->rs->n_limits; i++) {
+		const struct pc_limit_rule *limit = &p->rs->limits[i];
+		const __u64 *open = p->marks->bits[limit->proto][0];
+		const __u64 *listed = p->marks->bits[limit->proto][1];
+		const char *proto = cfg_proto_names[limit->proto];
+
+		for (__u32 port = limit->lo; port <= limit->hi; port++) {
+			if ((open[port / 64] >> (port % 64)) & 1)
+				continue;
+			p->line = limit->line;
+			if ((listed[port / 64] >> (port % 64)) & 1)
+				return parse_error(p,
+						   "limit: %s port %u is open only to listed sources, "
+						   "which are exempt: the limit would never apply",
+						   proto, port);
+			return parse_error(p,
+					   "limit: %s port %u is not allowed (add 'allow %s %u' "
+					   "or drop it from the limit)",
+					   proto, port, proto, port);
+		}
+	}
+	return 0;
+}
+
 static const struct directive {
 	const char *name;
 	int max_words; /* including the directive */
@@ -585,6 +726,7 @@ static const struct directive {
 	{ "allow", 5, parse_allow },
 	{ "deny", 3, parse_deny },
 	{ "exempt", 3, parse_exempt },
+	{ "limit", 7, parse_limit },
 	{ "scan-detect", 1 + 2 * N_SCAN_KEYS, parse_scan_detect },
 };
 
@@ -673,6 +815,8 @@ int pc_config_parse(const char *name, const char *text, size_t len, struct pc_ru
 		p.line = lines->number;
 		ret = parse_line(&p, lines->buf);
 	}
+	if (ret == 0)
+		ret = check_limited_ports(&p);
 	free(lines);
 	free(p.marks);
 	free(base_dir);

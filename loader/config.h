@@ -42,6 +42,19 @@ struct pc_allow {
 	int line;                      /* where it was written, for messages */
 };
 
+/*
+ * One port range of a "limit PROTO PORTS rate N/DURATION [burst M]" line.
+ * The ranges of one line share their sources' buckets: LINE tells them apart.
+ */
+struct pc_limit_rule {
+	enum pc_proto proto;
+	__u16 lo, hi;   /* host order, inclusive; every port allowed to every source */
+	__u32 rate;     /* N tokens ... */
+	__u64 per_ns;   /* ... per DURATION */
+	__u32 burst;    /* M, at most this many tokens; N when not given */
+	int line;
+};
+
 struct pc_ruleset {
 	enum pc_mode mode;
 	bool scan_flags_pass;  /* scan-flags pass */
@@ -84,6 +97,10 @@ struct pc_ruleset {
 	 * never set: those protocols have directives of their own.
 	 */
 	__u64 allowed_protos[4];
+
+	/* limit lines, in file order; at most PC_LIMITS_MAX - 1 lines */
+	struct pc_limit_rule *limits;
+	size_t n_limits;
 };
 
 /* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */

@@ -309,6 +309,11 @@ static void ban_evictions(FILE *out, const char *name, const struct iface_sample
 	sample(out, name, iface, "", iface->bans.evictions);
 }
 
+static void rate_untracked(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, "", iface->snap.scan[PC_STAT_RATE_UNTRACKED]);
+}
+
 static void reloads(FILE *out, const char *name, const struct iface_sample *iface)
 {
 	sample(out, name, iface, ",result=\"success\"", iface->snap.meta.reloads_ok);
@@ -357,6 +362,9 @@ static const struct metric_family {
 	  "Bans made since attach, by the scan detector and by hand.", bans_total, false },
 	{ "portcullis_ban_evictions_total", "counter",
 	  "Scan bans replaced by newer ones because the ban table was full.", ban_evictions, false },
+	{ "portcullis_rate_untracked_total", "counter",
+	  "Packets to rate-limited ports passed untracked: no room in the bucket table.",
+	  rate_untracked, false },
 	{ "portcullis_config_reloads_total", "counter", "Config reloads since attach, by result.",
 	  reloads, false },
 	{ "portcullis_info", "gauge", "Always 1: the filter's mode, XDP attach mode and version.",

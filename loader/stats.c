@@ -67,6 +67,7 @@ static void print_stats_json(const char *ifname, const struct pc_snapshot *snap)
 	       snap->bans_active, snap->scan[PC_STAT_BANS], snap->scan[PC_STAT_EXPIRED],
 	       snap->scan[PC_STAT_PROMOTED], snap->scan[PC_STAT_BAN_TABLE_FULL],
 	       snap->scan[PC_STAT_EVICTED], snap->scan[PC_STAT_EVENTS_SUPPRESSED]);
+	printf("},\n \"limits\": {\"untracked\": %llu", snap->scan[PC_STAT_RATE_UNTRACKED]);
 	printf("},\n \"ports\": [");
 	for (size_t i = 0; i < snap->n_ports; i++) {
 		const struct pc_port_row *row = &snap->ports[i];
@@ -152,6 +153,10 @@ static void print_stats_table(const char *ifname, const struct pc_snapshot *snap
 	if (snap->scan[PC_STAT_BAN_TABLE_FULL])
 		printf("warning: %llu bans did not fit in the ban table (%d)\n",
 		       snap->scan[PC_STAT_BAN_TABLE_FULL], PC_BANS_MAX);
+	if (snap->scan[PC_STAT_RATE_UNTRACKED])
+		printf("warning: %llu packets to rate-limited ports passed untracked: every "
+		       "bucket they hashed to was busy limiting others (a flood?)\n",
+		       snap->scan[PC_STAT_RATE_UNTRACKED]);
 
 	printf("\n%-5s %5s %-7s  %11s %11s  %11s %11s\n", "proto", "port", "allowed", "pass pkts",
 	       "pass bytes", "drop pkts", "drop bytes");

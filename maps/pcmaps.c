@@ -35,6 +35,8 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_OFFENDERS, offsetof(struct pc_maps, offenders) },
 	{ PC_MAP_SCAN_STATS, offsetof(struct pc_maps, scan_stats) },
 	{ PC_MAP_EVENTS, offsetof(struct pc_maps, events) },
+	{ PC_MAP_LIMITS, offsetof(struct pc_maps, limits) },
+	{ PC_MAP_RATE, offsetof(struct pc_maps, rate) },
 };
 
 #define N_MAPS (sizeof(map_slots) / sizeof(map_slots[0]))
@@ -402,6 +404,20 @@ int pc_maps_write_ports(const struct pc_maps *maps, __u32 set, const struct pc_p
 	return err ? err : write_rules(maps, set, table, 0, PC_PORT_SLOTS);
 }
 
+/* A port that stays open to every source keeps its "limit" line. */
+static void keep_limit(const struct pc_maps *maps, __u32 set, enum pc_proto proto, __u16 port,
+		       struct pc_port_rule *rule)
+{
+	__u32 key = pc_port_key(set, proto, htons(port));
+	struct pc_port_rule live;
+
+	if (!(rule->flags & PC_PORT_ALLOWED) || bpf_map_lookup_elem(maps->ports, &key, &live) ||
+	    !(live.flags & PC_PORT_RATE_LIMITED))
+		return;
+	rule->flags |= PC_PORT_RATE_LIMITED;
+	rule->limit = live.limit;
+}
+
 int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
 			      const struct pc_port_range *ranges, size_t n, __u16 flags,
 			      __u16 source_list)
@@ -420,8 +436,10 @@ int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
 		if (flags && ranges[i].lo != ranges[i].hi)
 			range_flags |= PC_PORT_IN_RANGE;
 		pc_port_table_set(table, proto, ranges[i].lo, ranges[i].hi, range_flags);
-		for (__u32 port = ranges[i].lo; port <= ranges[i].hi; port++)
+		for (__u32 port = ranges[i].lo; port <= ranges[i].hi; port++) {
 			table->rules[table_index(proto, port)].source_list = source_list;
+			keep_limit(maps, set, proto, port, &table->rules[table_index(proto, port)]);
+		}
 	}
 	if (!err)
 		err = write_owners(maps, table);
@@ -430,6 +448,28 @@ int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
 				  ranges[i].hi - ranges[i].lo + 1U);
 	pc_port_table_free(table);
 	return err;
+}
+
+int pc_maps_write_limits(const struct pc_maps *maps, __u32 set,
+			 const struct pc_limit limits[PC_LIMITS_MAX])
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 keys[PC_LIMITS_MAX], done = PC_LIMITS_MAX;
+
+	for (__u32 id = 0; id < PC_LIMITS_MAX; id++)
+		keys[id] = pc_limit_key(set, id);
+	return bpf_map_update_batch(maps->limits, keys, limits, &done, &opts) ? -errno : 0;
+}
+
+int pc_maps_read_limits(const struct pc_maps *maps, __u32 set, struct pc_limit limits[PC_LIMITS_MAX])
+{
+	for (__u32 id = 0; id < PC_LIMITS_MAX; id++) {
+		__u32 key = pc_limit_key(set, id);
+
+		if (bpf_map_lookup_elem(maps->limits, &key, &limits[id]))
+			return -errno;
+	}
+	return 0;
 }
 
 /* Counters are read in chunks: one syscall per chunk, not per key. */
@@ -491,6 +531,7 @@ static const char *const reason_names[PC_REASONS] = {
 	[PC_DROP_FRAGMENT] = "fragment",
 	[PC_DROP_ICMP] = "icmp",
 	[PC_DROP_PROTOCOL] = "protocol",
+	[PC_DROP_RATE_LIMITED] = "rate-limited",
 	[PC_PASS_ALLOWED] = "allowed",
 	[PC_PASS_ESTABLISHED] = "established",
 	[PC_PASS_TRUSTED] = "trusted",

@@ -36,6 +36,8 @@ struct pc_maps {
 	int offenders;
 	int scan_stats;
 	int events;
+	int limits; /* "limit" lines: struct pc_limit by pc_limit_key() */
+	int rate;   /* per-source token buckets of the limits */
 	int ncpus; /* possible CPUs: the stride of per-CPU values */
 };
 
@@ -101,6 +103,15 @@ int pc_maps_write_ports(const struct pc_maps *maps, __u32 set, const struct pc_p
 int pc_maps_update_live_ports(const struct pc_maps *maps, enum pc_proto proto,
 			      const struct pc_port_range *ranges, size_t n, __u16 flags,
 			      __u16 source_list);
+
+/*
+ * The "limit" lines of rule set SET: LIMITS[id] for ids 0 .. PC_LIMITS_MAX - 1
+ * (id 0 unused, interval 0), all written in one batch so no id of an
+ * earlier rule set is left behind.
+ */
+int pc_maps_write_limits(const struct pc_maps *maps, __u32 set,
+			 const struct pc_limit limits[PC_LIMITS_MAX]);
+int pc_maps_read_limits(const struct pc_maps *maps, __u32 set, struct pc_limit limits[PC_LIMITS_MAX]);
 
 /* Sum of a per-CPU counter array of N entries into OUT[N]. */
 int pc_maps_sum_counters(const struct pc_maps *maps, int map_fd, __u32 n, struct pc_counter *out);

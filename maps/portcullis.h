@@ -46,6 +46,7 @@ enum pc_reason {
 	PC_DROP_FRAGMENT,
 	PC_DROP_ICMP,
 	PC_DROP_PROTOCOL, /* an IP protocol not opened by "allow proto" */
+	PC_DROP_RATE_LIMITED, /* over its source's "limit" rate on an allowed port */
 	PC_DROP_REASONS,
 
 	PC_PASS_ALLOWED = PC_DROP_REASONS, /* destination port allowed */
@@ -152,6 +153,7 @@ _Static_assert(sizeof(struct pc_config) == 88, "pc_config layout changed");
 #define PC_PORT_ALLOWED        (1U << 0) /* open to every source */
 #define PC_PORT_SOURCE_LIMITED (1U << 1) /* open only to the port's source list */
 #define PC_PORT_IN_RANGE       (1U << 2) /* opened by a range: listed only when counted */
+#define PC_PORT_RATE_LIMITED   (1U << 3) /* "limit" line pc_port_rule.limit applies */
 
 /*
  * Map "pc_ports", ARRAY, key = pc_port_key(set, proto, port_be): one entry
@@ -161,7 +163,8 @@ _Static_assert(sizeof(struct pc_config) == 88, "pc_config layout changed");
 struct pc_port_rule {
 	__u16 flags;       /* PC_PORT_* */
 	__u16 pass_slot;   /* host order; index into pc_port_pass, 0 = shared overflow slot */
-	__u32 source_list; /* host order; id of the port's source list, 0 = none */
+	__u16 source_list; /* host order; id of the port's source list, 0 = none */
+	__u16 limit;       /* host order; "limit" line id (pc_limits), with PC_PORT_RATE_LIMITED */
 };
 _Static_assert(sizeof(struct pc_port_rule) == 8, "pc_port_rule layout changed");
 
@@ -488,6 +491,7 @@ enum pc_scan_stat {
 	PC_STAT_EVENTS_SUPPRESSED, /* events over PC_EVENTS_PER_SEC */
 	PC_STAT_EXPIRED,           /* bans the data path found expired and removed */
 	PC_STAT_EVICTED,           /* scan bans replaced by newer ones (pc_scan_ring) */
+	PC_STAT_RATE_UNTRACKED,    /* rate-limited packets with no room in pc_rate: passed */
 	PC_SCAN_STATS,
 };
 
@@ -514,6 +518,63 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 
 #define PC_EVENTS_RING_BYTES (256 * 1024)
 
+/*
+ * Per-source rate limits ("limit tcp|udp PORTS rate N/DURATION [burst M]").
+ * A port with PC_PORT_RATE_LIMITED names its line in pc_port_rule.limit;
+ * the line's bucket parameters are in pc_limits, ARRAY, key =
+ * pc_limit_key(set, id). Ports without the flag pay nothing.
+ *
+ * Each (source, line) is a token bucket kept as GCRA: one time, tat_ns, the
+ * moment the source's bucket is full again. A packet at NOW passes when
+ * tat_ns - NOW <= tolerance_ns ((M - 1) * interval_ns) and moves tat_ns to
+ * max(tat_ns, NOW) + interval_ns (DURATION / N); a dropped packet writes
+ * nothing. No record means a full bucket, so a record whose tat_ns has
+ * passed carries nothing and is free for anyone.
+ *
+ * pc_rate   ARRAY, fixed size, preallocated: buckets of PC_RATE_WAYS records,
+ *           one cache line each, picked by a hash of (source, line) keyed
+ *           with scan_hash_key. A source's first packet takes a "weak"
+ *           record (it owes one token); a source back while its record
+ *           still holds a debt (passing or dropped) turns it "strong".
+ *           A newcomer takes a free
+ *           record, else the weak one full again soonest; strong records
+ *           with a debt are never taken. So a spoofed flood (one packet per
+ *           source) only churns weak records, and the bucket of a source
+ *           being limited (strong, by then) lasts until it would have
+ *           refilled anyway. When every way of a bucket is strong and owed,
+ *           the newcomer is not tracked: it passes (PC_STAT_RATE_UNTRACKED).
+ */
+#define PC_LIMITS_MAX 1024      /* "limit" line ids 1 .. PC_LIMITS_MAX - 1 per rule set */
+#define PC_RATE_WAYS 4
+#define PC_RATE_BUCKETS 4096    /* 16384 records, 256 KiB */
+#define PC_RATE_MAX_N 1000000   /* largest N and M */
+#define PC_RATE_STRONG 1U       /* pc_rate_slot.strong */
+
+static inline __u32 pc_limit_key(__u32 set, __u32 id)
+{
+	return set * PC_LIMITS_MAX + (id & (PC_LIMITS_MAX - 1));
+}
+
+/* Value of pc_limits. Host byte order. interval_ns 0: no such line. */
+struct pc_limit {
+	__u64 interval_ns;  /* DURATION / N: one token */
+	__u64 tolerance_ns; /* (M - 1) * interval_ns: how far ahead tat_ns may run */
+};
+_Static_assert(sizeof(struct pc_limit) == 16, "pc_limit layout changed");
+
+/* One record of pc_rate. Host byte order. */
+struct pc_rate_slot {
+	__u32 fingerprint; /* second hash of (source, line), bit 0 set; 0 = empty */
+	__u32 strong;      /* PC_RATE_STRONG: came back while owing; never evicted while owing */
+	__u64 tat_ns;      /* bpf_ktime_get_coarse_ns() the bucket is full again */
+};
+_Static_assert(sizeof(struct pc_rate_slot) == 16, "pc_rate_slot layout changed");
+
+struct pc_rate_bucket {
+	struct pc_rate_slot way[PC_RATE_WAYS];
+};
+_Static_assert(sizeof(struct pc_rate_bucket) == 64, "pc_rate_bucket layout changed");
+
 /* Map names, as pinned under PIN_ROOT/IFACE/. */
 #define PC_MAP_CONFIG     "pc_config"
 #define PC_MAP_ACTIVE     "pc_active"
@@ -534,6 +595,8 @@ _Static_assert(sizeof(struct pc_event) == 64, "pc_event layout changed");
 #define PC_MAP_OFFENDERS  "pc_offenders"
 #define PC_MAP_SCAN_STATS "pc_scan_stats"
 #define PC_MAP_EVENTS     "pc_events"
+#define PC_MAP_LIMITS     "pc_limits"
+#define PC_MAP_RATE       "pc_rate"
 #define PC_LINK_NAME      "link"
 
 /* Bound of the IPv6 extension header walk; longer chains are malformed. */

@@ -62,7 +62,7 @@ check "metrics exits 0" test $? -eq 0
 promtool_clean "metrics passes promtool check metrics with no lint problems" "$TEST_TMP/all.prom"
 agrees "metrics agrees with stats --json" pc metrics "$IF_SRV"
 n=$(grep -c "^portcullis_drops_total{interface=\"$IF_SRV\"" "$TEST_TMP/all.prom")
-check "every drop reason has a series ($n of 14)" test "$n" -eq 14
+check "every drop reason has a series ($n of 15)" test "$n" -eq 15
 check "info carries mode, xdp_mode and version" \
 	grep -qE "^portcullis_info\{interface=\"$IF_SRV\",mode=\"enforce\",xdp_mode=\"(native|generic)\",version=\"[^\"]+\"\} 1$" \
 	"$TEST_TMP/all.prom"

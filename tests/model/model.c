@@ -489,6 +489,7 @@ void model_detector_reset(struct model_detector *d)
 {
 	free(d->tracks);
 	free(d->bans);
+	free(d->rates);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -501,6 +502,58 @@ bool model_detector_unban(struct model_detector *d, const struct model_prefix *s
 		}
 	}
 	return false;
+}
+
+/* ---- rate limits --------------------------------------------------------------------- */
+
+/* Is SOURCE in some port's "from" list? Those are exempt from limits. */
+static bool rate_exempt(const struct model_rules *rules, const struct model_prefix *source)
+{
+	for (size_t i = 0; i < rules->n_allows; i++)
+		if (rules->allows[i].from &&
+		    in_list(source, rules->allows[i].from, rules->allows[i].n_from))
+			return true;
+	return false;
+}
+
+/*
+ * Step 8's limit for a packet the port allows: rate-limited when KEY has
+ * used up the burst of the port's limit line; else the opening is counted.
+ * Only with STATE (model_verdict_at), and only for what opens something.
+ */
+static enum pc_reason rate_verdict(const struct model_rules *rules, struct model_detector *state,
+				   const struct model_packet *pkt, const struct model_prefix *key,
+				   const struct model_port *where, uint8_t tcp_flags)
+{
+	struct model_rate *rate = NULL;
+	size_t line;
+
+	if (!state)
+		return PC_PASS_ALLOWED;
+	for (line = 0; line < rules->n_limits; line++)
+		if (rules->limits[line].proto == where->proto && where->port >= rules->limits[line].lo &&
+		    where->port <= rules->limits[line].hi)
+			break;
+	if (line == rules->n_limits)
+		return PC_PASS_ALLOWED;
+	if (where->proto == MODEL_TCP && (tcp_flags & (SYN | ACK)) != SYN)
+		return PC_PASS_ALLOWED;
+	if (rate_exempt(rules, &pkt->source))
+		return PC_PASS_ALLOWED;
+	for (size_t i = 0; i < state->n_rates && !rate; i++)
+		if (state->rates[i].line == line && same_key(&state->rates[i].source, key))
+			rate = &state->rates[i];
+	if (!rate) {
+		if (!make_room((void **)&state->rates, &state->cap_rates, state->n_rates,
+			       sizeof(*rate)))
+			abort();
+		rate = &state->rates[state->n_rates++];
+		*rate = (struct model_rate){ *key, line, 0 };
+	}
+	if (rate->used >= rules->limits[line].burst)
+		return PC_DROP_RATE_LIMITED;
+	rate->used++;
+	return PC_PASS_ALLOWED;
 }
 
 /* ---- the verdict --------------------------------------------------------------------- */
@@ -536,7 +589,7 @@ static enum pc_reason verdict(const struct model_rules *rules, struct model_dete
 	if (is_banned(rules, &pkt.source))
 		return PC_DROP_BANNED;
 	*key = scan_key(rules, &pkt.source);
-	if (detector && scan_banned(detector, key, now))
+	if (detector && rules->scan_ports && scan_banned(detector, key, now))
 		return PC_DROP_BANNED;
 
 	/* Step 5 */
@@ -572,7 +625,10 @@ static enum pc_reason verdict(const struct model_rules *rules, struct model_dete
 	}
 
 	/* Steps 8-10 */
-	return port_verdict(rules, &pkt, port, tcp_flags);
+	reason = port_verdict(rules, &pkt, port, tcp_flags);
+	if (reason == PC_PASS_ALLOWED)
+		return rate_verdict(rules, detector, &pkt, key, where, tcp_flags);
+	return reason;
 }
 
 enum pc_reason model_verdict(const struct model_rules *rules, const uint8_t *frame, size_t len,
@@ -592,8 +648,8 @@ enum pc_reason model_verdict_at(const struct model_rules *rules, struct model_de
 	struct model_prefix key;
 	enum pc_reason reason;
 
-	reason = verdict(rules, rules->scan_ports ? detector : NULL, now_ns, frame, len, &port,
-			 &key);
+	reason = verdict(rules, rules->scan_ports || rules->n_limits ? detector : NULL, now_ns, frame,
+			 len, &port, &key);
 	/* Step 10's drops and step 7's feed the detector (in monitor mode too). */
 	if (scan_feeds(rules, reason, &port))
 		scan_count(rules, detector, &key, &port, now_ns);

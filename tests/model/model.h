@@ -44,6 +44,20 @@ struct model_allow {
 	size_t n_from;
 };
 
+/*
+ * One "limit PROTO LO-HI rate N/DURATION burst M" line whose DURATION / N
+ * outlasts the run, so no token comes back: a source (IPv6 grouped per
+ * ban_ipv6_prefix, as the detector groups it) may open M connections (TCP
+ * SYN without ACK, any UDP packet) to the line's ports, and every later one
+ * is rate-limited. Step 8, on a port open to every source (the config only
+ * takes limits there); sources in any "from" list are exempt, never limited.
+ */
+struct model_limit {
+	enum model_proto proto;
+	uint16_t lo, hi; /* inclusive, host order */
+	unsigned int burst;
+};
+
 enum model_established {
 	MODEL_ESTABLISHED_OFF,
 	MODEL_ESTABLISHED_EPHEMERAL,
@@ -95,6 +109,10 @@ struct model_rules {
 	 * offenders' ban times x4 up to "max".
 	 */
 	bool scan_openings_only;
+
+	/* limit lines, for model_verdict_at(); model_verdict() sees full buckets */
+	const struct model_limit *limits;
+	size_t n_limits;
 };
 
 /* The destination a verdict of steps 7-10 was made on. */
@@ -121,12 +139,22 @@ struct model_scan_track {
 	uint32_t ports[PC_SCAN_MAX_PORTS]; /* proto << 16 | port */
 };
 
-/* The scan detector's state: every source exactly, no capacity limits. */
+/* Openings a source made under one limit line (index into rules->limits). */
+struct model_rate {
+	struct model_prefix source; /* as the detector keys it */
+	size_t line;
+	unsigned int used;
+};
+
+/* The scan detector's state: every source exactly, no capacity limits; and
+ * the limits' buckets, every source's exactly too. */
 struct model_detector {
 	struct model_scan_track *tracks;
 	size_t n_tracks, cap_tracks;
 	struct model_scan_ban *bans;
 	size_t n_bans, cap_bans;
+	struct model_rate *rates;
+	size_t n_rates, cap_rates;
 };
 
 /*

@@ -171,6 +171,15 @@ static const char *describe(const struct pc_ruleset *rs, bool with_lines)
 		append(buf, sizeof(buf), " exempt");
 		describe_list(&rs->exempt, buf, sizeof(buf));
 	}
+	for (size_t i = 0; i < rs->n_limits; i++) {
+		const struct pc_limit_rule *limit = &rs->limits[i];
+
+		append(buf, sizeof(buf), " limit=%s:%u-%u:%u/%llus:b%u",
+		       limit->proto == PC_PROTO_TCP ? "tcp" : "udp", limit->lo, limit->hi,
+		       limit->rate, (unsigned long long)(limit->per_ns / SEC), limit->burst);
+		if (with_lines)
+			append(buf, sizeof(buf), "@%d", limit->line);
+	}
 	return buf[0] == ' ' ? buf + 1 : buf;
 }
 
@@ -614,6 +623,59 @@ static const struct parse_case parse_cases[] = {
 	    "deny from @{A}/configs/lists/admins.txt", "denied<2001:db8:1::/48,198.18.0.1/32>"),
     BAD("bare config name: list relative to cwd", "deny from @lists/admins.txt",
 	"t.conf:1: lists/admins.txt: No such file or directory"),
+
+    /* limit: per-source rate limits on ports open to every source */
+    GOOD("limit: burst defaults to N", "allow tcp 22\nlimit tcp 22 rate 6/30s",
+	 "tcp:22-22@1 limit=tcp:22-22:6/30s:b6@2"),
+    GOOD("limit: burst and a list of ports, before the allow",
+	 "limit udp 53,5000-5001 rate 10/1m burst 20\nallow udp 53,5000-5010",
+	 "udp:53-53@2 udp:5000-5010@2 limit=udp:53-53:10/60s:b20@1 limit=udp:5000-5001:10/60s:b20@1"),
+    GOOD("limit: N and M up to 1000000", "allow tcp 80\nlimit tcp 80 rate 1000000/1s burst 1000000",
+	 "tcp:80-80@1 limit=tcp:80-80:1000000/1s:b1000000@2"),
+    BAD("limit: rate 0/30s", "allow tcp 22\nlimit tcp 22 rate 0/30s",
+	"t.conf:2: bad rate '0/30s': expected N/DURATION with N 1..1000000, e.g. 6/30s"),
+    BAD("limit: rate over 1000000", "allow tcp 22\nlimit tcp 22 rate 1000001/1s",
+	"t.conf:2: bad rate '1000001/1s': expected N/DURATION with N 1..1000000, e.g. 6/30s"),
+    BAD("limit: rate without a duration", "allow tcp 22\nlimit tcp 22 rate 6",
+	"t.conf:2: bad rate '6': expected N/DURATION with N 1..1000000, e.g. 6/30s"),
+    BAD("limit: rate with a bad unit", "allow tcp 22\nlimit tcp 22 rate 6/30x",
+	"t.conf:2: bad rate '6/30x': bad duration '30x': unknown unit 'x' (s, m, h or d)"),
+    BAD("limit: rate over 0s", "allow tcp 22\nlimit tcp 22 rate 6/0s",
+	"t.conf:2: bad rate '6/0s': bad duration '0s': must be greater than 0"),
+    BAD("limit: rate without a unit", "allow tcp 22\nlimit tcp 22 rate 6/30",
+	"t.conf:2: bad rate '6/30': bad duration '30': missing unit (s, m, h or d)"),
+    BAD("limit: burst 0", "allow tcp 22\nlimit tcp 22 rate 6/30s burst 0",
+	"t.conf:2: bad burst '0': must be 1..1000000"),
+    BAD("limit: burst not a number", "allow tcp 22\nlimit tcp 22 rate 6/30s burst many",
+	"t.conf:2: bad burst 'many': must be 1..1000000"),
+    BAD("limit: a bucket that takes over a year to refill",
+	"allow tcp 22\nlimit tcp 22 rate 1/1d burst 400",
+	"t.conf:2: bad burst '400': 400 tokens at 1/1d take over a year to refill"),
+    BAD("limit: burst missing its number", "allow tcp 22\nlimit tcp 22 rate 6/30s burst",
+	"t.conf:2: limit: missing number after 'burst'"),
+    BAD("limit: unknown word after the rate", "allow tcp 22\nlimit tcp 22 rate 6/30s bust 3",
+	"t.conf:2: limit: expected 'burst' after the rate, got 'bust'"),
+    BAD("limit: extra argument", "allow tcp 22\nlimit tcp 22 rate 6/30s burst 3 now",
+	"t.conf:2: limit: extra argument 'now'"),
+    BAD("limit: missing rate", "allow tcp 22\nlimit tcp 22",
+	"t.conf:2: limit: missing 'rate N/DURATION' after the ports"),
+    BAD("limit: missing N/DURATION", "allow tcp 22\nlimit tcp 22 rate",
+	"t.conf:2: limit: missing N/DURATION after 'rate'"),
+    BAD("limit: missing ports", "limit tcp", "t.conf:1: limit: missing ports after 'tcp'"),
+    BAD("limit: missing protocol", "limit", "t.conf:1: limit: missing protocol (tcp or udp)"),
+    BAD("limit: bad protocol", "limit sctp 22 rate 6/30s",
+	"t.conf:1: bad protocol 'sctp': must be tcp or udp"),
+    BAD("limit: a port not allowed", "allow tcp 22\nlimit tcp 22-23 rate 6/30s",
+	"t.conf:2: limit: tcp port 23 is not allowed (add 'allow tcp 23' or drop it from the limit)"),
+    BAD("limit: allowed for the other protocol only", "allow udp 53\nlimit tcp 53 rate 6/30s",
+	"t.conf:2: limit: tcp port 53 is not allowed (add 'allow tcp 53' or drop it from the limit)"),
+    BAD("limit: a port open only to a from list",
+	"allow tcp 22 from 198.51.100.0/24\nlimit tcp 22 rate 6/30s",
+	"t.conf:2: limit: tcp port 22 is open only to listed sources, which are exempt: the limit "
+	"would never apply"),
+    BAD("limit: a port limited twice", "allow tcp 20-30\nlimit tcp 22 rate 6/30s\n"
+	"limit tcp 20-25 rate 1/1s",
+	"t.conf:3: limit: tcp port 22 conflicts with line 2: limited there already"),
 };
 
 static void run_parse_cases(void)

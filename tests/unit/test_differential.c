@@ -77,6 +77,13 @@ struct diff_allow {
 	const char *from; /* comma list of prefixes, NULL for every source */
 };
 
+/* limit PROTO LO-HI rate BURST/3h burst BURST: no token comes back within a run. */
+struct diff_limit {
+	enum model_proto proto;
+	__u16 lo, hi; /* hi 0 ends the list */
+	unsigned int burst;
+};
+
 struct diff_config {
 	const char *name;
 	unsigned int share; /* of the packets, in parts of the sum of all shares */
@@ -91,6 +98,7 @@ struct diff_config {
 	unsigned int ban_ipv6_prefix; /* IPv6 ban grouping; 0 = the default 64 */
 	unsigned int scan_ports;      /* scan-detect ports N (window and ban 1h); 0 = off */
 	const char *scanners;	      /* more prefixes to send from, in no rule */
+	struct diff_limit limits[4];  /* rate limits on ports open to every source */
 };
 
 /* Overlapping "from" lines: ports 3005-3010 get the union of both lists. */
@@ -236,6 +244,31 @@ static const struct diff_config configs[] = {
 		.established = MODEL_ESTABLISHED_OFF,
 		.allows = { STANDARD_ALLOWS },
 	},
+	/* Rate limits: a few openings per source, then rate-limited for the run. */
+	{
+		.name = "limits: enforce, source lists, bans per /56",
+		.share = 25,
+		.established = MODEL_ESTABLISHED_EPHEMERAL,
+		.ephemeral_lo = 40000,
+		.ephemeral_hi = 50000,
+		.allows = { STANDARD_ALLOWS },
+		.deny = STANDARD_DENY,
+		.trust = STANDARD_TRUST,
+		.bans = STANDARD_BANS,
+		.ban_ipv6_prefix = 56,
+		.limits = { { MODEL_TCP, 22, 22, 1 }, { MODEL_TCP, 8000, 8100, 2 },
+			    { MODEL_UDP, 53, 53, 1 }, { MODEL_UDP, 5000, 5010, 1 } },
+	},
+	{
+		.name = "limits: fast path, monitor, scan-flags pass, port lists only",
+		.share = 15,
+		.monitor = true,
+		.scan_pass = true,
+		.established = MODEL_ESTABLISHED_OFF,
+		.allows = { STANDARD_ALLOWS },
+		.limits = { { MODEL_TCP, 80, 80, 1 }, { MODEL_TCP, 443, 443, 1 },
+			    { MODEL_UDP, 53, 53, 2 }, { MODEL_UDP, 5000, 5010, 1 } },
+	},
 };
 
 /* Scan windows and bans: longer than any run, so that no clock decides. */
@@ -248,13 +281,15 @@ static const struct diff_config configs[] = {
 struct diff_rules {
 	struct model_rules rules;
 	struct model_allow allows[16];
+	struct model_limit limits[4];
 	struct model_prefix prefixes[64]; /* every list's entries, in order */
 	size_t n_prefixes;
 	struct model_prefix pool4[POOL_MAX], pool6[POOL_MAX];
 	size_t n_pool4, n_pool6;
 	__u16 ports[PORTS_MAX];
 	size_t n_ports;
-	bool scan; /* scan detection on: sources from the pools only */
+	bool scan;   /* scan detection on: sources from the pools only */
+	bool pooled; /* sources from the pools only, left alone by mutations */
 };
 
 /* ---- random numbers ------------------------------------------------------------- */
@@ -442,6 +477,14 @@ static int build_rules(__u32 config, struct diff_rules *d)
 	r->scan_openings_only = true;
 	d->scan = c->scan_ports != 0;
 	r->allows = d->allows;
+	r->limits = d->limits;
+	for (size_t i = 0; i < ARRAY_SIZE(c->limits) && c->limits[i].hi; i++)
+		d->limits[r->n_limits++] = (struct model_limit){ c->limits[i].proto, c->limits[i].lo,
+								 c->limits[i].hi, c->limits[i].burst };
+	/* A bucket table that had to make room would differ from the model,
+	 * which remembers everyone: limits, like the detector, take sources
+	 * from the pools only. */
+	d->pooled = d->scan || r->n_limits;
 	for (size_t i = 0; i < ARRAY_SIZE(c->allows) && c->allows[i].hi; i++) {
 		struct model_allow *a = &d->allows[r->n_allows++];
 
@@ -526,6 +569,15 @@ static void config_text(const struct diff_config *c, char *buf, size_t size)
 		append(buf, size, "allow from %s\n", c->trust);
 	if (c->protos)
 		append(buf, size, "allow proto %s\n", c->protos);
+	for (size_t i = 0; i < ARRAY_SIZE(c->limits) && c->limits[i].hi; i++) {
+		const struct diff_limit *l = &c->limits[i];
+
+		append(buf, size, "limit %s %u-%u rate %u/3h burst %u\n", proto[l->proto], l->lo,
+		       l->hi, l->burst, l->burst);
+	}
+	/* The host's resolvers would be exempt from limits, unknown to the model. */
+	if (c->limits[0].hi)
+		append(buf, size, "exempt auto off\n");
 }
 
 static int set_local_port_range(__u16 lo, __u16 hi)
@@ -582,6 +634,17 @@ static int forget_scans(void)
 			return -errno;
 	while (bpf_map_get_next_key(maps.scan_track, NULL, &key) == 0)
 		if (bpf_map_delete_elem(maps.scan_track, &key))
+			return -errno;
+	return 0;
+}
+
+/* Empty the program's rate-limit buckets, as a fresh program has them. */
+static int forget_rates(void)
+{
+	static const struct pc_rate_bucket empty;
+
+	for (__u32 bucket = 0; bucket < PC_RATE_BUCKETS; bucket++)
+		if (bpf_map_update_elem(maps.rate, &bucket, &empty, BPF_ANY))
 			return -errno;
 	return 0;
 }
@@ -682,6 +745,7 @@ static int apply_config(__u32 config, struct diff_rules *d)
 
 	err = err ?: remove_all_bans();
 	err = err ?: forget_scans();
+	err = err ?: forget_rates();
 	model_detector_reset(&detector);
 	for (size_t i = 0; i < d->rules.n_banned && !err; i++) {
 		const struct model_prefix *b = &d->rules.banned[i];
@@ -758,12 +822,12 @@ static void source_address(const struct diff_rules *d, int family, __u8 *out)
 
 	/* With the detector on, only the pools: a pre-filter that had to evict
 	 * would differ from the model, which remembers everyone. */
-	if (!d->scan && chance(15)) {
+	if (!d->pooled && chance(15)) {
 		random_bytes(out, family == 4 ? 4 : 16);
 		return;
 	}
 	/* TODO(issue 12): such sources become malformed; scan runs leave them out. */
-	if (family == 6 && !d->scan && chance(15) && d->n_pool4) {
+	if (family == 6 && !d->pooled && chance(15) && d->n_pool4) {
 		/* An IPv4-mapped source in an IPv6 header. */
 		static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
 
@@ -1118,7 +1182,7 @@ static void generate_once(struct gen_frame *f, const struct diff_rules *d, __u64
 			mutate(f);
 	}
 	/* With the detector on, mutations leave the source alone (see source_address). */
-	if (d->scan && source_bytes(f, &at) && at + n <= FRAME_BYTES)
+	if (d->pooled && source_bytes(f, &at) && at + n <= FRAME_BYTES)
 		memcpy(f->data + at, source, n);
 	if (f->len < 14) /* BPF_PROG_TEST_RUN refuses less than an Ethernet header */
 		f->len = 14;
@@ -1276,8 +1340,8 @@ static void run_config(__u32 config, __u64 seed, __u64 count, long long only)
 	struct timespec t0, t1;
 	struct gen_frame f;
 	__u64 end = only >= 0 ? (__u64)only + 1 : count;
-	/* With the detector on, a packet's verdict depends on all before it. */
-	__u64 first = only >= 0 && !c->scan_ports ? (__u64)only : 0;
+	/* With the detector or limits on, a packet's verdict depends on all before it. */
+	__u64 first = only >= 0 && !c->scan_ports && !c->limits[0].hi ? (__u64)only : 0;
 	int err;
 
 	test_begin("differential: %s (%llu packets)", c->name, (unsigned long long)(end - first));

@@ -125,6 +125,8 @@ static int write_rules(__u32 set, const struct pc_config *cfg, struct pc_port_ta
 	return err ? err : pc_maps_write_ports(&maps, set, table);
 }
 
+static void limited_ports(struct pc_port_table *table);
+
 static struct pc_port_table *standard_ports(void)
 {
 	struct pc_port_table *table = pc_port_table_new(&maps);
@@ -140,6 +142,7 @@ static struct pc_port_table *standard_ports(void)
 	pc_port_table_set(table, PC_PROTO_TCP, 40001, 40001, PC_PORT_SOURCE_LIMITED);
 	pc_port_table_set(table, PC_PROTO_UDP, 53, 53, PC_PORT_ALLOWED);
 	pc_port_table_set(table, PC_PROTO_UDP, 5000, 5010, PC_PORT_ALLOWED);
+	limited_ports(table); /* verdict_ratelimit.h */
 	return table;
 }
 
@@ -1889,6 +1892,8 @@ static void run_counter_total(void)
 	test_end();
 }
 
+#include "verdict_ratelimit.h"
+
 /* ---- setup ------------------------------------------------------------------------------- */
 
 static int setup(void)
@@ -1993,6 +1998,10 @@ static int run_bench(void)
 	 * conntrack entry: a socket lookup and a conntrack lookup, both missing. */
 	static const struct verdict_case ack23 = {.base = b_v4_tcp, .port = 23, .flags = TCP_ACK};
 	static const struct verdict_case udp6_closed = {.base = b_v6_udp, .port = 5353};
+	/* Rate limits (verdict_ratelimit.h): 2024 always has a token, 2022 none. */
+	static const struct verdict_case syn2024 = {.base = b_v4_tcp, .port = 2024, .flags = TCP_SYN};
+	static const struct verdict_case ack2024 = {.base = b_v4_tcp, .port = 2024, .flags = TCP_ACK};
+	static const struct verdict_case syn2022 = {.base = b_v4_tcp, .port = 2022, .flags = TCP_SYN};
 	struct bench_row rows[] = {
 	    {.name = "bare XDP_PASS, ipv4 tcp syn", .packet = &syn22, .bare = true},
 	    {.name = "ipv4 tcp syn to allowed 22",
@@ -2018,9 +2027,22 @@ static int run_bench(void)
 	     .packet = &syn22,
 	     .established = PC_ESTABLISHED_OFF,
 	     .source_lists = true},
+	    {.name = "ipv4 tcp syn to allowed 2024, limit (a token)",
+	     .packet = &syn2024,
+	     .established = PC_ESTABLISHED_OFF},
+	    {.name = "ipv4 tcp ack to allowed 2024, limit (not counted)",
+	     .packet = &ack2024,
+	     .established = PC_ESTABLISHED_OFF},
+	    {.name = "ipv4 tcp syn to 2022, rate-limited",
+	     .packet = &syn2022,
+	     .established = PC_ESTABLISHED_OFF},
 	};
 	int bare = load_bare_xdp_pass();
 
+	if (write_limits() || rate_age(0)) {
+		fprintf(stderr, "writing the limits failed\n");
+		return 1;
+	}
 	if (bare < 0) {
 		fprintf(stderr, "loading the bare program: %s\n", strerror(errno));
 		return 1;
@@ -2036,7 +2058,8 @@ static int run_bench(void)
 			int err;
 
 			if (!rows[r].source_lists)
-				cfg.flags &= ~(PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST);
+				cfg.flags &= ~(PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST |
+					       PC_CFG_HAVE_EXEMPT);
 			pc_maps_write_config(&maps, 0, &cfg);
 			build_case(&f, rows[r].packet);
 			err = run_prog(rows[r].bare ? bare : prog_fd, f.data, f.len, BENCH_REPEAT,
@@ -2118,6 +2141,7 @@ int main(int argc, char **argv)
 	}
 	run_ban_cases();
 	run_scan_detector_cases();
+	run_rate_limit_cases();
 	run_counter_total();
 
 	teardown();
