@@ -25,10 +25,11 @@ PORTCULLIS_GIT_COMMIT ?= $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null
 	echo "$$(git rev-parse --short=12 HEAD)$$(git diff --quiet HEAD -- || echo -dirty)")
 FULL_VERSION := $(VERSION)$(if $(PORTCULLIS_GIT_COMMIT), (git $(PORTCULLIS_GIT_COMMIT)))
 
-# Libraries, found with pkg-config: add a module here (libcurl, json-c, ...),
+# Libraries, found with pkg-config: a new library is one more module here,
 # nothing else in this file to change. Its Debian -dev package goes in
 # scripts/deps.sh (build=) and in debian/control's Build-Depends.
-PKG_MODULES := libbpf libelf zlib libmicrohttpd libsystemd
+# libcurl and json-c: the CrowdSec bouncer (loader/crowdsec.c).
+PKG_MODULES := libbpf libelf zlib libmicrohttpd libsystemd libcurl json-c
 # Tools the build runs; a missing one or a missing module stops it with its name.
 BUILD_TOOLS := $(CC) $(CLANG) $(BPFTOOL) $(PKG_CONFIG)
 
@@ -53,7 +54,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(SAN_FLAGS) $(PREFIX_MAP) -std=gnu11 \
 	-D_GNU_SOURCE -DPORTCULLIS_VERSION='"$(VERSION)"' -DPORTCULLIS_FULL_VERSION='"$(FULL_VERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKG_MODULES) 2>/dev/null) -I$(OUTPUT) -I. $(EXTRA_CFLAGS)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKG_MODULES) 2>/dev/null) -lm
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKG_MODULES) 2>/dev/null) -lpthread -lm
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -mcpu=v3 -Wall -Wno-unused-function \

@@ -7,7 +7,11 @@
  * short rounds and per-round differences make a few-nanosecond change
  * visible on a machine whose absolute figures drift by more than that.
  *
- *   pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s] A.bpf.o B.bpf.o ...
+ *   pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s] [-P N] A.bpf.o B.bpf.o ...
+ *
+ * -P N gives every build after the first N prefix bans (/30s in
+ * 198.19.0.0/17, which no class's source is in), so "A.bpf.o A.bpf.o"
+ * prices the prefix-ban lookup on the same build.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "bans.h"
 #include "bare.skel.h"
 
 #define MAX_BUILDS 8
@@ -55,6 +61,27 @@ struct ab {
 	double ns[N_AB_CLASSES][MAX_BUILDS + 1][MAX_ROUNDS];
 	int retval[N_AB_CLASSES][MAX_BUILDS + 1];
 };
+
+/* N manual prefix bans in 198.19.0.0/17 into OBJ's maps. */
+static int add_prefix_bans(struct bpf_object *obj, int n)
+{
+	struct pc_ban_entry *entries = calloc(n, sizeof(*entries));
+	size_t added, failed;
+	struct pc_maps maps;
+	int err = pc_maps_from_object(obj, &maps);
+
+	for (int i = 0; i < n && !err && entries; i++) {
+		__u32 addr = htonl(0xc6130000U | (__u32)(i % 32768) << 2); /* 198.19.x.y/30 */
+
+		pc_ban_entry_make(&entries[i], AF_INET, (const __u8 *)&addr, 30, 64);
+		entries[i].ban.reason = PC_BAN_MANUAL;
+		entries[i].ban.expires_ns = PC_BAN_FOREVER;
+	}
+	if (!err)
+		err = entries ? pc_bans_add_many(&maps, entries, n, &added, &failed) : -ENOMEM;
+	free(entries);
+	return err;
+}
 
 static int measure(struct ab *ab)
 {
@@ -121,13 +148,16 @@ int bench_ab(int argc, char **argv)
 	static struct ab ab;
 	struct bpf_object *objs[MAX_BUILDS] = {};
 	struct bare_bpf *bare = NULL;
-	int opt, err = 1;
+	int opt, err = 1, prefix_bans = 0;
 
 	ab.rounds = 21;
 	ab.calls = 1;
 	ab.repeat = 1000000;
-	while ((opt = getopt(argc, argv, "r:n:k:ds")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:k:dsP:")) != -1) {
 		switch (opt) {
+		case 'P':
+			prefix_bans = atoi(optarg);
+			break;
 		case 'd':
 			ab.policy = POLICY_DEFAULTS;
 			break;
@@ -165,6 +195,10 @@ int bench_ab(int argc, char **argv)
 		ab.fd[b + 1] = load_candidate(ab.path[b + 1], ab.policy, &objs[b]);
 		if (ab.fd[b + 1] < 0)
 			goto cleanup;
+		if (b && prefix_bans > 0 && add_prefix_bans(objs[b], prefix_bans)) {
+			fprintf(stderr, "pcbench: cannot add %d prefix bans\n", prefix_bans);
+			goto cleanup;
+		}
 	}
 	pin_cpu(sysconf(_SC_NPROCESSORS_ONLN) - 1);
 	if (measure(&ab))
@@ -178,12 +212,13 @@ cleanup:
 	return err;
 usage:
 	fprintf(stderr,
-		"usage: pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s] A.bpf.o [B.bpf.o ...]\n"
+		"usage: pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s] [-P N] A.bpf.o "
+		"[B.bpf.o ...]\n"
 		"  runs up to %d builds of portcullis.bpf.o side by side (the first is the\n"
 		"  reference) with the xdp-filter equivalent policy, next to a bare XDP_DROP;\n"
 		"  -d: the contract's defaults instead (scan-detect on, established socket);\n"
 		"  -s: that policy plus the class table's source lists and ban (the probes'\n"
-		"  sources are in no list)\n",
+		"  sources are in no list); -P N: N prefix bans in the builds after the first\n",
 		MAX_BUILDS);
 	return 2;
 }

@@ -288,4 +288,30 @@ static __always_inline int parse_l4(struct packet *pkt)
 	return PARSE_OK;
 }
 
+/*
+ * The packet's whole source address into ADDR (16 bytes, IPv4 in the first
+ * 4) and *FAMILY (PC_SRC_FAMILY_V4 or _V6): its length in bits, 0 when the
+ * header is out of reach. For the source lists and prefix bans.
+ */
+static __always_inline __u32 source_address(const struct packet *pkt, __u8 *family, __u8 *addr)
+{
+	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
+		const struct iphdr *ip = pkt->l3;
+
+		if ((void *)(ip + 1) > pkt->data_end)
+			return 0;
+		*family = PC_SRC_FAMILY_V4;
+		__builtin_memcpy(addr, &ip->saddr, 4);
+		return 32;
+	}
+
+	const struct ipv6hdr *ip6 = pkt->l3;
+
+	if ((void *)(ip6 + 1) > pkt->data_end)
+		return 0;
+	*family = PC_SRC_FAMILY_V6;
+	__builtin_memcpy(addr, &ip6->saddr, 16);
+	return 128;
+}
+
 #endif /* PORTCULLIS_PARSE_H */

@@ -148,24 +148,11 @@ static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, 
 					   __u16 list, int fast)
 {
 	struct pc_source_key key = { .kind = kind, .list = list };
+	__u32 bits = source_address(pkt, &key.family, key.addr);
 
-	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
-		const struct iphdr *ip = pkt->l3;
-
-		if ((void *)(ip + 1) > pkt->data_end)
-			return 0;
-		key.family = PC_SRC_FAMILY_V4;
-		key.prefixlen = PC_SRC_KEY_HDR_BITS + 32;
-		__builtin_memcpy(key.addr, &ip->saddr, 4);
-	} else {
-		const struct ipv6hdr *ip6 = pkt->l3;
-
-		if ((void *)(ip6 + 1) > pkt->data_end)
-			return 0;
-		key.family = PC_SRC_FAMILY_V6;
-		key.prefixlen = PC_SRC_KEY_HDR_BITS + 128;
-		__builtin_memcpy(key.addr, &ip6->saddr, 16);
-	}
+	if (!bits)
+		return 0;
+	key.prefixlen = PC_SRC_KEY_HDR_BITS + bits;
 	if (!source_hinted(set, &key))
 		return 0;
 	return fast ? source_find(&key, set) : pc_source_find(&key, set);

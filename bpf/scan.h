@@ -39,6 +39,15 @@ struct {
 	__type(value, struct pc_ban);
 } pc_bans SEC(".maps");
 
+/* Manual and CrowdSec bans of whole prefixes (see maps/portcullis.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PC_PREFIX_BANS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pc_prefix_ban_key);
+	__type(value, struct pc_ban);
+} pc_prefix_bans SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PC_SCAN_BANS_MAX);
@@ -262,32 +271,84 @@ static __always_inline int bans_in_force(void)
 	__u32 zero = 0;
 
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
-	return state && state->active;
+	return state && (state->active | state->prefix_active);
+}
+
+/*
+ * Does a prefix ban hold SOURCE (the whole address)? Its reason, 0 if none.
+ * An expired entry holds nobody; user space sweeps it. A global function,
+ * so the verifier walks the trie lookup once.
+ */
+__noinline int pc_prefix_ban_lookup(const struct pc_prefix_ban_key *source)
+{
+	struct pc_prefix_ban_key key;
+	struct pc_ban *ban;
+	__u64 now;
+
+	if (!source)
+		return 0;
+	key = *source;
+	now = now_ns();
+	/* The trie answers with the longest prefix only: past an expired one,
+	 * a wider ban around it may still hold. */
+	for (int i = 0; i < PC_PREFIX_BAN_NESTING; i++) {
+		ban = bpf_map_lookup_elem(&pc_prefix_bans, &key);
+		if (!ban)
+			return 0;
+		if (now < ban->expires_ns)
+			return ban->reason;
+		if (!ban->prefix_len || ban->prefix_len > 128)
+			return 0;
+		key.prefixlen = PC_PREFIX_KEY_HDR_BITS + ban->prefix_len - 1;
+	}
+	return 0;
+}
+
+/* The packet's source as pc_prefix_bans keys it: every bit of it. */
+static __always_inline int source_prefix_ban(const struct packet *pkt)
+{
+	struct pc_prefix_ban_key key = {};
+	__u32 bits = source_address(pkt, &key.family, key.addr);
+
+	if (!bits)
+		return 0;
+	key.prefixlen = PC_PREFIX_KEY_HDR_BITS + bits;
+	return pc_prefix_ban_lookup(&key);
 }
 
 /*
  * Step 4: the reason of the source's ban, 0 if none. Free while nobody is
- * banned. pc_ban_lookup() asks the hint itself; FAST (a constant) asks it
- * here first too, which spares the fast path the call but doubles the
- * verifier's work where the general parser's states meet it, so decide()
- * does without.
+ * banned; the prefix trie is asked only while it holds a ban, and also when
+ * the source's own ban is a scan ban (which does not hold an exempt source,
+ * while a prefix ban does). pc_ban_lookup() asks the hint itself; FAST (a
+ * constant) asks it here first too, which spares the fast path the call but
+ * doubles the verifier's work where the general parser's states meet it, so
+ * decide() does without.
  */
 static __always_inline int source_ban(const struct packet *pkt, const struct pc_config *cfg,
 				      int fast)
 {
 	struct pc_addr_key key = {};
+	struct pc_ban_state *state;
+	__u32 zero = 0;
 	__u64 *hint;
+	int reason = 0, prefix;
 
-	if (!bans_in_force())
+	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
+	if (!state)
 		return 0;
-	if (source_addr_key(pkt, cfg, &key))
-		return 0;
-	if (fast) {
-		hint = ban_hint(&key);
-		if (hint && *hint == 0)
-			return 0; /* nobody with this hash is banned */
+	if (state->active && !source_addr_key(pkt, cfg, &key)) {
+		hint = fast ? ban_hint(&key) : NULL;
+		/* A zero hint: nobody with this hash is banned. */
+		if (!hint || *hint)
+			reason = pc_ban_lookup(&key);
 	}
-	return pc_ban_lookup(&key);
+	if ((!reason || reason == PC_BAN_SCAN) && state->prefix_active) {
+		prefix = source_prefix_ban(pkt);
+		if (prefix)
+			reason = prefix;
+	}
+	return reason;
 }
 
 /* A port as the tracker's sets hold it (pc_scan_track.ports): never 0. */

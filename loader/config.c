@@ -11,6 +11,7 @@
  * different value can name it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "config_internal.h"
 
@@ -38,6 +41,7 @@ void pc_ruleset_init(struct pc_ruleset *rs)
 	rs->icmp_deny = false;
 	rs->frag_deny = false;
 	rs->exempt_auto = true;
+	rs->crowdsec.poll_ns = PC_CROWDSEC_POLL_DEFAULT_NS;
 }
 
 void pc_ruleset_free(struct pc_ruleset *rs)
@@ -579,6 +583,83 @@ static int parse_exempt(struct parser *p, char **words, int n)
 	return parse_from_sources(p, words, n, "'from' or 'auto'", &p->rs->exempt);
 }
 
+/*
+ * An @FILE of a crowdsec line into OUT (resolved against the config's
+ * directory): a regular file this process can read, checked now so that a
+ * typo is a config error and not a failing service.
+ */
+static int crowdsec_file(struct parser *p, const char *what, const char *word, char *out,
+			 size_t len)
+{
+	struct stat st;
+	int fd, n;
+
+	if (word[0] != '@' || !word[1])
+		return parse_error(p, "crowdsec: %s: expected @FILE, got " QW, what, SHOW(word));
+	if (word[1] == '/' || !p->base_dir)
+		n = snprintf(out, len, "%s", word + 1);
+	else
+		n = snprintf(out, len, "%s/%s", p->base_dir, word + 1);
+	if (n < 0 || (size_t)n >= len)
+		return parse_error(p, "crowdsec: %s: file name too long", what);
+	fd = open(out, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return parse_error(p, "crowdsec: %s: %s: %s", what, out, strerror(errno));
+	n = fstat(fd, &st);
+	close(fd);
+	if (n || !S_ISREG(st.st_mode))
+		return parse_error(p, "crowdsec: %s: %s: not a regular file", what, out);
+	if (st.st_size == 0)
+		return parse_error(p, "crowdsec: %s: %s: empty", what, out);
+	return 0;
+}
+
+/* crowdsec url URL key @FILE [poll DURATION] | crowdsec push @FILE */
+static int parse_crowdsec(struct parser *p, char **words, int n)
+{
+	struct pc_crowdsec_config *cs = &p->rs->crowdsec;
+	__u64 poll_ns = PC_CROWDSEC_POLL_DEFAULT_NS;
+
+	if (n >= 2 && strcmp(words[1], "push") == 0) {
+		if (n < 3)
+			return parse_error(p, "crowdsec push: missing @CREDENTIALS_FILE");
+		if (n > 3)
+			return extra_word(p, "crowdsec push", words[3]);
+		if (cs->push_file[0])
+			return parse_error(p, "crowdsec push: given twice");
+		return crowdsec_file(p, "push", words[2], cs->push_file, sizeof(cs->push_file));
+	}
+	if (n < 2 || strcmp(words[1], "url") != 0)
+		return parse_error(p, "crowdsec: expected 'url URL key @FILE [poll DURATION]' or "
+				      "'push @FILE'%s", n < 2 ? "" : ", got a bad first word");
+	if (n < 3)
+		return parse_error(p, "crowdsec: missing URL after 'url'");
+	if (strncmp(words[2], "http://", 7) != 0 && strncmp(words[2], "https://", 8) != 0)
+		return parse_error(p, "crowdsec: bad url " QW ": must start with http:// or https://",
+				   SHOW(words[2]));
+	if (strlen(words[2]) >= sizeof(cs->url))
+		return parse_error(p, "crowdsec: url too long");
+	if (n < 5 || strcmp(words[3], "key") != 0)
+		return parse_error(p, "crowdsec: expected 'key @FILE' after the url");
+	if (n > 5 && (strcmp(words[5], "poll") != 0 || n < 7))
+		return n > 5 && strcmp(words[5], "poll") == 0
+			       ? parse_error(p, "crowdsec: missing duration after 'poll'")
+			       : extra_word(p, "crowdsec", words[5]);
+	if (n > 7)
+		return extra_word(p, "crowdsec", words[7]);
+	if (n == 7 && parse_duration_here(p, words[6], &poll_ns))
+		return -EINVAL;
+	if (poll_ns < NSEC_PER_SEC || poll_ns > 3600 * NSEC_PER_SEC)
+		return parse_error(p, "crowdsec: bad poll " QW ": must be 1s..1h", SHOW(words[6]));
+	if (cs->url[0])
+		return parse_error(p, "crowdsec url: given twice");
+	if (crowdsec_file(p, "key", words[4], cs->key_file, sizeof(cs->key_file)))
+		return -EINVAL;
+	snprintf(cs->url, sizeof(cs->url), "%s", words[2]);
+	cs->poll_ns = poll_ns;
+	return 0;
+}
+
 /* "6/30s": N 1..PC_RATE_MAX_N tokens per DURATION. */
 static int parse_rate(struct parser *p, const char *word, struct pc_limit_rule *limit)
 {
@@ -728,6 +809,7 @@ static const struct directive {
 	{ "exempt", 3, parse_exempt },
 	{ "limit", 7, parse_limit },
 	{ "scan-detect", 1 + 2 * N_SCAN_KEYS, parse_scan_detect },
+	{ "crowdsec", 7, parse_crowdsec },
 };
 
 #define N_DIRECTIVES ARRAY_SIZE(directives)

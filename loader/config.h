@@ -43,6 +43,22 @@ struct pc_allow {
 };
 
 /*
+ * crowdsec url URL key @FILE [poll DURATION] and crowdsec push @FILE: what
+ * 'run' does with a CrowdSec Local API (loader/crowdsec.c). Files are kept
+ * as paths (relative ones resolved against the config's directory) and
+ * read by run: the key and the password never sit in the ruleset.
+ */
+#define PC_CROWDSEC_TEXT_MAX 512
+#define PC_CROWDSEC_POLL_DEFAULT_NS (10ULL * 1000000000ULL)
+
+struct pc_crowdsec_config {
+	char url[PC_CROWDSEC_TEXT_MAX];       /* "": no bouncer */
+	char key_file[PC_CROWDSEC_TEXT_MAX];  /* the bouncer's API key, first line */
+	__u64 poll_ns;                        /* decision stream poll interval */
+	char push_file[PC_CROWDSEC_TEXT_MAX]; /* cscli machine credentials; "": no push */
+};
+
+/*
  * One port range of a "limit PROTO PORTS rate N/DURATION [burst M]" line.
  * The ranges of one line share their sources' buckets: LINE tells them apart.
  */
@@ -98,6 +114,7 @@ struct pc_ruleset {
 	 */
 	__u64 allowed_protos[4];
 
+	struct pc_crowdsec_config crowdsec;
 	/* limit lines, in file order; at most PC_LIMITS_MAX - 1 lines */
 	struct pc_limit_rule *limits;
 	size_t n_limits;

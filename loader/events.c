@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,15 @@ static __u32 ipv6_prefix(const struct pc_maps *maps)
 
 static const char *reason_name(__u32 reason)
 {
-	return reason == PC_BAN_SCAN ? "scan" : "manual";
+	return reason == PC_BAN_SCAN ? "scan" : reason == PC_BAN_CROWDSEC ? "crowdsec" : "manual";
+}
+
+/* The ring's sources are addresses: an entry of pc_bans. */
+static struct pc_ban_entry address_entry(const struct pc_addr_key *key)
+{
+	struct pc_ban_entry entry = { .key = *key };
+
+	return entry;
 }
 
 /* One line to the caller, within the per-second budget. */
@@ -78,13 +87,14 @@ static bool spend(struct pc_events *ev)
 	return false;
 }
 
-static void say_ban(struct pc_events *ev, const struct pc_addr_key *key, const struct pc_ban *ban)
+static void say_ban(struct pc_events *ev, const struct pc_ban_entry *entry,
+		    const struct pc_ban *ban)
 {
 	char addr[64], took[32], dur[32], line[256];
 
 	if (!spend(ev))
 		return;
-	pc_addr_key_format(key, ipv6_prefix(ev->maps), addr, sizeof(addr));
+	pc_ban_entry_format(entry, ipv6_prefix(ev->maps), addr, sizeof(addr));
 	pc_format_duration(ban->expires_ns - ban->created_ns, 0, dur, sizeof(dur));
 	if (ban->reason == PC_BAN_SCAN)
 		snprintf(line, sizeof(line), "ban %s scan: %u ports in %s, last %s/%u, for %s", addr,
@@ -92,18 +102,19 @@ static void say_ban(struct pc_events *ev, const struct pc_addr_key *key, const s
 			 pc_format_duration(ban->created_ns - ban->first_ns, 1, took, sizeof(took)),
 			 pc_proto_name(ban->last_proto), ban->last_port, dur);
 	else
-		snprintf(line, sizeof(line), "ban %s manual, for %s", addr, dur);
+		snprintf(line, sizeof(line), "ban %s %s, for %s", addr, reason_name(ban->reason),
+			 dur);
 	ev->line(line, ev->ctx);
 }
 
-static void say(struct pc_events *ev, const char *what, const struct pc_addr_key *key,
+static void say(struct pc_events *ev, const char *what, const struct pc_ban_entry *entry,
 		const struct pc_ban *ban)
 {
 	char addr[64], dur[32], line[256];
 
 	if (!spend(ev))
 		return;
-	pc_addr_key_format(key, ipv6_prefix(ev->maps), addr, sizeof(addr));
+	pc_ban_entry_format(entry, ipv6_prefix(ev->maps), addr, sizeof(addr));
 	if (ban)
 		snprintf(line, sizeof(line), "%s %s (%s ban, %s)", what, addr,
 			 reason_name(ban->reason),
@@ -113,19 +124,17 @@ static void say(struct pc_events *ev, const char *what, const struct pc_addr_key
 	ev->line(line, ev->ctx);
 }
 
+/* By table and key: an address ban and a prefix ban of the same network differ. */
 static int by_key(const void *a, const void *b)
 {
-	return memcmp(&((const struct pc_ban_entry *)a)->key, &((const struct pc_ban_entry *)b)->key,
-		      sizeof(struct pc_addr_key));
+	return memcmp(a, b, offsetof(struct pc_ban_entry, ban));
 }
 
 /* The ban table holds up to 65,536 bans: keep lookups logarithmic. */
 static struct pc_ban_entry *find(struct pc_ban_entry *sorted, size_t n,
-				 const struct pc_addr_key *key)
+				 const struct pc_ban_entry *probe)
 {
-	struct pc_ban_entry probe = { .key = *key };
-
-	return n ? bsearch(&probe, sorted, n, sizeof(*sorted), by_key) : NULL;
+	return n ? bsearch(probe, sorted, n, sizeof(*sorted), by_key) : NULL;
 }
 
 static bool in_list(const struct key_list *list, const struct pc_addr_key *key)
@@ -151,6 +160,7 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	struct pc_events *ev = ctx;
 	const struct pc_event *event = data;
 	struct pc_ban ban = {};
+	struct pc_ban_entry entry;
 
 	if (size < sizeof(*event))
 		return 0;
@@ -162,13 +172,14 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	ban.last_port = event->last_port;
 	ban.last_proto = event->last_proto;
 	/* The data path sends at most PC_EVENTS_PER_SEC of these: the lists stay small. */
+	entry = address_entry(&event->source);
 	if (event->type == PC_EVENT_BAN) {
-		say_ban(ev, &event->source, &ban);
+		say_ban(ev, &entry, &ban);
 		add_key(&ev->ring_banned, &event->source);
 	} else {
 		ban.expires_ns = event->time_ns;
 		ban.created_ns = event->time_ns - event->duration_ns;
-		say(ev, "expire", &event->source, &ban);
+		say(ev, "expire", &entry, &ban);
 		add_key(&ev->ring_gone, &event->source);
 	}
 	return 0;
@@ -199,28 +210,28 @@ static int look(struct pc_events *ev, bool report)
 	if (expired)
 		qsort(expired, n_expired, sizeof(*expired), by_key);
 	for (size_t i = 0; report && i < n_expired; i++)
-		if (!in_list(&ev->ring_gone, &expired[i].key))
-			say(ev, "expire", &expired[i].key, &expired[i].ban);
+		if (expired[i].prefix_len || !in_list(&ev->ring_gone, &expired[i].key))
+			say(ev, "expire", &expired[i], &expired[i].ban);
 	for (size_t i = 0; report && i < n_now; i++) {
-		struct pc_ban_entry *old = find(ev->known, ev->n_known, &now[i].key);
+		struct pc_ban_entry *old = find(ev->known, ev->n_known, &now[i]);
 
 		if ((!old || old->ban.created_ns != now[i].ban.created_ns) &&
-		    !in_list(&ev->ring_banned, &now[i].key))
-			say_ban(ev, &now[i].key, &now[i].ban);
+		    (now[i].prefix_len || !in_list(&ev->ring_banned, &now[i].key)))
+			say_ban(ev, &now[i], &now[i].ban);
 	}
 	for (size_t i = 0; report && i < ev->n_known; i++) {
 		const struct pc_ban_entry *gone = &ev->known[i];
 
 		/* Still in force, or its expiry was told above or by the ring. */
-		if (find(now, n_now, &gone->key) || find(expired, n_expired, &gone->key) ||
-		    in_list(&ev->ring_gone, &gone->key))
+		if (find(now, n_now, gone) || find(expired, n_expired, gone) ||
+		    (!gone->prefix_len && in_list(&ev->ring_gone, &gone->key)))
 			continue;
 		if (gone->ban.expires_ns <= clock)
-			say(ev, "expire", &gone->key, &gone->ban);
+			say(ev, "expire", gone, &gone->ban);
 		else if (evictions && gone->ban.reason == PC_BAN_SCAN)
-			say(ev, "evict", &gone->key, &gone->ban);
+			say(ev, "evict", gone, &gone->ban);
 		else
-			say(ev, "unban", &gone->key, NULL);
+			say(ev, "unban", gone, NULL);
 	}
 	free(ev->known);
 	ev->known = now;

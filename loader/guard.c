@@ -277,9 +277,18 @@ int pc_guard_ban(const char *ifname, const struct pc_maps *maps, const struct pc
 		return 0;
 	pc_addr_key_make(&banned, addr->family, addr->addr, ipv6_prefix);
 	pc_addr_key_make(&client, s.client.family, s.client.addr, ipv6_prefix);
-	if (memcmp(&banned, &client, sizeof(banned)) != 0 || live_lets_through(maps, &s.client))
+	if (pc_ban_is_prefix(banned.family, addr->len, ipv6_prefix)) {
+		/* A prefix ban holds whatever the prefix holds. */
+		if (!pc_prefix_contains(addr, &s.client) || live_lets_through(maps, &s.client))
+			return 0;
+		inet_ntop(addr->family, addr->addr, text, sizeof(text));
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "/%u", addr->len);
+	} else if (memcmp(&banned, &client, sizeof(banned)) != 0 ||
+		   live_lets_through(maps, &s.client)) {
 		return 0;
-	pc_addr_key_format(&banned, ipv6_prefix, text, sizeof(text));
+	} else {
+		pc_addr_key_format(&banned, ipv6_prefix, text, sizeof(text));
+	}
 	snprintf(action, sizeof(action), "ban %s", text);
 	if (strcmp(text, s.client_text) == 0)
 		snprintf(cut, sizeof(cut), "it would cut off your SSH session (it comes from %s)",

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pins.h"
+#include "../maps/bans.h"
 #include "../maps/snapshot.h"
 
 #define MAX_IFACES 64
@@ -22,6 +23,9 @@
 struct ban_counts {
 	unsigned long long banned_now; /* sources banned at this moment */
 	unsigned long long bans_total; /* bans since attach */
+	__u64 banned_by[PC_BAN_REASONS]; /* bans in force by enum pc_ban_reason */
+	__u64 made_by[PC_BAN_REASONS];   /* bans since attach by reason */
+	__u64 crowdsec_sync[2];          /* decision stream polls: succeeded, failed */
 	unsigned long long evictions;  /* scan bans replaced by newer ones */
 };
 
@@ -42,7 +46,19 @@ static void read_bans(const struct pc_snapshot *snap, struct ban_counts *bans)
 	bans->banned_now = snap->bans_active;
 	bans->bans_total = snap->scan[PC_STAT_BANS]; /* the detector's and manual ones */
 	bans->evictions = snap->scan[PC_STAT_EVICTED];
+	bans->made_by[PC_BAN_MANUAL] = snap->scan[PC_STAT_BANS_MANUAL];
+	bans->made_by[PC_BAN_CROWDSEC] = snap->scan[PC_STAT_BANS_CROWDSEC];
+	bans->made_by[PC_BAN_SCAN] = snap->scan[PC_STAT_BANS] - snap->scan[PC_STAT_BANS_MANUAL] -
+				     snap->scan[PC_STAT_BANS_CROWDSEC];
+	bans->crowdsec_sync[0] = snap->scan[PC_STAT_CROWDSEC_SYNC_OK];
+	bans->crowdsec_sync[1] = snap->scan[PC_STAT_CROWDSEC_SYNC_FAILED];
 }
+
+static const char *const ban_reason_names[PC_BAN_REASONS] = {
+	[PC_BAN_SCAN] = "scan",
+	[PC_BAN_MANUAL] = "manual",
+	[PC_BAN_CROWDSEC] = "crowdsec",
+};
 
 static const char *mode_name(const struct pc_config *cfg)
 {
@@ -187,6 +203,8 @@ static void read_iface(struct iface_sample *iface, const struct pc_metrics_opts 
 		err = pc_snapshot_read(&maps, &iface->snap);
 		if (!err)
 			read_bans(&iface->snap, &iface->bans);
+		if (!err)
+			err = pc_bans_by_reason(&maps, iface->bans.banned_by);
 		pc_maps_close(&maps);
 	}
 	if (!err)
@@ -294,14 +312,32 @@ static void port_bytes(FILE *out, const char *name, const struct iface_sample *i
 	port_counters(out, name, iface, true);
 }
 
+/* One sample per ban reason of BY. */
+static void by_ban_reason(FILE *out, const char *name, const struct iface_sample *iface,
+			  const __u64 by[PC_BAN_REASONS])
+{
+	char label[32];
+
+	for (int reason = PC_BAN_SCAN; reason < PC_BAN_REASONS; reason++) {
+		snprintf(label, sizeof(label), ",reason=\"%s\"", ban_reason_names[reason]);
+		sample(out, name, iface, label, by[reason]);
+	}
+}
+
 static void banned_sources(FILE *out, const char *name, const struct iface_sample *iface)
 {
-	sample(out, name, iface, "", iface->bans.banned_now);
+	by_ban_reason(out, name, iface, iface->bans.banned_by);
 }
 
 static void bans_total(FILE *out, const char *name, const struct iface_sample *iface)
 {
-	sample(out, name, iface, "", iface->bans.bans_total);
+	by_ban_reason(out, name, iface, iface->bans.made_by);
+}
+
+static void crowdsec_sync(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	sample(out, name, iface, ",result=\"success\"", iface->bans.crowdsec_sync[0]);
+	sample(out, name, iface, ",result=\"failure\"", iface->bans.crowdsec_sync[1]);
 }
 
 static void ban_evictions(FILE *out, const char *name, const struct iface_sample *iface)
@@ -357,9 +393,12 @@ static const struct metric_family {
 	{ "portcullis_port_bytes_total", "counter",
 	  "Bytes per destination port and verdict: allowed ports and the busiest denied ones.",
 	  port_bytes, false },
-	{ "portcullis_banned_sources", "gauge", "Sources banned at this moment.", banned_sources, false },
+	{ "portcullis_banned_sources", "gauge", "Bans in force (addresses and prefixes), by reason.",
+	  banned_sources, false },
 	{ "portcullis_bans_total", "counter",
-	  "Bans made since attach, by the scan detector and by hand.", bans_total, false },
+	  "Bans made since attach, by reason: scan detector, by hand, CrowdSec.", bans_total, false },
+	{ "portcullis_crowdsec_sync_total", "counter",
+	  "Polls of the CrowdSec decision stream, by result.", crowdsec_sync, false },
 	{ "portcullis_ban_evictions_total", "counter",
 	  "Scan bans replaced by newer ones because the ban table was full.", ban_evictions, false },
 	{ "portcullis_rate_untracked_total", "counter",

@@ -30,6 +30,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "crowdsec.h"
 #include "events.h"
 #include "exporter.h"
 #include "log.h"
@@ -58,6 +59,7 @@ struct run_iface {
 	__u64 reattach_failed_ns; /* pc_now_ns() of a failed re-attach, 0 if none */
 	bool bans_changed;	  /* is the state file behind the maps? */
 	__u64 saved_ns;		  /* pc_now_ns() of the last save */
+	struct pc_crowdsec *crowdsec; /* the config's crowdsec lines at work, or NULL */
 };
 
 /* One line to stderr (as every message) and the same line to syslog. */
@@ -333,6 +335,7 @@ static void start(struct run_iface *iface)
 	iface->present = true;
 	hold_pins(iface);
 	follow_bans(iface);
+	iface->crowdsec = pc_crowdsec_run(iface->ifname, iface->opts->config_path);
 }
 
 /* Stopping: the bans saved, the filter left attached unless --detach-on-exit. */
@@ -342,6 +345,8 @@ static int stop(struct run_iface *iface)
 	const char *ifname = iface->ifname;
 	int ret = PC_EXIT_OK;
 
+	pc_crowdsec_stop(iface->crowdsec);
+	iface->crowdsec = NULL;
 	if (iface->events) {
 		/* Detach saves them too; a run that stays attached saves them here. */
 		if (!opts->detach_on_exit && pc_is_attached(ifname))

@@ -59,7 +59,9 @@ int pc_state_format(const struct pc_ban_entry *entry, __u32 ipv6_prefix,
 				: 0;
 
 	/* The key as the detector cut it; /128 written out so the prefix is always there. */
-	if (entry->key.family == PC_SRC_FAMILY_V6 && ipv6_prefix >= 128) {
+	if (entry->prefix_len) {
+		pc_ban_entry_format(entry, ipv6_prefix, addr, sizeof(addr));
+	} else if (entry->key.family == PC_SRC_FAMILY_V6 && ipv6_prefix >= 128) {
 		pc_addr_key_format(&entry->key, 128, addr, sizeof(addr));
 		strncat(addr, "/128", sizeof(addr) - strlen(addr) - 1);
 	} else {
@@ -74,7 +76,10 @@ int pc_state_format(const struct pc_ban_entry *entry, __u32 ipv6_prefix,
 		snprintf(last, sizeof(last), "%s/%u", pc_proto_name(ban->last_proto),
 			 ban->last_port);
 	return snprintf(buf, len, "%s %s %s %llu %u %s %u %llu", addr,
-			ban->reason == PC_BAN_SCAN ? "scan" : "manual", expires,
+			ban->reason == PC_BAN_SCAN	   ? "scan"
+			: ban->reason == PC_BAN_CROWDSEC ? "crowdsec"
+							 : "manual",
+			expires,
 			(unsigned long long)to_real(ban->created_ns, clock), ban->ports, last,
 			ban->repeat, (unsigned long long)scan_ms);
 }
@@ -97,9 +102,13 @@ static int parse_number(const char *word, __u64 max, __u64 *value)
 	return errno || *end || *value > max ? -EINVAL : 0;
 }
 
-/* "198.51.100.7", "2001:db8::/64": a ban key, cut to IPV6_PREFIX as the detector does. */
-static int parse_key(const char *word, __u32 ipv6_prefix, struct pc_addr_key *key, char *why,
-		     size_t why_len)
+/*
+ * "198.51.100.7", "2001:db8::/64", "198.51.100.0/24": a ban's key. A scan
+ * ban's is cut to IPV6_PREFIX as the detector does; a manual or CrowdSec
+ * ban goes where pc_ban_is_prefix() says, so prefix bans come back as such.
+ */
+static int parse_key(const char *word, __u32 ipv6_prefix, __u32 reason,
+		     struct pc_ban_entry *entry, char *why, size_t why_len)
 {
 	char text[INET6_ADDRSTRLEN + 8];
 	__u8 addr[16] = {};
@@ -114,16 +123,19 @@ static int parse_key(const char *word, __u32 ipv6_prefix, struct pc_addr_key *ke
 	if (slash) {
 		*slash = '\0';
 		if (parse_number(slash + 1, 128, &bits))
-			return bad(why, why_len, "'%.60s': not an address or IPv6 prefix", word);
+			return bad(why, why_len, "'%.60s': not an address or prefix", word);
 	}
-	if (inet_pton(AF_INET, text, addr) == 1 && !slash) {
+	if (inet_pton(AF_INET, text, addr) == 1 && (!slash || (reason != PC_BAN_SCAN && bits <= 32))) {
 		family = AF_INET;
+		bits = slash ? bits : 32;
 	} else if (inet_pton(AF_INET6, text, addr) == 1) {
 		family = AF_INET6;
 	} else {
-		return bad(why, why_len, "'%.60s': not an address or IPv6 prefix", word);
+		return bad(why, why_len, "'%.60s': not an address or prefix", word);
 	}
-	pc_addr_key_make(key, family, addr, ipv6_prefix < bits ? ipv6_prefix : (__u32)bits);
+	if (reason != PC_BAN_SCAN)
+		return pc_ban_entry_make(entry, family, addr, (__u32)bits, ipv6_prefix);
+	pc_addr_key_make(&entry->key, family, addr, ipv6_prefix < bits ? ipv6_prefix : (__u32)bits);
 	return 0;
 }
 
@@ -171,14 +183,20 @@ static int parse_words(char **w, __u32 ipv6_prefix, const struct pc_state_clock 
 	struct pc_ban *ban = &entry->ban;
 	__u64 created_s, ports, repeat, scan_ms;
 
-	if (parse_key(w[W_ADDR], ipv6_prefix, &entry->key, why, why_len))
-		return -EINVAL;
+	__u32 reason;
+
 	if (strcmp(w[W_REASON], "scan") == 0)
-		ban->reason = PC_BAN_SCAN;
+		reason = PC_BAN_SCAN;
 	else if (strcmp(w[W_REASON], "manual") == 0)
-		ban->reason = PC_BAN_MANUAL;
+		reason = PC_BAN_MANUAL;
+	else if (strcmp(w[W_REASON], "crowdsec") == 0)
+		reason = PC_BAN_CROWDSEC;
 	else
-		return bad(why, why_len, "'%.60s': the reason is scan or manual", w[W_REASON]);
+		return bad(why, why_len, "'%.60s': the reason is scan, manual or crowdsec",
+			   w[W_REASON]);
+	if (parse_key(w[W_ADDR], ipv6_prefix, reason, entry, why, why_len))
+		return -EINVAL;
+	ban->reason = reason;
 	if (strcmp(w[W_EXPIRES], "forever") == 0)
 		*expires_s = UINT64_MAX;
 	else if (parse_number(w[W_EXPIRES], UINT64_MAX / 2000000000ULL, expires_s))
@@ -409,7 +427,10 @@ static bool read_line(FILE *in, char *line, size_t len, bool *too_long)
 	return true;
 }
 
-/* The file's bans in force, at most PC_BANS_MAX; bad lines are reported and skipped. */
+/* Address and prefix bans: as many as both tables hold. */
+#define RESTORE_MAX (PC_BANS_MAX + PC_PREFIX_BANS_MAX)
+
+/* The file's bans in force, at most RESTORE_MAX; bad lines are reported and skipped. */
 static size_t read_bans(FILE *in, const char *ifname, const char *path, __u32 ipv6_prefix,
 			struct pc_ban_entry *bans)
 {
@@ -443,9 +464,9 @@ static size_t read_bans(FILE *in, const char *ifname, const char *path, __u32 ip
 			pc_warn("%s: %s:%d: %s; line skipped", ifname, path, number, why);
 		if (kind != PC_STATE_BAN)
 			continue;
-		if (n == PC_BANS_MAX) {
+		if (n == RESTORE_MAX) {
 			pc_warn("%s: %s:%d: more than %d bans; the rest is ignored", ifname, path,
-				number, PC_BANS_MAX);
+				number, RESTORE_MAX);
 			break;
 		}
 		n++;
@@ -495,9 +516,10 @@ static bool restorable(const char *ifname, const struct pc_maps *maps,
 	struct pc_prefix addr = { .family = entry->key.family == PC_SRC_FAMILY_V4 ? AF_INET
 										  : AF_INET6 };
 
-	addr.len = addr.family == AF_INET ? 32 : 128;
+	addr.len = entry->prefix_len ? entry->prefix_len : addr.family == AF_INET ? 32 : 128;
 	memcpy(addr.addr, entry->key.addr, sizeof(addr.addr));
-	if (pc_live_trusted(maps, &addr)) {
+	/* Trusted sources pass before any prefix ban is asked. */
+	if (!entry->prefix_len && pc_live_trusted(maps, &addr)) {
 		++*trusted;
 		return false;
 	}
@@ -508,7 +530,7 @@ static bool restorable(const char *ifname, const struct pc_maps *maps,
 static void add_restored(const char *ifname, const struct pc_maps *maps, __u32 ipv6_prefix,
 			 struct pc_ban_entry *bans, size_t n, size_t *restored)
 {
-	size_t n_scan = 0, kept = 0, trusted = 0, skip;
+	size_t n_scan = 0, kept = 0, trusted = 0, skip, added, failed;
 	bool replaced;
 	int err;
 
@@ -529,10 +551,8 @@ static void add_restored(const char *ifname, const struct pc_maps *maps, __u32 i
 		bans[i] = bans[n_scan];
 		bans[n_scan++] = entry;
 	}
-	for (size_t i = n_scan; i < n; i++) {
-		err = pc_bans_add(maps, &bans[i].key, &bans[i].ban, &replaced);
-		*restored += !err && !replaced;
-	}
+	pc_bans_add_many(maps, bans + n_scan, n - n_scan, &added, &failed);
+	*restored += added;
 	skip = place_scan_bans(maps, bans, n_scan);
 	if (skip)
 		pc_warn("%s: %zu saved scan bans beyond the ring's %d not restored", ifname, skip,
@@ -561,7 +581,7 @@ void pc_state_restore(const char *ifname, const struct pc_maps *maps)
 	in = open_state(ifname, path);
 	if (!in)
 		return;
-	bans = calloc(PC_BANS_MAX, sizeof(*bans));
+	bans = calloc(RESTORE_MAX, sizeof(*bans));
 	if (!bans) {
 		pc_warn("%s: %s: no memory to read it; no bans restored", ifname, path);
 		fclose(in);

@@ -11,8 +11,12 @@
  *   198.51.100.7 manual forever 1764500000 0 - 0 0
  *   2001:db8:1:2::/64 scan 1764503600 1764500000 20 tcp/8080 1 3100
  *
- * ADDRESS is a ban key: an IPv4 address or an IPv6 prefix (re-cut to the
- * config's scan-detect ipv6-prefix on restore). EXPIRES and CREATED are
+ *   198.18.9.0/24 crowdsec 1764501800 1764500000 0 - 0 0
+ *
+ * ADDRESS is a ban key: an IPv4 address or an IPv6 prefix (a scan ban's is
+ * re-cut to the config's scan-detect ipv6-prefix on restore), or the prefix
+ * of a prefix ban (manual and crowdsec bans go back to the table
+ * pc_ban_is_prefix() says). REASON is scan, manual or crowdsec. EXPIRES and CREATED are
  * CLOCK_REALTIME seconds, so the time left survives a reboot (the data
  * path's monotonic clock starts again at 0); EXPIRES may be "forever". PORTS,
  * LAST (PROTO/PORT or -), REPEAT and SCAN_MS (first probe to ban) are what

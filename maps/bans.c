@@ -60,40 +60,65 @@ const char *pc_addr_key_format(const struct pc_addr_key *key, __u32 ipv6_prefix,
 }
 
 /*
- * Adds DELTA to the __u64 at OFFSET of a mappable array, atomically. The
- * gate count and the hint slots are shared with the data path, which
- * changes them with atomic adds; user space maps the page and does the
- * same, so neither side can lose the other's update. Both may run high for
- * a moment and never low: a high count only costs lookups, a low one would
- * let banned sources through. So a new ban is counted before it is inserted
- * and a deleted one after it is gone.
+ * The gate count and the hint slots are shared with the data path, which
+ * changes them with atomic adds; user space maps them and does the same, so
+ * neither side can lose the other's update. Both may run high for a moment
+ * and never low: a high count only costs lookups, a low one would let
+ * banned sources through. So a new ban is counted before it is inserted and
+ * a deleted one after it is gone. A gate is mapped once per command, so a
+ * batch of bans costs one map update each and no more system calls.
  */
-static int add_mapped(int map_fd, size_t offset, int delta)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), start = offset / page * page;
-	char *base;
+struct ban_gate {
+	struct pc_ban_state *state;
+	__u64 *hint; /* PC_BAN_HINT_SLOTS */
+};
 
-	base = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, (off_t)start);
-	if (base == MAP_FAILED)
+#define HINT_BYTES (PC_BAN_HINT_SLOTS * sizeof(__u64))
+
+static void gate_close(struct ban_gate *gate)
+{
+	if (gate->state)
+		munmap(gate->state, sizeof(*gate->state));
+	if (gate->hint)
+		munmap(gate->hint, HINT_BYTES);
+	gate->state = NULL;
+	gate->hint = NULL;
+}
+
+static int gate_open(const struct pc_maps *maps, struct ban_gate *gate)
+{
+	void *state, *hint;
+
+	gate->state = NULL;
+	gate->hint = NULL;
+	state = mmap(NULL, sizeof(*gate->state), PROT_READ | PROT_WRITE, MAP_SHARED,
+		     maps->ban_state, 0);
+	if (state == MAP_FAILED)
 		return -errno;
-	__atomic_add_fetch((__u64 *)(base + offset - start), (__u64)(__s64)delta,
-			   __ATOMIC_SEQ_CST);
-	munmap(base, page);
+	gate->state = state;
+	hint = mmap(NULL, HINT_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, maps->ban_hint, 0);
+	if (hint == MAP_FAILED) {
+		int err = -errno;
+
+		gate_close(gate);
+		return err;
+	}
+	gate->hint = hint;
 	return 0;
 }
 
-static int add_active(const struct pc_maps *maps, int delta)
+static void gate_add(__u64 *word, int delta)
 {
-	return add_mapped(maps->ban_state, offsetof(struct pc_ban_state, active), delta);
+	__atomic_add_fetch(word, (__u64)(__s64)delta, __ATOMIC_SEQ_CST);
 }
 
-static int add_hint(const struct pc_maps *maps, const struct pc_addr_key *key, int delta)
+static void add_hint(struct ban_gate *gate, const struct pc_addr_key *key, int delta)
 {
-	return add_mapped(maps->ban_hint, pc_ban_hint_slot(key) * sizeof(__u64), delta);
+	gate_add(&gate->hint[pc_ban_hint_slot(key)], delta);
 }
 
-/* Adds one to a per-CPU __u64 statistic (on the first CPU's share). */
-static int count_stat(const struct pc_maps *maps, __u32 stat)
+/* Adds N to a per-CPU __u64 statistic (on the first CPU's share). */
+static int count_stat(const struct pc_maps *maps, __u32 stat, size_t n)
 {
 	__u64 *percpu = calloc(maps->ncpus, sizeof(*percpu));
 	int err = 0;
@@ -101,7 +126,7 @@ static int count_stat(const struct pc_maps *maps, __u32 stat)
 	if (!percpu)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(maps->scan_stats, &stat, percpu) == 0) {
-		percpu[0]++;
+		percpu[0] += n;
 		if (bpf_map_update_elem(maps->scan_stats, &stat, percpu, BPF_ANY))
 			err = -errno;
 	} else {
@@ -111,13 +136,23 @@ static int count_stat(const struct pc_maps *maps, __u32 stat)
 	return err;
 }
 
+static int ban_remove(const struct pc_maps *maps, struct ban_gate *gate,
+		      const struct pc_addr_key *key)
+{
+	if (bpf_map_delete_elem(maps->bans, key))
+		return -errno;
+	add_hint(gate, key, -1);
+	gate_add(&gate->state->active, -1);
+	return 0;
+}
+
 /*
  * Frees a place for a manual ban in a table that scan bans and manual bans
  * fill to the brim: the oldest scan ban still in force goes, the one the
  * data path's ring would replace next. -E2BIG if there is none: the table
  * is full of manual bans.
  */
-static int evict_oldest_scan_ban(const struct pc_maps *maps)
+static int evict_oldest_scan_ban(const struct pc_maps *maps, struct ban_gate *gate)
 {
 	struct pc_ban_state state;
 	struct pc_ring_slot slot;
@@ -136,47 +171,232 @@ static int evict_oldest_scan_ban(const struct pc_maps *maps)
 			continue;
 		if (ban.reason != PC_BAN_SCAN || ban.ring_pos != pos)
 			continue;
-		if (pc_bans_remove(maps, &slot.source) == 0)
-			return count_stat(maps, PC_STAT_EVICTED);
+		if (ban_remove(maps, gate, &slot.source) == 0)
+			return count_stat(maps, PC_STAT_EVICTED, 1);
 	}
 	return -E2BIG;
 }
 
-int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,
-		const struct pc_ban *ban, bool *replaced)
+static int ban_insert(const struct pc_maps *maps, struct ban_gate *gate,
+		      const struct pc_addr_key *key, const struct pc_ban *ban, bool *replaced)
 {
-	int err = add_hint(maps, key, 1), tries = 0;
+	int err = 0, tries = 0;
 
-	if (err)
-		return err;
+	add_hint(gate, key, 1);
 	while (bpf_map_update_elem(maps->bans, key, ban, BPF_NOEXIST) != 0) {
 		err = errno;
 		/* A manual ban always gets in while scan bans hold the room. */
 		if (err != E2BIG || ban->reason == PC_BAN_SCAN || tries++ > 8 ||
-		    evict_oldest_scan_ban(maps))
+		    evict_oldest_scan_ban(maps, gate))
 			break;
 		err = 0;
 	}
 	if (!err) {
 		*replaced = false;
-		return add_active(maps, 1);
+		gate_add(&gate->state->active, 1);
+		return 0;
 	}
 	/* Not inserted: the ban there already was counted when it was. */
-	add_hint(maps, key, -1);
+	add_hint(gate, key, -1);
 	if (err != EEXIST)
 		return -err;
 	*replaced = true;
 	return bpf_map_update_elem(maps->bans, key, ban, BPF_EXIST) ? -errno : 0;
 }
 
+int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,
+		const struct pc_ban *ban, bool *replaced)
+{
+	struct pc_ban_entry entry = { .key = *key, .ban = *ban };
+
+	return pc_ban_entry_add(maps, &entry, replaced);
+}
+
 int pc_bans_remove(const struct pc_maps *maps, const struct pc_addr_key *key)
 {
-	int err;
+	struct pc_ban_entry entry = { .key = *key };
 
-	if (bpf_map_delete_elem(maps->bans, key))
+	return pc_ban_entry_remove(maps, &entry);
+}
+
+/* ---- prefix bans --------------------------------------------------------------------- */
+
+bool pc_ban_is_prefix(__u8 family, __u32 len, __u32 ipv6_prefix)
+{
+	if (family == PC_SRC_FAMILY_V4)
+		return len < 32;
+	return len < 128 && len != ipv6_prefix;
+}
+
+static void prefix_key(const struct pc_ban_entry *entry, struct pc_prefix_ban_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = PC_PREFIX_KEY_HDR_BITS + entry->prefix_len;
+	key->family = entry->key.family;
+	memcpy(key->addr, entry->key.addr, sizeof(key->addr));
+}
+
+static int prefix_insert(const struct pc_maps *maps, struct ban_gate *gate,
+			 const struct pc_ban_entry *entry, bool *replaced)
+{
+	struct pc_prefix_ban_key key;
+
+	struct pc_ban ban = entry->ban;
+
+	prefix_key(entry, &key);
+	ban.prefix_len = entry->prefix_len;
+	/* Counted before it can be found, as the hint is. */
+	gate_add(&gate->state->prefix_active, 1);
+	if (bpf_map_update_elem(maps->prefix_bans, &key, &ban, BPF_NOEXIST) == 0) {
+		*replaced = false;
+		return 0;
+	}
+	gate_add(&gate->state->prefix_active, -1);
+	if (errno != EEXIST)
 		return -errno;
-	err = add_hint(maps, key, -1);
-	return add_active(maps, -1) ?: err;
+	*replaced = true;
+	return bpf_map_update_elem(maps->prefix_bans, &key, &ban, BPF_EXIST) ? -errno : 0;
+}
+
+static int prefix_remove(const struct pc_maps *maps, struct ban_gate *gate,
+			 const struct pc_ban_entry *entry)
+{
+	struct pc_prefix_ban_key key;
+
+	prefix_key(entry, &key);
+	if (bpf_map_delete_elem(maps->prefix_bans, &key))
+		return -errno;
+	gate_add(&gate->state->prefix_active, -1);
+	return 0;
+}
+
+static int entry_insert(const struct pc_maps *maps, struct ban_gate *gate,
+			const struct pc_ban_entry *entry, bool *replaced)
+{
+	return entry->prefix_len ? prefix_insert(maps, gate, entry, replaced)
+				 : ban_insert(maps, gate, &entry->key, &entry->ban, replaced);
+}
+
+static int entry_remove(const struct pc_maps *maps, struct ban_gate *gate,
+			const struct pc_ban_entry *entry)
+{
+	return entry->prefix_len ? prefix_remove(maps, gate, entry)
+				 : ban_remove(maps, gate, &entry->key);
+}
+
+int pc_ban_entry_make(struct pc_ban_entry *entry, int family, const __u8 *addr, __u32 len,
+		      __u32 ipv6_prefix)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	__u8 pc_family;
+
+	memset(entry, 0, sizeof(*entry));
+	if (family == AF_INET6 && len >= 96 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		family = AF_INET;
+		addr += 12;
+		len -= 96;
+	}
+	pc_family = family == AF_INET ? PC_SRC_FAMILY_V4 : PC_SRC_FAMILY_V6;
+	if (!pc_ban_is_prefix(pc_family, len, ipv6_prefix)) {
+		pc_addr_key_make(&entry->key, family, addr, ipv6_prefix);
+		return 0;
+	}
+	entry->key.family = pc_family;
+	entry->prefix_len = len;
+	for (__u32 bit = 0; bit < len; bit += 8) {
+		__u32 take = len - bit < 8 ? len - bit : 8;
+
+		entry->key.addr[bit / 8] = addr[bit / 8] & (__u8)(0xff << (8 - take));
+	}
+	return 0;
+}
+
+const char *pc_ban_entry_format(const struct pc_ban_entry *entry, __u32 ipv6_prefix, char *buf,
+				size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (!entry->prefix_len)
+		return pc_addr_key_format(&entry->key, ipv6_prefix, buf, len);
+	inet_ntop(entry->key.family == PC_SRC_FAMILY_V4 ? AF_INET : AF_INET6, entry->key.addr,
+		  text, sizeof(text));
+	snprintf(buf, len, "%s/%u", text, entry->prefix_len);
+	return buf;
+}
+
+const char *pc_ban_entry_cidr(const struct pc_ban_entry *entry, __u32 ipv6_prefix, char *buf,
+			      size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+	__u32 bits = entry->prefix_len;
+
+	if (!bits)
+		bits = entry->key.family == PC_SRC_FAMILY_V4 ? 32 : ipv6_prefix;
+	inet_ntop(entry->key.family == PC_SRC_FAMILY_V4 ? AF_INET : AF_INET6, entry->key.addr,
+		  text, sizeof(text));
+	snprintf(buf, len, "%s/%u", text, bits);
+	return buf;
+}
+
+int pc_ban_entry_add(const struct pc_maps *maps, const struct pc_ban_entry *entry, bool *replaced)
+{
+	struct ban_gate gate;
+	int err = gate_open(maps, &gate);
+
+	if (!err)
+		err = entry_insert(maps, &gate, entry, replaced);
+	gate_close(&gate);
+	return err;
+}
+
+int pc_ban_entry_remove(const struct pc_maps *maps, const struct pc_ban_entry *entry)
+{
+	struct ban_gate gate;
+	int err = gate_open(maps, &gate);
+
+	if (!err)
+		err = entry_remove(maps, &gate, entry);
+	gate_close(&gate);
+	return err;
+}
+
+int pc_bans_add_many(const struct pc_maps *maps, const struct pc_ban_entry *entries, size_t n,
+		     size_t *added, size_t *failed)
+{
+	struct ban_gate gate;
+	bool replaced;
+	int err = gate_open(maps, &gate), first = 0;
+
+	*added = *failed = 0;
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		err = entry_insert(maps, &gate, &entries[i], &replaced);
+		if (err) {
+			(*failed)++;
+			first = first ?: err;
+		} else if (!replaced) {
+			(*added)++;
+		}
+	}
+	gate_close(&gate);
+	return first;
+}
+
+int pc_bans_remove_many(const struct pc_maps *maps, const struct pc_ban_entry *entries, size_t n,
+			size_t *removed)
+{
+	struct ban_gate gate;
+	int err = gate_open(maps, &gate);
+
+	*removed = 0;
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (entry_remove(maps, &gate, &entries[i]) == 0)
+			(*removed)++;
+	gate_close(&gate);
+	return 0;
 }
 
 static int by_expiry(const void *a, const void *b)
@@ -191,8 +411,8 @@ void pc_bans_sort_by_expiry(struct pc_ban_entry *entries, size_t n)
 	qsort(entries, n, sizeof(*entries), by_expiry);
 }
 
-static int push(struct pc_ban_entry **list, size_t *n, size_t *cap,
-		const struct pc_ban_entry *entry)
+int pc_ban_entries_push(struct pc_ban_entry **list, size_t *n, size_t *cap,
+			const struct pc_ban_entry *entry)
 {
 	if (*n == *cap) {
 		size_t want = *cap ? *cap * 2 : 64;
@@ -208,41 +428,57 @@ static int push(struct pc_ban_entry **list, size_t *n, size_t *cap,
 }
 
 /*
- * Every key of the ban table. Keys are gathered before any is deleted: a
- * hash map walked with get_next_key starts over when the key it was given
- * has gone, so sweeping while walking visits a table of expired bans again
- * and again.
+ * Every ban of both tables, ban values not read yet. Keys are gathered
+ * before any is deleted: a hash map walked with get_next_key starts over
+ * when the key it was given has gone, so sweeping while walking visits a
+ * table of expired bans again and again.
  */
-static int ban_keys(const struct pc_maps *maps, struct pc_addr_key **keys, size_t *n)
+static int ban_keys(const struct pc_maps *maps, struct pc_ban_entry **keys, size_t *n)
 {
-	struct pc_addr_key next, *grown;
+	struct pc_ban_entry entry = {};
+	struct pc_prefix_ban_key pnext, pprev;
+	struct pc_addr_key next, prev;
 	size_t cap = 0;
-	void *prev = NULL;
+	int err = 0;
 
 	*keys = NULL;
 	*n = 0;
-	while (bpf_map_get_next_key(maps->bans, prev, &next) == 0) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			grown = realloc(*keys, cap * sizeof(*grown));
-			if (!grown)
-				return -ENOMEM;
-			*keys = grown;
-		}
-		(*keys)[(*n)++] = next;
-		prev = &(*keys)[*n - 1];
+	for (void *at = NULL; !err && bpf_map_get_next_key(maps->bans, at, &next) == 0;
+	     at = &prev) {
+		entry.key = next;
+		prev = next;
+		err = pc_ban_entries_push(keys, n, &cap, &entry);
 		if (*n > PC_BANS_MAX * 2)
 			break; /* a table changing under us faster than it is read */
 	}
-	return 0;
+	for (void *at = NULL; !err && bpf_map_get_next_key(maps->prefix_bans, at, &pnext) == 0;
+	     at = &pprev) {
+		memset(&entry, 0, sizeof(entry));
+		entry.key.family = pnext.family;
+		memcpy(entry.key.addr, pnext.addr, sizeof(entry.key.addr));
+		entry.prefix_len = pnext.prefixlen - PC_PREFIX_KEY_HDR_BITS;
+		pprev = pnext;
+		err = pc_ban_entries_push(keys, n, &cap, &entry);
+	}
+	return err;
+}
+
+int pc_ban_entry_lookup(const struct pc_maps *maps, struct pc_ban_entry *entry)
+{
+	struct pc_prefix_ban_key key;
+
+	if (!entry->prefix_len)
+		return bpf_map_lookup_elem(maps->bans, &entry->key, &entry->ban) ? -errno : 0;
+	prefix_key(entry, &key);
+	return bpf_map_lookup_elem(maps->prefix_bans, &key, &entry->ban) ? -errno : 0;
 }
 
 int pc_bans_list(const struct pc_maps *maps, bool sweep, struct pc_ban_entry **list, size_t *n,
 		 struct pc_ban_entry **expired, size_t *n_expired)
 {
 	size_t cap = 0, cap_expired = 0, dummy_n = 0, n_keys = 0;
-	struct pc_ban_entry entry, *dummy = NULL;
-	struct pc_addr_key *keys = NULL;
+	struct pc_ban_entry *dummy = NULL, *keys = NULL;
+	struct ban_gate gate = {};
 	__u64 now = pc_now_ns();
 	int err;
 
@@ -255,16 +491,20 @@ int pc_bans_list(const struct pc_maps *maps, bool sweep, struct pc_ban_entry **l
 	*expired = NULL;
 	*n_expired = 0;
 	err = ban_keys(maps, &keys, &n_keys);
+	if (!err && sweep)
+		err = gate_open(maps, &gate);
 	for (size_t i = 0; i < n_keys && !err; i++) {
-		entry.key = keys[i];
-		if (bpf_map_lookup_elem(maps->bans, &entry.key, &entry.ban))
+		struct pc_ban_entry *entry = &keys[i];
+
+		if (pc_ban_entry_lookup(maps, entry))
 			continue; /* expired and removed under us */
-		if (entry.ban.expires_ns > now) {
-			err = push(list, n, &cap, &entry);
-		} else if (sweep && pc_bans_remove(maps, &entry.key) == 0) {
-			err = push(expired, n_expired, &cap_expired, &entry);
+		if (entry->ban.expires_ns > now) {
+			err = pc_ban_entries_push(list, n, &cap, entry);
+		} else if (sweep && entry_remove(maps, &gate, entry) == 0) {
+			err = pc_ban_entries_push(expired, n_expired, &cap_expired, entry);
 		}
 	}
+	gate_close(&gate);
 	free(keys);
 	free(dummy);
 	if (*list)
@@ -290,12 +530,33 @@ int pc_bans_stats(const struct pc_maps *maps, __u64 stats[PC_SCAN_STATS], __u64 
 	}
 	if (!err && bpf_map_lookup_elem(maps->ban_state, &zero, &state))
 		err = -errno;
-	*active = err ? 0 : state.active;
+	*active = err ? 0 : state.active + state.prefix_active;
 	free(percpu);
 	return err;
 }
 
-int pc_bans_count_manual(const struct pc_maps *maps)
+int pc_bans_count_stat(const struct pc_maps *maps, __u32 stat, size_t n)
 {
-	return count_stat(maps, PC_STAT_BANS);
+	return count_stat(maps, stat, n);
+}
+
+int pc_bans_by_reason(const struct pc_maps *maps, __u64 counts[PC_BAN_REASONS])
+{
+	struct pc_ban_entry *list = NULL;
+	size_t n = 0;
+	int err = pc_bans_list(maps, false, &list, &n, NULL, NULL);
+
+	memset(counts, 0, PC_BAN_REASONS * sizeof(*counts));
+	for (size_t i = 0; i < n; i++)
+		if (list[i].ban.reason < PC_BAN_REASONS)
+			counts[list[i].ban.reason]++;
+	free(list);
+	return err;
+}
+
+int pc_bans_count_made(const struct pc_maps *maps, __u32 reason, size_t n)
+{
+	__u32 stat = reason == PC_BAN_CROWDSEC ? PC_STAT_BANS_CROWDSEC : PC_STAT_BANS_MANUAL;
+
+	return count_stat(maps, PC_STAT_BANS, n) ?: count_stat(maps, stat, n);
 }

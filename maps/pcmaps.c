@@ -31,6 +31,7 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_BANS, offsetof(struct pc_maps, bans) },
 	{ PC_MAP_BAN_STATE, offsetof(struct pc_maps, ban_state) },
 	{ PC_MAP_BAN_HINT, offsetof(struct pc_maps, ban_hint) },
+	{ PC_MAP_PREFIX_BANS, offsetof(struct pc_maps, prefix_bans) },
 	{ PC_MAP_SCAN_RING, offsetof(struct pc_maps, scan_ring) },
 	{ PC_MAP_OFFENDERS, offsetof(struct pc_maps, offenders) },
 	{ PC_MAP_SCAN_STATS, offsetof(struct pc_maps, scan_stats) },

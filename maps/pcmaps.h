@@ -32,6 +32,7 @@ struct pc_maps {
 	int bans;
 	int ban_state;
 	int ban_hint;
+	int prefix_bans; /* LPM trie of manual and CrowdSec prefix bans */
 	int scan_ring;
 	int offenders;
 	int scan_stats;

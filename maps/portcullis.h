@@ -407,6 +407,8 @@ struct pc_scan_track {
 enum pc_ban_reason {
 	PC_BAN_SCAN = 1,
 	PC_BAN_MANUAL = 2,
+	PC_BAN_CROWDSEC = 3, /* a CrowdSec Local API decision (loader/crowdsec.c) */
+	PC_BAN_REASONS,
 };
 
 #define PC_BAN_FOREVER (~0ULL)
@@ -421,7 +423,7 @@ struct pc_ban {
 	__u16 last_port;   /* host order */
 	__u8 last_proto;   /* enum pc_proto */
 	__u8 repeat;       /* repeat-offender level: the ban time was ban_ns * 4^repeat */
-	__u32 pad;
+	__u32 prefix_len;  /* host order; pc_prefix_bans: the key's address bits; else 0 */
 	__u64 ring_pos;    /* scan bans: pc_ban_state.scan_next when made (see pc_scan_ring) */
 };
 _Static_assert(sizeof(struct pc_ban) == 48, "pc_ban layout changed");
@@ -458,7 +460,31 @@ struct pc_ban_state {
 	__u64 event_window;  /* second (ktime >> 30) the event budget is for */
 	__u64 event_count;   /* events sent in that second */
 	__u64 scan_next;     /* ring_pos of the next scan ban */
+	__u64 prefix_active; /* entries in pc_prefix_bans: the gate of its lookup */
 };
+
+/*
+ * Prefix bans (manual and CrowdSec ranges): map "pc_prefix_bans", LPM_TRIE,
+ * value struct pc_ban (reason never PC_BAN_SCAN, ring_pos unused). Checked
+ * at step 4 after pc_bans, with the source's whole address, only while
+ * pc_ban_state.prefix_active is not 0, so a host without prefix bans pays
+ * nothing for them. Expired entries are ignored by the data path and swept
+ * by user space (pc_bans_list). A ban whose key is one source as pc_bans
+ * keys it (an IPv4 /32, an IPv6 /128 or /ipv6-prefix) goes to pc_bans
+ * instead: pc_ban_is_prefix() is the one rule.
+ */
+#define PC_PREFIX_KEY_HDR_BITS 32 /* family and pad, before the address */
+#define PC_PREFIX_BANS_MAX (256 * 1024)
+/* Expired prefix bans the data path looks past to a wider one (until swept). */
+#define PC_PREFIX_BAN_NESTING 4
+
+struct pc_prefix_ban_key {
+	__u32 prefixlen; /* host order; PC_PREFIX_KEY_HDR_BITS + address prefix length */
+	__u8 family;     /* PC_SRC_FAMILY_V4 or _V6 */
+	__u8 pad[3];
+	__u8 addr[16];   /* network order; host bits zero; IPv4 in addr[0..3] */
+};
+_Static_assert(sizeof(struct pc_prefix_ban_key) == 24, "pc_prefix_ban_key layout changed");
 
 /*
  * Map "pc_ban_hint", ARRAY of PC_BAN_HINT_SLOTS __u64, mappable: how many
@@ -485,12 +511,16 @@ static inline __u32 pc_ban_hint_slot(const struct pc_addr_key *key)
 
 /* Map "pc_scan_stats", PERCPU_ARRAY, key = enum pc_scan_stat, value __u64. */
 enum pc_scan_stat {
-	PC_STAT_BANS = 0,          /* bans made by the detector */
+	PC_STAT_BANS = 0,          /* bans made: the detector's, manual and CrowdSec ones */
 	PC_STAT_PROMOTED,          /* sources promoted to exact tracking */
 	PC_STAT_BAN_TABLE_FULL,    /* bans that did not fit in pc_bans */
 	PC_STAT_EVENTS_SUPPRESSED, /* events over PC_EVENTS_PER_SEC */
 	PC_STAT_EXPIRED,           /* bans the data path found expired and removed */
 	PC_STAT_EVICTED,           /* scan bans replaced by newer ones (pc_scan_ring) */
+	PC_STAT_BANS_MANUAL,       /* of PC_STAT_BANS, made by 'ban' (user space only) */
+	PC_STAT_BANS_CROWDSEC,     /* of PC_STAT_BANS, made from CrowdSec decisions */
+	PC_STAT_CROWDSEC_SYNC_OK,  /* decision stream polls that succeeded (user space) */
+	PC_STAT_CROWDSEC_SYNC_FAILED, /* and that failed */
 	PC_STAT_RATE_UNTRACKED,    /* rate-limited packets with no room in pc_rate: passed */
 	PC_SCAN_STATS,
 };
@@ -591,6 +621,7 @@ _Static_assert(sizeof(struct pc_rate_bucket) == 64, "pc_rate_bucket layout chang
 #define PC_MAP_BANS       "pc_bans"
 #define PC_MAP_BAN_STATE  "pc_ban_state"
 #define PC_MAP_BAN_HINT   "pc_ban_hint"
+#define PC_MAP_PREFIX_BANS "pc_prefix_bans"
 #define PC_MAP_SCAN_RING  "pc_scan_ring"
 #define PC_MAP_OFFENDERS  "pc_offenders"
 #define PC_MAP_SCAN_STATS "pc_scan_stats"

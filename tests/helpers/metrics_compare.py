@@ -44,6 +44,9 @@ def main():
             want[("portcullis_port_packets_total", labels)] = row[verdict + "_packets"]
             want[("portcullis_port_bytes_total", labels)] = row[verdict + "_bytes"]
     if "bans" in stats:
+        # The ban series are by reason; stats --json has the totals.
+        for name in ("portcullis_banned_sources", "portcullis_bans_total"):
+            metrics[(name, ())] = sum(v for k, v in metrics.items() if k[0] == name and k[1])
         want[("portcullis_banned_sources", ())] = stats["bans"]["active"]
         want[("portcullis_bans_total", ())] = stats["bans"]["total"]
     bad = 0

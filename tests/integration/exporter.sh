@@ -95,8 +95,9 @@ expect_exit "--port-series does not apply to stats" 2 "option --port-series does
 if pc ban "$IF_SRV" 198.51.100.7 --for 1h >/dev/null 2>&1; then
 	pc metrics "$IF_SRV" >"$TEST_TMP/ban.prom"
 	check "a ban shows in portcullis_banned_sources" \
-		test "$(sample "$TEST_TMP/ban.prom" portcullis_banned_sources)" = 1
-	check "and in portcullis_bans_total" test "$(sample "$TEST_TMP/ban.prom" portcullis_bans_total)" = 1
+		test "$(sample "$TEST_TMP/ban.prom" portcullis_banned_sources 'reason="manual"')" = 1
+	check "and in portcullis_bans_total" \
+		test "$(sample "$TEST_TMP/ban.prom" portcullis_bans_total 'reason="manual"')" = 1
 	agrees "ban counters agree with stats --json" pc metrics "$IF_SRV"
 	pc unban "$IF_SRV" 198.51.100.7 >/dev/null 2>&1
 else

@@ -84,9 +84,9 @@ import json, sys
 print([b for b in json.load(sys.stdin) if b['address'] == '$CLI4B'][0]['expires_in'])")
 check "bans --json gives the time left ($exp s)" test "$exp" -ge 55 -a "$exp" -le 60
 check "bans --json gives the reason" bash -c "$(declare -f srv); NS_SRV=$NS_SRV; srv $PC bans $IF_SRV --json | grep -q '\"reason\": \"manual\"'"
-out=$(pc ban "$IF_SRV" 198.18.0.0/24 2>&1)
+out=$(pc ban "$IF_SRV" 198.18.0.1/24 2>&1)
 rc=$?
-check "ban of a prefix is a usage error ($rc)" test "$rc" -eq 2
+check "ban of a prefix with host bits set is a usage error ($rc)" test "$rc" -eq 2
 out=$(pc ban "$IF_SRV" "$CLI4B" --for 10x 2>&1)
 rc=$?
 check "ban with a bad duration is a usage error ($rc)" test "$rc" -eq 2

@@ -138,7 +138,7 @@ struct help_case {
 static const struct help_case help_cases[] = {
 	{ "COMMAND --help",
 	  { "ban", "--help" },
-	  { "usage: portcullis ban IFACE ADDRESS [--force] [--for DURATION]\n",
+	  { "usage: portcullis ban IFACE ADDRESS|PREFIX|- [--force] [--for DURATION]\n",
 	    "\n  --for DURATION       how long, e.g. 10m or 2h",
 	    "\nexamples:\n  portcullis ban eth0 198.51.100.7 --for 1h\n" } },
 	{ "help COMMAND",

@@ -142,6 +142,12 @@ static const char *describe(const struct pc_ruleset *rs, bool with_lines)
 		append(buf, sizeof(buf), " ban-max=%lluns", (unsigned long long)rs->ban_max_ns);
 	if (!rs->exempt_auto)
 		append(buf, sizeof(buf), " exempt-auto=off");
+	if (rs->crowdsec.url[0])
+		append(buf, sizeof(buf), " crowdsec=%s,key=%s,poll=%llus", rs->crowdsec.url,
+		       rs->crowdsec.key_file,
+		       (unsigned long long)(rs->crowdsec.poll_ns / 1000000000ULL));
+	if (rs->crowdsec.push_file[0])
+		append(buf, sizeof(buf), " crowdsec-push=%s", rs->crowdsec.push_file);
 	for (int proto = 0; proto < 256; proto++)
 		if (rs->allowed_protos[proto / 64] & (1ULL << (proto % 64)))
 			append(buf, sizeof(buf), "%s%d", strstr(buf, " protos=") ? "," : " protos=",
@@ -509,6 +515,38 @@ static const struct parse_case parse_cases[] = {
 	"t.conf:1: exempt auto: extra argument 'now'"),
     BAD("exempt auto conflict", "exempt auto off\n\nexempt auto on",
 	"t.conf:3: 'exempt auto on' conflicts with line 1 ('exempt auto off')"),
+    /* crowdsec url URL key @FILE [poll DURATION], crowdsec push @FILE */
+    GOOD("crowdsec bouncer, default poll", "crowdsec url http://127.0.0.1:8080/ key @/etc/passwd",
+	 "crowdsec=http://127.0.0.1:8080/,key=/etc/passwd,poll=10s"),
+    GOOD("crowdsec bouncer and push", "crowdsec url https://lapi:8080 key @/etc/passwd poll 1m\n"
+				      "crowdsec push @/etc/passwd",
+	 "crowdsec=https://lapi:8080,key=/etc/passwd,poll=60s crowdsec-push=/etc/passwd"),
+    GOOD_IN("/etc/portcullis.conf", "crowdsec key relative to the config",
+	    "crowdsec url http://x key @passwd", "crowdsec=http://x,key=/etc/passwd,poll=10s"),
+    BAD("crowdsec nothing", "crowdsec",
+	"t.conf:1: crowdsec: expected 'url URL key @FILE [poll DURATION]' or 'push @FILE'"),
+    BAD("crowdsec bad url", "crowdsec url ftp://x key @/etc/passwd",
+	"t.conf:1: crowdsec: bad url 'ftp://x': must start with http:// or https://"),
+    BAD("crowdsec missing key", "crowdsec url http://x",
+	"t.conf:1: crowdsec: expected 'key @FILE' after the url"),
+    BAD("crowdsec key not a file reference", "crowdsec url http://x key secret",
+	"t.conf:1: crowdsec: key: expected @FILE, got 'secret'"),
+    BAD("crowdsec key file missing", "crowdsec url http://x key @/nonexistent/key",
+	"t.conf:1: crowdsec: key: /nonexistent/key: No such file or directory"),
+    BAD("crowdsec key not a regular file", "crowdsec url http://x key @/etc",
+	"t.conf:1: crowdsec: key: /etc: not a regular file"),
+    BAD("crowdsec poll too long", "crowdsec url http://x key @/etc/passwd poll 2h",
+	"t.conf:1: crowdsec: bad poll '2h': must be 1s..1h"),
+    BAD("crowdsec poll missing", "crowdsec url http://x key @/etc/passwd poll",
+	"t.conf:1: crowdsec: missing duration after 'poll'"),
+    BAD("crowdsec extra", "crowdsec url http://x key @/etc/passwd every 5s",
+	"t.conf:1: crowdsec: extra argument 'every'"),
+    BAD("crowdsec url twice", "crowdsec url http://x key @/etc/passwd\n"
+			      "crowdsec url http://y key @/etc/passwd",
+	"t.conf:2: crowdsec url: given twice"),
+    BAD("crowdsec push missing file", "crowdsec push",
+	"t.conf:1: crowdsec push: missing @CREDENTIALS_FILE"),
+
     BAD("misspelt exempt", "exemt from 192.0.2.1",
 	"t.conf:1: unknown directive 'exemt' (did you mean 'exempt'?)"),
 

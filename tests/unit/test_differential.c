@@ -616,7 +616,7 @@ static int remove_all_bans(void)
 	int err = pc_bans_list(&maps, false, &list, &n, NULL, NULL);
 
 	for (size_t i = 0; i < n && !err; i++)
-		err = pc_bans_remove(&maps, &list[i].key);
+		err = pc_ban_entry_remove(&maps, &list[i]);
 	free(list);
 	return err;
 }

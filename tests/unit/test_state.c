@@ -47,6 +47,7 @@ static void round_trip(const char *name, struct pc_ban_entry want, __u32 ipv6_pr
 		return;
 	}
 	CHECK(memcmp(&got.key, &want.key, sizeof(got.key)) == 0, "'%s': another key", line);
+	CHECK_INT(got.prefix_len, want.prefix_len);
 	CHECK_INT(got.ban.reason, want.ban.reason);
 	CHECK_INT(got.ban.ports, want.ban.ports);
 	CHECK_INT(got.ban.last_port, want.ban.last_port);
@@ -75,9 +76,12 @@ static const struct bad_line bad_lines[] = {
 	{ "too few words", "198.51.100.7 manual forever", "3 words, expected 8" },
 	{ "too many words", "198.51.100.7 manual forever 0 0 - 0 0 extra", "more than 8 words" },
 	{ "not an address", "300.1.2.3 manual forever 0 0 - 0 0", "not an address" },
-	{ "an IPv4 prefix", "198.51.100.0/24 manual forever 0 0 - 0 0", "not an address" },
+	{ "an IPv4 prefix as a scan ban", "198.51.100.0/24 scan forever 0 0 - 0 0",
+	  "not an address" },
+	{ "an IPv4 prefix past 32", "198.51.100.0/33 manual forever 0 0 - 0 0", "not an address" },
 	{ "an IPv6 prefix past 128", "2001:db8::/129 manual forever 0 0 - 0 0", "not an address" },
-	{ "an unknown reason", "198.51.100.7 spite forever 0 0 - 0 0", "scan or manual" },
+	{ "an unknown reason", "198.51.100.7 spite forever 0 0 - 0 0",
+	  "scan, manual or crowdsec" },
 	{ "a negative expiry", "198.51.100.7 manual -5 0 0 - 0 0", "seconds or forever" },
 	{ "an expiry past 64-bit nanoseconds", "198.51.100.7 manual 99999999999999999999 0 0 - 0 0",
 	  "seconds or forever" },
@@ -168,6 +172,19 @@ int main(void)
 	round_trip("a scan ban with its details", scan, 64, 3600 - 1000);
 	round_trip("an IPv6 /64 scan ban", v6, 64, 3600 - 1000);
 	round_trip("an IPv6 /128 ban", v6, 128, 3600 - 1000);
+
+	struct pc_ban_entry range = timed, range6 = timed;
+
+	range.prefix_len = 24;
+	inet_pton(AF_INET, "198.51.100.0", range.key.addr);
+	range.ban.reason = PC_BAN_CROWDSEC;
+	round_trip("a CrowdSec ban of an IPv4 /24", range, 64, 400ULL * 86400 - 1000);
+	range6.key = (struct pc_addr_key){ .family = PC_SRC_FAMILY_V6 };
+	range6.prefix_len = 48;
+	inet_pton(AF_INET6, "2001:db8:7::", range6.key.addr);
+	round_trip("a manual ban of an IPv6 /48", range6, 64, 400ULL * 86400 - 1000);
+	range6.prefix_len = 0;
+	round_trip("a manual IPv6 /64 ban is an address ban", range6, 64, 400ULL * 86400 - 1000);
 	for (size_t i = 0; i < ARRAY_SIZE(bad_lines); i++)
 		bad_line_case(&bad_lines[i]);
 	special_lines();

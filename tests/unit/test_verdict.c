@@ -1605,6 +1605,168 @@ static void run_ban_cases(void)
 		unban(manual_bans[i]);
 }
 
+/* ---- step 4: prefix bans ---------------------------------------------------------------- */
+
+/* CIDR ("192.0.2.128/25") as 'ban' makes it, for the /64 of make_config(). */
+static struct pc_ban_entry prefix_entry(const char *cidr, __u32 reason, __u64 expires_ns)
+{
+	char text[64];
+	char *slash;
+	__u8 bytes[16] = {};
+	int family = strchr(cidr, ':') ? AF_INET6 : AF_INET;
+	struct pc_ban_entry entry;
+
+	snprintf(text, sizeof(text), "%s", cidr);
+	slash = strchr(text, '/');
+	*slash = '\0';
+	inet_pton(family, text, bytes);
+	pc_ban_entry_make(&entry, family, bytes, atoi(slash + 1), 64);
+	entry.ban.reason = reason;
+	entry.ban.created_ns = pc_now_ns();
+	entry.ban.expires_ns = expires_ns;
+	return entry;
+}
+
+/* The data path's gate of the prefix trie. */
+static __u64 prefix_gate(void)
+{
+	struct pc_ban_state state = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(maps.ban_state, &zero, &state);
+	return state.prefix_active;
+}
+
+/*
+ * Prefix bans: 192.0.2.128/25 (manual), 2001:db8:6::/48 (crowdsec),
+ * 192.0.2.96/27 around the trusted 192.0.2.99, 203.0.113.0/25 around the
+ * denied 203.0.113.5, 198.18.5.0/24 = the exempt sources, 198.18.9.0/24
+ * expired, and 198.18.10.0/24 (in force) around an expired 198.18.10.0/26.
+ * 198.18.5.8 also has an address scan ban (which alone would not hold it).
+ */
+static const struct {
+	const char *cidr;
+	__u32 reason;
+	int expired;
+} prefix_bans[] = {
+    {"192.0.2.128/25", PC_BAN_MANUAL, 0},	 {"2001:db8:6::/48", PC_BAN_CROWDSEC, 0},
+    {"192.0.2.96/27", PC_BAN_MANUAL, 0},	 {"203.0.113.0/25", PC_BAN_CROWDSEC, 0},
+    {"198.18.5.0/24", PC_BAN_MANUAL, 0},	 {"198.18.9.0/24", PC_BAN_MANUAL, 1},
+    {"198.18.10.0/24", PC_BAN_CROWDSEC, 0}, {"198.18.10.0/26", PC_BAN_MANUAL, 1},
+};
+
+static const struct verdict_case prefix_ban_cases[] = {
+    {"prefix ban: ipv4 192.0.2.200 in 192.0.2.128/25 to allowed tcp 22: banned", b_v4_tcp, 22,
+     SYN, .src = "192.0.2.200", DROPS(PC_DROP_BANNED)},
+    {"prefix ban: ipv4 192.0.2.128, its first address: banned", b_v4_udp, 53,
+     .src = "192.0.2.128", DROPS(PC_DROP_BANNED)},
+    {"prefix ban: ipv4 192.0.2.95 just below the /27: allowed", b_v4_tcp, 22, SYN,
+     .src = "192.0.2.95", ALLOWED},
+    {"prefix ban: ipv4 192.0.2.20 outside: allowed", b_v4_tcp, 22, SYN, .src = "192.0.2.20",
+     ALLOWED},
+    {"prefix ban: ipv6 2001:db8:6:ffff::1 in 2001:db8:6::/48: banned", b_v6_tcp, 22, SYN,
+     .src = "2001:db8:6:ffff::1", DROPS(PC_DROP_BANNED)},
+    {"prefix ban: ipv6 2001:db8:6::1 in /48 to closed udp 54: banned", b_v6_udp, 54,
+     .src = "2001:db8:6::1", DROPS(PC_DROP_BANNED)},
+    {"prefix ban: ipv6 2001:db8:16::1 outside the /48: allowed", b_v6_udp, 53,
+     .src = "2001:db8:16::1", ALLOWED},
+    {"prefix ban: ipv4-mapped ::ffff:192.0.2.200: malformed", b_v6_tcp, 22, SYN,
+     .src = "::ffff:192.0.2.200", DROPS(PC_DROP_MALFORMED)},
+    {"prefix ban: trusted 192.0.2.99 inside a banned /27: trusted", b_v4_tcp, 23, SYN,
+     .src = "192.0.2.99", PASSES(PC_PASS_TRUSTED)},
+    {"prefix ban: 192.0.2.100 beside it in the /27: banned", b_v4_tcp, 22, SYN,
+     .src = "192.0.2.100", DROPS(PC_DROP_BANNED)},
+    {"prefix ban: denied 203.0.113.5 inside a banned /25: denied-source", b_v4_tcp, 22, SYN,
+     .src = "203.0.113.5", DROPS(PC_DROP_DENIED_SOURCE)},
+    {"prefix ban: exempt 198.18.5.7 inside a banned prefix: banned", b_v4_tcp, 22, SYN,
+     .src = "198.18.5.7", DROPS(PC_DROP_BANNED)},
+    {"prefix ban: exempt 198.18.5.8 with a scan ban too: banned by the prefix", b_v4_udp, 53,
+     .src = "198.18.5.8", DROPS(PC_DROP_BANNED)},
+    {"prefix ban: 198.18.9.1 in an expired prefix ban: allowed", b_v4_tcp, 22, SYN,
+     .src = "198.18.9.1", ALLOWED},
+    {"prefix ban: 198.18.10.1 in an expired /26 inside a /24 in force: banned", b_v4_tcp, 22,
+     SYN, .src = "198.18.10.1", DROPS(PC_DROP_BANNED)},
+    {"prefix ban: tot_len past the frame from a banned prefix: banned", b_v4_tcp, 22, SYN,
+     .src = "192.0.2.200", .patch = p_ip_len_add, .arg = 1, DROPS(PC_DROP_BANNED)},
+    {"prefix ban: non-first fragment from a banned prefix: banned", b_v4_udp, 53,
+     .src = "192.0.2.200", .frag = V4_OFF_1480, DROPS(PC_DROP_BANNED)},
+    {"prefix ban: in 802.1Q from a banned prefix: banned", b_v4_udp, 53, .src = "192.0.2.200",
+     .vlan = VLAN_Q, DROPS(PC_DROP_BANNED)},
+};
+
+static void run_prefix_ban_cases(void)
+{
+	const struct verdict_case after = {"prefix ban: 192.0.2.200 after unban of the /25: allowed",
+					   b_v4_tcp,
+					   22,
+					   SYN,
+					   .src = "192.0.2.200",
+					   ALLOWED};
+	struct pc_ban_entry entry, scan = prefix_entry("198.18.5.8/32", PC_BAN_SCAN,
+						       PC_BAN_FOREVER);
+	__u64 gate_before = prefix_gate();
+	struct pc_ban_entry *list = NULL;
+	size_t n = 0, found = 0;
+	bool replaced;
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefix_bans) && !err; i++) {
+		entry = prefix_entry(prefix_bans[i].cidr, prefix_bans[i].reason,
+				     prefix_bans[i].expired ? pc_now_ns() - 1 : PC_BAN_FOREVER);
+		err = pc_ban_entry_add(&maps, &entry, &replaced);
+	}
+	if (!err)
+		err = pc_ban_entry_add(&maps, &scan, &replaced);
+	test_begin("prefix ban: set up: all but the scan ban in the trie, counted by the gate");
+	EXPECT(err == 0, "pc_ban_entry_add: %s", strerror(-err));
+	EXPECT(prefix_gate() == gate_before + ARRAY_SIZE(prefix_bans), "gate %llu, expected %llu",
+	       (unsigned long long)prefix_gate(),
+	       (unsigned long long)(gate_before + ARRAY_SIZE(prefix_bans)));
+	EXPECT(!scan.prefix_len, "a /32 went to the trie");
+	test_end();
+	if (err)
+		return;
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefix_ban_cases); i++)
+		run_case(&prefix_ban_cases[i]);
+	run_monitor_replay(prefix_ban_cases, ARRAY_SIZE(prefix_ban_cases));
+
+	test_begin("prefix ban: bans lists them with reason, and sweeps the expired ones");
+	err = pc_bans_list(&maps, true, &list, &n, NULL, NULL);
+	EXPECT(err == 0, "pc_bans_list: %s", strerror(-err));
+	for (size_t i = 0; i < n; i++) {
+		char text[64];
+
+		pc_ban_entry_format(&list[i], 64, text, sizeof(text));
+		found += strcmp(text, "2001:db8:6::/48") == 0 && list[i].ban.reason == PC_BAN_CROWDSEC;
+		found += strcmp(text, "192.0.2.128/25") == 0 && list[i].ban.reason == PC_BAN_MANUAL;
+	}
+	free(list);
+	EXPECT(found == 2, "%zu of the 2 bans found as expected", found);
+	EXPECT(prefix_gate() == gate_before + ARRAY_SIZE(prefix_bans) - 2,
+	       "gate %llu after the sweep, expected %llu", (unsigned long long)prefix_gate(),
+	       (unsigned long long)(gate_before + ARRAY_SIZE(prefix_bans) - 2));
+	test_end();
+
+	entry = prefix_entry("192.0.2.128/25", PC_BAN_MANUAL, 0);
+	err = pc_ban_entry_remove(&maps, &entry);
+	test_begin("prefix ban: unban of the /25");
+	EXPECT(err == 0, "pc_ban_entry_remove: %s", strerror(-err));
+	EXPECT(pc_ban_entry_remove(&maps, &entry) == -ENOENT, "removed twice");
+	test_end();
+	run_case(&after);
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefix_bans); i++) {
+		entry = prefix_entry(prefix_bans[i].cidr, 0, 0);
+		pc_ban_entry_remove(&maps, &entry);
+	}
+	pc_ban_entry_remove(&maps, &scan);
+	test_begin("prefix ban: every ban lifted: the gate is closed again");
+	EXPECT(prefix_gate() == gate_before, "gate %llu, expected %llu",
+	       (unsigned long long)prefix_gate(), (unsigned long long)gate_before);
+	test_end();
+}
+
 /* One probe from SRC to PORT with FLAGS under CFG, expected to get REASON. */
 static void probe(const struct pc_config *cfg, const char *src, __u16 port, __u8 flags,
 		  const struct expect *want)
@@ -2140,6 +2302,7 @@ int main(int argc, char **argv)
 		test_skip("sockets: established socket", "no private network namespace");
 	}
 	run_ban_cases();
+	run_prefix_ban_cases();
 	run_scan_detector_cases();
 	run_rate_limit_cases();
 	run_counter_total();
