@@ -72,7 +72,8 @@ endif
 BPF_HDRS := $(wildcard bpf/*.h) maps/portcullis.h
 LIB_SRCS := $(wildcard maps/*.c) $(filter-out loader/main.c,$(wildcard loader/*.c))
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
-USER_HDRS := $(wildcard maps/*.h loader/*.h) $(OUTPUT)/portcullis.skel.h
+USER_HDRS := $(wildcard maps/*.h loader/*.h) $(OUTPUT)/portcullis.skel.h \
+	$(OUTPUT)/portcullis_explain.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .DELETE_ON_ERROR:
@@ -103,6 +104,17 @@ $(OUTPUT)/portcullis.bpf.o: bpf/portcullis.bpf.c $(BPF_HDRS) | $(OUTPUT) build-d
 $(OUTPUT)/portcullis.skel.h: $(OUTPUT)/portcullis.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name portcullis_bpf > $@
+
+# "portcullis explain": the same program with every side effect compiled out.
+$(OUTPUT)/portcullis_explain.bpf.o: bpf/portcullis.bpf.c $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DPC_NO_SIDE_EFFECTS -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(OUTPUT)/portcullis_explain.skel.h: $(OUTPUT)/portcullis_explain.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name portcullis_explain_bpf > $@
 
 $(OUTPUT)/obj/%.o: %.c $(USER_HDRS) | $(OUTPUT)/obj/maps $(OUTPUT)/obj/loader
 	$(call msg,CC,$@)

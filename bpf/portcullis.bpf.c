@@ -210,17 +210,19 @@ static __always_inline int probes(__u8 l4_proto, __u8 tcp_flags)
  * A denied probe to the scan detector, if it is on and the packet is a
  * probe. Exempt sources are never tracked or banned; the pre-filter asks
  * about the exemption only for a source that came back on another port, so
- * a flood of new sources never does.
+ * a flood of new sources never does. The explain build feeds nothing.
  */
 static __always_inline void feed_detector(struct packet *pkt, const struct pc_config *cfg,
 					  __u32 set, int fast)
 {
+#ifndef PC_NO_SIDE_EFFECTS
 	struct scan_probe probe;
 
 	if (!(cfg->flags & PC_CFG_SCAN_DETECT) || !probes(pkt->l4_proto, pkt->tcp_flags))
 		return;
 	if (scan_feed(pkt, cfg, &probe) && !source_exempt(pkt, cfg, set, fast))
 		scan_track(&probe);
+#endif
 }
 
 /*
@@ -244,9 +246,35 @@ static __always_inline int proto_allowed(const struct pc_config *cfg, __u8 proto
 	return (cfg->protos[(proto >> 6) & (PC_PROTO_WORDS - 1)] >> (proto & 63)) & 1;
 }
 
-/* What the packet's fate is: drops drop, except in monitor mode. */
+#ifdef PC_NO_SIDE_EFFECTS
+/* The explain build's own answer: the reason of the last verdict. Private to
+ * that build, never pinned or shared with the attached program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pc_explain_result);
+} pc_explain SEC(".maps");
+
+static __always_inline void explain_note(int reason)
+{
+	__u32 zero = 0;
+	struct pc_explain_result *out = bpf_map_lookup_elem(&pc_explain, &zero);
+
+	if (out)
+		out->reason = reason;
+}
+#else
+static __always_inline void explain_note(int reason)
+{
+}
+#endif
+
+/* What the packet's fate is: drops drop, except in monitor mode. Every
+ * verdict leaves through here. */
 static __always_inline int xdp_action(int reason, int monitor)
 {
+	explain_note(reason);
 	return reason < PC_DROP_REASONS && !monitor ? XDP_DROP : XDP_PASS;
 }
 
@@ -259,12 +287,14 @@ struct verdict {
 
 static __always_inline void count(void *map, __u32 key, __u32 len)
 {
+#ifndef PC_NO_SIDE_EFFECTS
 	struct pc_counter *counter = bpf_map_lookup_elem(map, &key);
 
 	if (counter) {
 		counter->packets++;
 		counter->bytes += len;
 	}
+#endif
 }
 
 static __always_inline int l4_index(const struct packet *pkt)
@@ -726,7 +756,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	if (allowed && !counted) {
 		/* The reason's count is the sum of the pass slots. */
 		count(&pc_port_pass, rule->pass_slot, len);
-		return XDP_PASS;
+		return xdp_action(PC_PASS_ALLOWED, monitor);
 	}
 
 	/* A source-limited or rate-limited port, or maybe a reply (established

@@ -253,6 +253,11 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	now = now_ns();
 	if (now < ban->expires_ns)
 		return ban->reason;
+#ifdef PC_NO_SIDE_EFFECTS
+	/* Explain judges an expired ban as gone and leaves its removal to
+	 * the attached program. */
+	return 0;
+#endif
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
 	if (!state)
 		return 0;
@@ -351,6 +356,9 @@ static __always_inline int source_ban(const struct packet *pkt, const struct pc_
 	return reason;
 }
 
+/* The detector: every map write of a denied probe. None of it is in the
+ * explain build (PC_NO_SIDE_EFFECTS). */
+#ifndef PC_NO_SIDE_EFFECTS
 /* A port as the tracker's sets hold it (pc_scan_track.ports): never 0. */
 static __always_inline __u32 tracked_port(__u32 port, __u32 proto)
 {
@@ -636,5 +644,7 @@ static __always_inline int scan_feed(const struct packet *pkt, const struct pc_c
 
 	return source_addr_key(pkt, cfg, &probe->source) == 0 && scan_prefilter(probe);
 }
+
+#endif /* PC_NO_SIDE_EFFECTS */
 
 #endif /* PORTCULLIS_SCAN_H */

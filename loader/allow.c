@@ -121,19 +121,25 @@ static int write_lists(const struct pc_maps *maps, const struct pc_port_table *t
  * later 'disallow' leaves the exemption until the next reload: exempting
  * too long only spares a source bans, never lets it through.
  */
-static int exempt_live(const struct pc_maps *maps, __u32 set, int trie_fd,
-		       const struct pc_source_key *keys, size_t n)
+/* Set FLAG (PC_CFG_*) in rule set SET's config, unless it is set already. */
+static int add_config_flag(const struct pc_maps *maps, __u32 set, __u32 flag)
 {
 	struct pc_config cfg;
-	int err = pc_sources_flag_live(trie_fd, keys, n, PC_SRC_F_EXEMPT);
+	int err = pc_maps_read_config(maps, set, &cfg);
 
-	if (!err)
-		err = pc_maps_read_config(maps, set, &cfg);
-	if (!err && !(cfg.flags & PC_CFG_HAVE_EXEMPT)) {
-		cfg.flags |= PC_CFG_HAVE_EXEMPT;
+	if (!err && !(cfg.flags & flag)) {
+		cfg.flags |= flag;
 		err = pc_maps_write_config(maps, set, &cfg);
 	}
 	return err;
+}
+
+static int exempt_live(const struct pc_maps *maps, __u32 set, int trie_fd,
+		       const struct pc_source_key *keys, size_t n)
+{
+	int err = pc_sources_flag_live(trie_fd, keys, n, PC_SRC_F_EXEMPT);
+
+	return err ? err : add_config_flag(maps, set, PC_CFG_HAVE_EXEMPT);
 }
 
 /* allow IFACE PROTO PORTS from SOURCES, on the live rules. */
@@ -191,6 +197,16 @@ out:
 	return err;
 }
 
+/* The live rules differ from the config now: status says so until the next
+ * reload or attach, which write a config without the flag. */
+static int mark_modified(const struct pc_maps *maps)
+{
+	__u32 set;
+	int err = pc_maps_active_set(maps, &set);
+
+	return err ? err : add_config_flag(maps, set, PC_CFG_MODIFIED);
+}
+
 int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow, bool force)
 {
 	const char *verb = allow ? "allow" : "disallow";
@@ -242,6 +258,8 @@ int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow, bool for
 	else
 		err = pc_maps_update_live_ports(&maps, proto, ranges, n_ranges,
 						allow ? PC_PORT_ALLOWED : 0, 0);
+	if (!err)
+		err = mark_modified(&maps);
 	if (err && err != -EEXIST && err != -E2BIG && err != -EPERM)
 		pc_warn("%s: %s %s %s failed: %s", ifname, verb, argv[0], argv[1], pc_strerr(err));
 	else if (!err)

@@ -50,6 +50,8 @@ void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg)
 		cfg->flags |= PC_CFG_FRAG_DENY;
 	if (rs->scan_detect)
 		cfg->flags |= PC_CFG_SCAN_DETECT;
+	if (rs->exempt_auto)
+		cfg->flags |= PC_CFG_EXEMPT_AUTO;
 	memcpy(cfg->protos, rs->allowed_protos, sizeof(cfg->protos));
 	local_port_range(&cfg->ephemeral_lo, &cfg->ephemeral_hi);
 }

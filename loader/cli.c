@@ -136,6 +136,8 @@ static const struct cli_option options[] = {
 	{ PC_OPT_PORT_SERIES, "port-series", 0, required_argument, take_port_series,
 	  FIELD(port_series), "N",
 	  "denied ports with per-port series, the busiest first (default 64, 0 .. 65536)" },
+	{ PC_OPT_TCP_FLAGS, "flags", 0, required_argument, take_string, FIELD(tcp_flags),
+	  "S|SA|A|F|...", "TCP flags of the packet, letters of FSRPAUEC (default S)" },
 	{ 0, "pin-root", 0, required_argument, take_string, FIELD(pin_root), "DIR",
 	  "where pins live (default " PC_PIN_ROOT_DEFAULT ", env PORTCULLIS_PIN_ROOT)" },
 	{ 0, "state-dir", 0, required_argument, take_string, FIELD(state_dir),
@@ -241,6 +243,24 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			 PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_LISTEN |
 				 PC_OPT_KEEP | PC_OPT_DETACH_ON_EXIT | PC_OPT_PORT_SERIES,
 			 1, 64 },
+	[PC_CMD_RULES] = { "rules", "IFACE", "the live rule set, as a config file",
+			   "Ports and ranges merged, source lists inline, headed by the config "
+			   "file and generation. 'check' accepts the output and 'reload -c' with it "
+			   "gives the same maps.",
+			   { "rules eth0", "rules eth0 > /tmp/live.conf" }, PC_OPT_JSON, 1, 1 },
+	[PC_CMD_EXPLAIN] = { "explain", "IFACE tcp|udp SOURCE DPORT",
+			     "the verdict a packet gets now, and why; changes nothing",
+			     "Runs the attached program's logic (a build without side effects) "
+			     "on the live maps: no counter, ban or scan state changes.",
+			     { "explain eth0 tcp 198.51.100.7 22",
+			       "explain eth0 tcp 2001:db8::7 443 --flags SA --json" },
+			     PC_OPT_JSON | PC_OPT_TCP_FLAGS, 4, 4 },
+	[PC_CMD_AUDIT] = { "audit", "IFACE",
+			   "listening sockets against the live rules: exposed, limited, hidden, "
+			   "idle",
+			   "Reads the namespace's TCP listeners and unconnected UDP sockets "
+			   "(sock_diag) and the owning process where /proc tells.",
+			   { "audit eth0", "audit eth0 --json" }, PC_OPT_JSON, 1, 1 },
 };
 
 const struct pc_command_spec *pc_command_spec(enum pc_command command)

@@ -27,6 +27,9 @@ enum pc_command {
 	PC_CMD_METRICS,
 	PC_CMD_EXPORTER,
 	PC_CMD_RUN,
+	PC_CMD_RULES,
+	PC_CMD_EXPLAIN,
+	PC_CMD_AUDIT,
 	PC_COMMANDS,
 };
 
@@ -42,7 +45,8 @@ enum pc_cli_option {
 	PC_OPT_KEEP = 1 << 7,
 	PC_OPT_PORT_SERIES = 1 << 8,
 	PC_OPT_DETACH_ON_EXIT = 1 << 9,
-	PC_OPT_LAST = PC_OPT_DETACH_ON_EXIT,
+	PC_OPT_TCP_FLAGS = 1 << 14, /* explain --flags */
+	PC_OPT_LAST = PC_OPT_TCP_FLAGS,
 };
 
 struct pc_cli {
@@ -54,6 +58,7 @@ struct pc_cli {
 	double watch;
 	const char *listen;	  /* NULL: the exporter's default */
 	const char *for_duration; /* ban --for */
+	const char *tcp_flags;	  /* explain --flags */
 	bool keep;		  /* accepted for old unit files; keeping is the default */
 	bool detach_on_exit;	  /* run: detach when stopping */
 	unsigned int port_series; /* denied ports in the per-port metrics */

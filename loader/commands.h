@@ -43,5 +43,14 @@ int pc_cmd_events(const char *ifname);
 
 int pc_cmd_stats(const char *ifname, bool json, double watch_seconds);
 int pc_cmd_status(const char *ifname, bool json);
+/* S quoted and escaped as a JSON string, on stdout. */
+void json_string(const char *s);
+
+/* explain IFACE tcp|udp SOURCE DPORT [--flags S|SA|...]: the live verdict, nothing changed. */
+int pc_cmd_explain(const char *ifname, int argc, char **argv, const char *flags, bool json);
+/* rules IFACE: the live rule set as a config file. */
+int pc_cmd_rules(const char *ifname, bool json);
+/* audit IFACE: listening sockets held against the live rules. */
+int pc_cmd_audit(const char *ifname, bool json);
 
 #endif /* PORTCULLIS_COMMANDS_H */

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -920,4 +921,208 @@ int pc_config_load(const char *path, struct pc_ruleset *rs, struct pc_error *err
 {
 	pc_ruleset_init(rs);
 	return cfg_parse_file(path, parse_config_text, rs, err, NULL);
+}
+/*
+ * The other way round: a ruleset as a config file that parses back to it.
+ * One row per directive, in the order a config is usually written; a new
+ * directive adds its row here next to its parser above. Lists are cut into
+ * several lines of the same directive well below PC_CONFIG_MAX_LINE.
+ */
+#define PRINT_LINE_MAX 3000
+
+/* Words joined by commas after HEAD (and before TAIL), as many lines as it takes. */
+struct joiner {
+	FILE *out;
+	const char *head, *tail;
+	size_t used; /* characters on the open line; 0: none open */
+};
+
+static void join_word(struct joiner *j, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (j->used && j->used + n + 1 > PRINT_LINE_MAX) {
+		fprintf(j->out, "%s\n", j->tail);
+		j->used = 0;
+	}
+	if (!j->used)
+		j->used = fprintf(j->out, "%s %s", j->head, word);
+	else
+		j->used += fprintf(j->out, ",%s", word);
+}
+
+static void join_end(struct joiner *j)
+{
+	if (j->used)
+		fprintf(j->out, "%s\n", j->tail);
+	j->used = 0;
+}
+
+static void print_choices(FILE *out, const struct pc_ruleset *rs)
+{
+	for (size_t i = 0; i < N_CHOICES; i++) {
+		const struct choice *c = &choices[i];
+		const char *field = (const char *)rs + c->offset;
+		int value = 0;
+		bool flag;
+
+		if (c->size == sizeof(bool)) {
+			memcpy(&flag, field, sizeof(flag));
+			value = flag;
+		} else {
+			memcpy(&value, field, sizeof(value));
+		}
+		for (int w = 0; c->words[w]; w++)
+			if (c->values[w] == value)
+				fprintf(out, "%s %s\n", c->name, c->words[w]);
+	}
+}
+
+static void print_scan_detect(FILE *out, const struct pc_ruleset *rs)
+{
+	char line[160];
+
+	format_scan_detect(rs, line, sizeof(line));
+	fprintf(out, "%s\n", line);
+}
+
+static void print_allow_proto(FILE *out, const struct pc_ruleset *rs)
+{
+	struct joiner j = { .out = out, .head = "allow proto", .tail = "" };
+	char number[8];
+
+	for (int proto = 0; proto < 256; proto++) {
+		if (!(rs->allowed_protos[proto / 64] >> (proto % 64) & 1))
+			continue;
+		snprintf(number, sizeof(number), "%d", proto);
+		join_word(&j, number);
+	}
+	join_end(&j);
+}
+
+static void print_prefixes(FILE *out, const char *head, const struct pc_prefix_list *list)
+{
+	struct joiner j = { .out = out, .head = head, .tail = "" };
+	char word[INET6_ADDRSTRLEN + 4];
+
+	for (size_t i = 0; i < list->count; i++)
+		join_word(&j, pc_prefix_format(&list->items[i], word, sizeof(word)));
+	join_end(&j);
+}
+
+static void print_deny(FILE *out, const struct pc_ruleset *rs)
+{
+	print_prefixes(out, "deny from", &rs->denied);
+}
+
+static void print_trusted(FILE *out, const struct pc_ruleset *rs)
+{
+	print_prefixes(out, "allow from", &rs->trusted);
+}
+
+static void print_exempt(FILE *out, const struct pc_ruleset *rs)
+{
+	print_prefixes(out, "exempt from", &rs->exempt);
+}
+
+static bool same_prefixes(const struct pc_prefix_list *a, const struct pc_prefix_list *b)
+{
+	return a->count == b->count &&
+	       (!a->count || memcmp(a->items, b->items, a->count * sizeof(*a->items)) == 0);
+}
+
+/* "allow PROTO PORTS [from SOURCES]": one line (or run of lines) for every
+ * protocol and source list, ports in the order given. */
+static void print_allows(FILE *out, const struct pc_ruleset *rs)
+{
+	bool *done = calloc(rs->n_allows ? rs->n_allows : 1, sizeof(*done));
+	char head[32], tail[PRINT_LINE_MAX + 16], word[16];
+
+	if (!done)
+		return;
+	for (size_t i = 0; i < rs->n_allows; i++) {
+		const struct pc_allow *first = &rs->allows[i];
+		struct joiner j = { .out = out, .head = head, .tail = "" };
+
+		if (done[i])
+			continue;
+		snprintf(head, sizeof(head), "allow %s", cfg_proto_names[first->proto]);
+		tail[0] = '\0';
+		if (first->sources.count) {
+			/* A long list goes on lines of its own, after the ports. */
+			FILE *t = fmemopen(tail, sizeof(tail), "w");
+
+			if (t) {
+				print_prefixes(t, " from", &first->sources);
+				fclose(t);
+			}
+			if (strchr(tail, '\n') != strrchr(tail, '\n') || strlen(tail) > 1024)
+				tail[0] = '\0';
+			else
+				tail[strcspn(tail, "\n")] = '\0';
+		}
+		j.tail = tail;
+		for (size_t k = i; k < rs->n_allows; k++) {
+			const struct pc_allow *a = &rs->allows[k];
+
+			if (done[k] || a->proto != first->proto ||
+			    !same_prefixes(&a->sources, &first->sources))
+				continue;
+			done[k] = true;
+			if (a->lo == a->hi)
+				snprintf(word, sizeof(word), "%u", a->lo);
+			else
+				snprintf(word, sizeof(word), "%u-%u", a->lo, a->hi);
+			if (first->sources.count && !tail[0]) {
+				/* Sources too many for one line: a line per port range. */
+				char line_head[64];
+
+				snprintf(line_head, sizeof(line_head), "%s %s from", head, word);
+				print_prefixes(out, line_head, &a->sources);
+				continue;
+			}
+			join_word(&j, word);
+		}
+		join_end(&j);
+	}
+	free(done);
+}
+
+/* "limit PROTO PORTS rate N/DURATION burst M": the ranges of one line together. */
+static void print_limits(FILE *out, const struct pc_ruleset *rs)
+{
+	char head[64], tail[96], word[16], per[32];
+
+	for (size_t i = 0; i < rs->n_limits;) {
+		const struct pc_limit_rule *first = &rs->limits[i];
+		struct joiner j = { .out = out, .head = head, .tail = tail };
+
+		snprintf(head, sizeof(head), "limit %s", cfg_proto_names[first->proto]);
+		cfg_format_duration(first->per_ns, per, sizeof(per));
+		snprintf(tail, sizeof(tail), " rate %u/%s burst %u", first->rate, per, first->burst);
+		for (; i < rs->n_limits && rs->limits[i].line == first->line; i++) {
+			const struct pc_limit_rule *l = &rs->limits[i];
+
+			if (l->lo == l->hi)
+				snprintf(word, sizeof(word), "%u", l->lo);
+			else
+				snprintf(word, sizeof(word), "%u-%u", l->lo, l->hi);
+			join_word(&j, word);
+		}
+		join_end(&j);
+	}
+}
+
+static const struct printer {
+	void (*print)(FILE *out, const struct pc_ruleset *rs);
+} printers[] = {
+	{ print_choices },  { print_scan_detect }, { print_allow_proto }, { print_deny },
+	{ print_trusted },  { print_exempt },	   { print_allows },	  { print_limits },
+};
+
+int pc_ruleset_print(FILE *out, const struct pc_ruleset *rs)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(printers); i++)
+		printers[i].print(out, rs);
+	return ferror(out) ? -EIO : 0;
 }

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <linux/types.h>
 
 #include "../maps/pcmaps.h"
@@ -119,6 +120,13 @@ struct pc_ruleset {
 	struct pc_limit_rule *limits;
 	size_t n_limits;
 };
+
+/*
+ * RS as a config file that pc_config_parse() reads back to the same rules:
+ * every setting spelt out, ports of one protocol and source list on one line,
+ * long lists over several lines. Returns 0 or -EIO.
+ */
+int pc_ruleset_print(FILE *out, const struct pc_ruleset *rs);
 
 /* "FILE:LINE: message", or "FILE: message" for a file that cannot be read. */
 struct pc_error {

@@ -118,6 +118,22 @@ static int run_events(const struct pc_cli *cli)
 	return pc_cmd_events(cli->argv[0]);
 }
 
+static int run_rules(const struct pc_cli *cli)
+{
+	return pc_cmd_rules(cli->argv[0], cli->json);
+}
+
+static int run_explain(const struct pc_cli *cli)
+{
+	return pc_cmd_explain(cli->argv[0], cli->argc - 1, cli->argv + 1, cli->tcp_flags,
+			      cli->json);
+}
+
+static int run_audit(const struct pc_cli *cli)
+{
+	return pc_cmd_audit(cli->argv[0], cli->json);
+}
+
 static int (*const runners[PC_COMMANDS])(const struct pc_cli *cli) = {
     [PC_CMD_CHECK] = run_check,	    [PC_CMD_ATTACH] = run_attach,
     [PC_CMD_DETACH] = run_detach,   [PC_CMD_RELOAD] = run_reload,
@@ -127,6 +143,9 @@ static int (*const runners[PC_COMMANDS])(const struct pc_cli *cli) = {
     [PC_CMD_STATS] = run_stats,	    [PC_CMD_STATUS] = run_status,
     [PC_CMD_METRICS] = run_metrics, [PC_CMD_EXPORTER] = run_exporter,
     [PC_CMD_RUN] = run_run,
+    [PC_CMD_RULES] = run_rules,
+    [PC_CMD_EXPLAIN] = run_explain,
+    [PC_CMD_AUDIT] = run_audit,
 };
 
 int main(int argc, char **argv)

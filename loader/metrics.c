@@ -12,6 +12,7 @@
 #include <net/if.h>
 
 #include "log.h"
+#include "audit.h"
 #include "metrics.h"
 #include "pins.h"
 #include "../maps/bans.h"
@@ -38,6 +39,7 @@ struct iface_sample {
 	const struct pc_port_row **rows; /* exported per-port rows, by proto and port */
 	size_t n_rows;
 	size_t omitted; /* denied ports left out by the cap */
+	unsigned long exposed[PC_AUDIT_STATES]; /* ports by audit state (loader/audit.c) */
 };
 
 /* The scan blocker's numbers, as stats --json reports them under "bans". */
@@ -185,6 +187,17 @@ static int state_changed(const char *name, enum iface_state state)
 	return before;
 }
 
+/* Ports by exposure, as audit counts them; none when the sockets cannot be read. */
+static void read_exposure(const struct pc_maps *maps, struct iface_sample *iface)
+{
+	struct pc_audit audit;
+
+	if (pc_audit_read(maps, &audit, false))
+		return;
+	memcpy(iface->exposed, audit.count, sizeof(iface->exposed));
+	pc_audit_free(&audit);
+}
+
 static void read_iface(struct iface_sample *iface, const struct pc_metrics_opts *opts)
 {
 	char dir[4096];
@@ -205,6 +218,8 @@ static void read_iface(struct iface_sample *iface, const struct pc_metrics_opts 
 			read_bans(&iface->snap, &iface->bans);
 		if (!err)
 			err = pc_bans_by_reason(&maps, iface->bans.banned_by);
+		if (!err)
+			read_exposure(&maps, iface);
 		pc_maps_close(&maps);
 	}
 	if (!err)
@@ -329,6 +344,16 @@ static void banned_sources(FILE *out, const char *name, const struct iface_sampl
 	by_ban_reason(out, name, iface, iface->bans.banned_by);
 }
 
+static void exposed_ports(FILE *out, const char *name, const struct iface_sample *iface)
+{
+	char labels[32];
+
+	for (int state = 0; state < PC_AUDIT_STATES; state++) {
+		snprintf(labels, sizeof(labels), ",state=\"%s\"", pc_audit_state_names[state]);
+		sample(out, name, iface, labels, iface->exposed[state]);
+	}
+}
+
 static void bans_total(FILE *out, const char *name, const struct iface_sample *iface)
 {
 	by_ban_reason(out, name, iface, iface->bans.made_by);
@@ -404,6 +429,11 @@ static const struct metric_family {
 	{ "portcullis_rate_untracked_total", "counter",
 	  "Packets to rate-limited ports passed untracked: no room in the bucket table.",
 	  rate_untracked, false },
+	{ "portcullis_exposed_ports", "gauge",
+	  "Ports by exposure (as 'portcullis audit'): listening and allowed to every source "
+	  "(exposed) or to some (limited), listening and not allowed (hidden), allowed with "
+	  "nothing listening (idle).",
+	  exposed_ports, false },
 	{ "portcullis_config_reloads_total", "counter", "Config reloads since attach, by result.",
 	  reloads, false },
 	{ "portcullis_info", "gauge", "Always 1: the filter's mode, XDP attach mode and version.",

@@ -27,7 +27,8 @@ static const char *xdp_mode_name(__u32 mode)
 	return mode == PC_XDP_NATIVE ? "native" : mode == PC_XDP_GENERIC ? "generic" : "unknown";
 }
 
-static void json_string(const char *s)
+/* S as a JSON string on stdout; also for the other commands' JSON. */
+void json_string(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -322,6 +323,7 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 		       st->present ? "true" : "false", filtered(st) ? "true" : "false",
 		       mode_name(&st->config), xdp_mode_name(st->meta.xdp_mode), st->prog_id);
 		json_string(st->meta.config_path);
+		printf(", \"drift\": %s", st->config.flags & PC_CFG_MODIFIED ? "true" : "false");
 		printf(", \"generation\": %u, \"reloads\": %u, \"reload_failures\": %u, "
 		       "\"attached_at\": %llu, \"map_bytes\": %llu, \"conntrack\": %s, "
 		       "\"conntrack_reason\": ",
@@ -346,6 +348,9 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 	printf("  config      %s (generation %u, %u reloads, %u refused)\n",
 	       st->meta.config_path[0] ? st->meta.config_path : "-", st->config.generation,
 	       st->meta.reloads_ok, st->meta.reloads_failed);
+	if (st->config.flags & PC_CFG_MODIFIED)
+		printf("  rules       modified at runtime (allow/disallow since the last reload; "
+		       "'portcullis rules %s' shows them)\n", st->ifname);
 	printf("  map memory  %.1f MiB\n", st->memory / 1048576.0);
 	printf("  conntrack   %s (%s)\n", st->conntrack ? "yes" : "no", st->conntrack_why);
 }

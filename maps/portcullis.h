@@ -103,6 +103,9 @@ enum pc_established {
 #define PC_CFG_HAVE_DENY (1U << 5)   /* the set has "deny from" entries */
 #define PC_CFG_HAVE_TRUST (1U << 6)  /* the set has "allow from" entries */
 #define PC_CFG_HAVE_EXEMPT (1U << 7) /* the set has scan-exempt sources */
+/* Bookkeeping the data path never reads, from the top bit down: */
+#define PC_CFG_MODIFIED    (1U << 31) /* changed by allow/disallow since reload/attach */
+#define PC_CFG_EXEMPT_AUTO (1U << 30) /* the config said (or defaulted to) exempt auto on */
 
 /* IP protocols opened by "allow proto", one bit per protocol number. */
 #define PC_PROTO_WORDS (256 / 64)
@@ -605,6 +608,20 @@ struct pc_rate_bucket {
 };
 _Static_assert(sizeof(struct pc_rate_bucket) == 64, "pc_rate_bucket layout changed");
 
+/*
+ * "portcullis explain" runs a second build of the program (-DPC_NO_SIDE_EFFECTS:
+ * no counter, ban, scan state, log or bucket changes) on the pinned maps. Its
+ * own map "pc_explain", ARRAY of one, never pinned, says why: the reason of
+ * the last verdict (enum pc_reason, host order; PC_EXPLAIN_NONE before any).
+ */
+#define PC_EXPLAIN_NONE 0xffffffffU
+
+struct pc_explain_result {
+	__u32 reason;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pc_explain_result) == 8, "pc_explain_result layout changed");
+
 /* Map names, as pinned under PIN_ROOT/IFACE/. */
 #define PC_MAP_CONFIG     "pc_config"
 #define PC_MAP_ACTIVE     "pc_active"
@@ -629,6 +646,7 @@ _Static_assert(sizeof(struct pc_rate_bucket) == 64, "pc_rate_bucket layout chang
 #define PC_MAP_LIMITS     "pc_limits"
 #define PC_MAP_RATE       "pc_rate"
 #define PC_LINK_NAME      "link"
+#define PC_MAP_EXPLAIN    "pc_explain" /* the explain build's own, never pinned */
 
 /* Bound of the IPv6 extension header walk; longer chains are malformed. */
 #define PC_IPV6_MAX_EXT 6

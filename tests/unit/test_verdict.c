@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "program.h"
+#include "loader/explain.h"
 #include "maps/pcmaps.h"
 #include "maps/sources.h"
 #include "maps/bans.h"
@@ -354,6 +355,109 @@ static enum pc_proto frame_pc_proto(const struct frame *f)
 }
 
 /*
+ * The explain build (loader/explain.c) runs every frame first, on the same
+ * maps: it must reach the verdict and reason the program then reaches, and
+ * change nothing. A digest of every map's contents (all but the event ring)
+ * is taken before and after it.
+ */
+static struct portcullis_explain_bpf *explainer;
+
+static __u64 digest_bytes(__u64 h, const void *data, size_t len)
+{
+	const __u8 *b = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static __u64 digest_map(int fd, __u64 h)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info), value_size;
+	void *key, *next, *value;
+	void *prev = NULL;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) || info.type == BPF_MAP_TYPE_RINGBUF)
+		return h;
+	value_size = info.value_size;
+	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH)
+		value_size = ((value_size + 7) & ~7U) * maps.ncpus;
+	if (info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_ARRAY) {
+		/* Arrays in one batch: a key at a time is too slow for every case. */
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 count = info.max_entries, token = 0;
+
+		key = calloc(count, sizeof(__u32));
+		value = calloc(count, value_size);
+		if (key && value && (bpf_map_lookup_batch(fd, NULL, &token, key, value, &count, &opts) == 0 ||
+				     errno == ENOENT))
+			h = digest_bytes(h, value, (size_t)count * value_size);
+		free(key);
+		free(value);
+		return h;
+	}
+	key = calloc(1, info.key_size);
+	next = calloc(1, info.key_size);
+	value = calloc(1, value_size);
+	while (key && next && value && bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (bpf_map_lookup_elem(fd, next, value) == 0) {
+			h = digest_bytes(h, next, info.key_size);
+			h = digest_bytes(h, value, value_size);
+		}
+		memcpy(key, next, info.key_size);
+		prev = key;
+	}
+	free(key);
+	free(next);
+	free(value);
+	return h;
+}
+
+/* The maps of the scan detector and bans (the counters are check_snapshot's);
+ * tests/integration/explain.sh compares every pinned map, once. */
+static __u64 digest_state(void)
+{
+	const int fds[] = { maps.active,     maps.config,    maps.scan_seen,
+			    maps.scan_track, maps.bans,      maps.ban_state,
+			    maps.offenders,  maps.scan_stats };
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		h = digest_map(fds[i], h);
+	return h;
+}
+
+static int load_explainer(void)
+{
+	size_t n;
+	const char *const *names = pc_map_names(&n);
+	int fds[64];
+
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(fds); i++)
+		fds[i] = bpf_object__find_map_fd_by_name(skel->obj, names[i]);
+	explainer = pc_explainer_load(fds, 0, "test_verdict"); /* loaded with key 0 */
+	return explainer ? 0 : -errno;
+}
+
+static void check_explain(const struct frame *f, __u32 len, const struct expect *e)
+{
+	__u64 before = digest_state();
+	__u32 reason = PC_EXPLAIN_NONE, action = 0;
+	int err = pc_explainer_run(explainer, f->data, len, &reason, &action);
+
+	if (!EXPECT(err == 0, "explain test_run: %s", strerror(-err)))
+		return;
+	EXPECT(action == (__u32)e->ret && reason == (__u32)e->reason,
+	       "explain says %s %s, expected %s %s", xdp_name(action),
+	       reason < PC_REASONS ? pc_reason_name(reason) : "(none)", xdp_name(e->ret),
+	       pc_reason_name(e->reason));
+	EXPECT(digest_state() == before, "explain changed a map (scan, ban or meta state)");
+	/* Not one reason counter moved (the port counters go with them in count()). */
+	check_snapshot(-1, -1, -1, 0, false);
+}
+
+/*
  * Run the first LEN bytes of F once; check verdict and counters, the port
  * maps only if PORT_MAPS. Records failures.
  */
@@ -368,6 +472,7 @@ static void check_frame_ports(const struct frame *f, __u32 len, const struct exp
 	__u32 retval;
 	int err;
 
+	check_explain(f, len, e);
 	if (e->port == PORT_DROP)
 		drop_key = pc_port_counter_key(frame_pc_proto(f), htons(frame_dport(f)));
 	if (e->port == PORT_PASS)
@@ -2080,6 +2185,8 @@ static int setup(void)
 		err = pc_maps_activate(&maps, 0);
 	if (!err)
 		err = read_counters(snap);
+	if (!err)
+		err = load_explainer();
 	return err;
 }
 
@@ -2090,6 +2197,7 @@ static void teardown(void)
 	free(fresh);
 	free(percpu_buf);
 	free(key_buf);
+	pc_explainer_destroy(explainer);
 	portcullis_bpf__destroy(skel);
 }
 
