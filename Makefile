@@ -106,7 +106,7 @@ $(OUTPUT)/portcullis.skel.h: $(OUTPUT)/portcullis.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name portcullis_bpf > $@
 
 # "portcullis explain": the same program with every side effect compiled out.
-$(OUTPUT)/portcullis_explain.bpf.o: bpf/portcullis.bpf.c $(BPF_HDRS) | $(OUTPUT)
+$(OUTPUT)/portcullis_explain.bpf.o: bpf/portcullis.bpf.c $(BPF_HDRS) | $(OUTPUT) build-deps
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DPC_NO_SIDE_EFFECTS -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp

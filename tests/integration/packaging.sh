@@ -168,7 +168,7 @@ if command -v git >/dev/null && git -C "$repo" rev-parse --git-dir >/dev/null 2>
 	rc_a=$?
 	check "make in a clean copy (no network: a fake apt-get first in PATH)" test "$rc_a$rc_b" = 00
 	check "make never ran apt-get or sudo" no_install_tried
-	for f in portcullis portcullis.bpf.o portcullis.skel.h libportcullis.a; do
+	for f in portcullis portcullis.bpf.o portcullis_explain.bpf.o portcullis.skel.h libportcullis.a; do
 		check "two builds in two directories: build/$f is bit-identical" \
 			cmp -s "$a/build/$f" "$b/build/$f"
 	done
