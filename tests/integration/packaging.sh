@@ -118,7 +118,8 @@ complete_words() {
 	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _portcullis; echo "${COMPREPLY[*]}"' \
 		_ "$dest/usr/share/bash-completion/completions/portcullis" "$@"
 }
-check "bash completion: commands" test "$(complete_words portcullis ex)" = exporter
+check "bash completion: commands" test "$(complete_words portcullis ex)" = "exporter explain"
+check "bash completion: a command by its prefix" test "$(complete_words portcullis expo)" = exporter
 check "bash completion: run options" \
 	test "$(complete_words portcullis run lo --k)" = --keep
 check "bash completion: interfaces" bash -c "grep -qw lo <<<'$(complete_words portcullis stats '')'"
