@@ -774,6 +774,22 @@ static __always_inline int fast_path(struct xdp_md *ctx, const struct pc_config 
 	return xdp_action(PC_DROP_NOT_ALLOWED, monitor);
 }
 
+/*
+ * Safe rollout: a rule set applied with --confirm is in force until its
+ * deadline; after it the other set is (the rules from before the change),
+ * whether or not any process is left to take the change back. Called only
+ * while a deadline is pending, so only then is the clock read.
+ */
+static __always_inline struct pc_config *rollout_config(struct pc_config *cfg, __u32 *set)
+{
+	__u32 previous = *set ^ 1;
+
+	if (now_ns() < cfg->confirm_deadline_ns)
+		return cfg;
+	*set = previous;
+	return bpf_map_lookup_elem(&pc_config, &previous);
+}
+
 SEC("xdp")
 int portcullis_xdp(struct xdp_md *ctx)
 {
@@ -798,6 +814,14 @@ int portcullis_xdp(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&pc_config, &set);
 	if (!cfg)
 		return XDP_ABORTED;
+	if (cfg->flags & PC_CFG_CONFIRM_PENDING) {
+		cfg = rollout_config(cfg, &set);
+		if (!cfg)
+			return XDP_ABORTED;
+		/* Rolled back past an attach: as if nothing were attached. */
+		if (cfg->flags & PC_CFG_UNFILTERED)
+			return XDP_PASS;
+	}
 
 	ret = fast_path(ctx, cfg, set, pkt.len);
 	if (ret != FAST_UNDECIDED)

@@ -12,6 +12,7 @@
 #include "guard.h"
 #include "log.h"
 #include "pins.h"
+#include "rollout.h"
 #include "../maps/sources.h"
 
 /* Per-port source lists in use: how many ports point at each id. */
@@ -249,6 +250,11 @@ int pc_cmd_allow(const char *ifname, int argc, char **argv, bool allow, bool for
 	ret = PC_EXIT_FAILURE;
 	if (pc_open_iface(ifname, &maps))
 		goto out;
+	/* While a change is pending, the live rules are the pending ones. */
+	if (pc_rollout_before_change(ifname, &maps)) {
+		pc_maps_close(&maps);
+		goto out;
+	}
 	lock_fd = pc_lock_iface(ifname);
 	/* allow only opens: it cannot cut a session. */
 	if (!allow && !force && pc_guard_disallow(ifname, &maps, proto, ranges, n_ranges))

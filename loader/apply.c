@@ -10,6 +10,7 @@
 #include "exempt.h"
 #include "ratelimit.h"
 #include "log.h"
+#include "rollout.h"
 #include "../maps/sources.h"
 
 /* The kernel's ephemeral range; replies to our own connections land there. */
@@ -267,6 +268,12 @@ static int set_next_list(const struct pc_maps *maps, __u32 next_list, bool lower
 
 int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 generation)
 {
+	return pc_ruleset_commit_confirm(maps, rs, generation, 0);
+}
+
+int pc_ruleset_commit_confirm(const struct pc_maps *maps, const struct pc_ruleset *rs,
+			      __u32 generation, __u64 confirm_ns)
+{
 	struct pc_prefix_list auto_exempt = {0};
 	struct pc_port_table *table;
 	struct pc_source_hint *hint;
@@ -321,14 +328,21 @@ int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, _
 		err = pc_limits_apply(maps, next, rs, table);
 	if (!err)
 		err = pc_maps_write_ports(maps, next, table);
+	/* The deadline counts from the switch, not from the parse. */
+	if (confirm_ns) {
+		cfg.flags |= PC_CFG_CONFIRM_PENDING;
+		cfg.confirm_ns = confirm_ns;
+		cfg.confirm_deadline_ns = pc_rollout_now_ns() + confirm_ns;
+	}
 	if (!err)
 		err = pc_maps_write_config(maps, next, &cfg);
 	if (!err)
 		err = set_next_list(maps, next_list, false);
 	if (!err)
 		err = pc_maps_activate(maps, next);
-	/* Not lowering it only leaves ids unused until the next reload: no error. */
-	if (!err && set_next_list(maps, next_list, true))
+	/* Not lowering it only leaves ids unused until the next reload: no error.
+	 * A change that may roll back must leave the old set's ids reserved. */
+	if (!err && !confirm_ns && set_next_list(maps, next_list, true))
 		pc_debug("rule set %u: list ids stay reserved until the next reload", next);
 	close(trie_fd); /* the outer map holds it now */
 out:

@@ -19,4 +19,12 @@ void pc_ruleset_to_config(const struct pc_ruleset *rs, struct pc_config *cfg);
  */
 int pc_ruleset_commit(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 generation);
 
+/*
+ * The same, for --confirm: CONFIRM_NS (0: none) from the switch on, the new
+ * set is in force only until confirmed; after that the data path goes back
+ * to the set it replaced (see loader/rollout.h).
+ */
+int pc_ruleset_commit_confirm(const struct pc_maps *maps, const struct pc_ruleset *rs,
+			      __u32 generation, __u64 confirm_ns);
+
 #endif /* PORTCULLIS_APPLY_H */

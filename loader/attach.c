@@ -18,10 +18,12 @@
 #include "apply.h"
 #include "commands.h"
 #include "conntrack.h"
+#include "events.h"
 #include "guard.h"
 #include "log.h"
 #include "pins.h"
 #include "portcullis.skel.h"
+#include "rollout.h"
 #include "state.h"
 
 /*
@@ -154,6 +156,29 @@ static int write_meta(const struct pc_maps *maps, const char *config_path, int x
 	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
 }
 
+/* An attached interface: tidy an unconfirmed attach away; refuse while one is pending. */
+static int attached_rollout(const char *ifname)
+{
+	struct pc_maps maps;
+	int ret;
+
+	if (pc_open_iface(ifname, &maps))
+		return PC_EXIT_FAILURE;
+	ret = pc_rollout_gate(ifname, &maps, "attach", false);
+	pc_maps_close(&maps);
+	/* Detached by the tidy: free to attach again. */
+	return ret == PC_EXIT_FAILURE && !pc_is_attached(ifname) ? PC_EXIT_OK : ret;
+}
+
+/* After a change made with --confirm: what happens without 'confirm'. */
+static void say_pending(const char *ifname, __u64 confirm_ns, const char *undo)
+{
+	char within[32];
+
+	pc_info("%s: pending confirmation: run 'portcullis confirm %s' within %s, or it is %s",
+		ifname, ifname, pc_format_duration(confirm_ns, 0, within, sizeof(within)), undo);
+}
+
 /* What the program just loaded resolved its conntrack kfunc against, for status. */
 static int record_conntrack(const struct pc_maps *maps)
 {
@@ -165,8 +190,10 @@ static int record_conntrack(const struct pc_maps *maps)
 	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
 }
 
-/* RS into the inactive set of MAPS, as generation + 1, and make it the live one. */
-static int commit_next(const struct pc_maps *maps, const struct pc_ruleset *rs, __u32 *generation)
+/* RS into the inactive set of MAPS, as generation + 1, and make it the live one;
+ * with CONFIRM_NS, only until then unless confirmed (loader/rollout.h). */
+static int commit_next(const struct pc_maps *maps, const struct pc_ruleset *rs, __u64 confirm_ns,
+		       __u32 *generation)
 {
 	struct pc_config cfg;
 	__u32 active;
@@ -176,7 +203,7 @@ static int commit_next(const struct pc_maps *maps, const struct pc_ruleset *rs, 
 	if (!err)
 		err = pc_maps_read_config(maps, active, &cfg);
 	if (!err)
-		err = pc_ruleset_commit(maps, rs, cfg.generation + 1);
+		err = pc_ruleset_commit_confirm(maps, rs, cfg.generation + 1, confirm_ns);
 	if (!err)
 		*generation = cfg.generation + 1;
 	return err;
@@ -267,7 +294,7 @@ static int attach_again(const struct pc_attach_opts *opts, const struct pc_rules
 		return PC_EXIT_FAILURE;
 	if (pc_open_iface(opts->ifname, &maps))
 		return PC_EXIT_FAILURE;
-	err = commit_next(&maps, rs, &generation);
+	err = commit_next(&maps, rs, opts->confirm_ns, &generation);
 	if (!err)
 		err = write_meta(&maps, opts->config_path, 0, if_nametoindex(opts->ifname));
 	pc_maps_close(&maps);
@@ -313,6 +340,13 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		ret = attach_again(opts, &rs);
 		goto cleanup;
 	}
+	/* An attach --confirm not confirmed in time is detached here first. */
+	if (pc_is_attached(ifname)) {
+		ret = attached_rollout(ifname);
+		if (ret != PC_EXIT_OK)
+			goto cleanup;
+		ret = PC_EXIT_FAILURE;
+	}
 	if (pc_is_attached(ifname)) {
 		pc_pin_dir(ifname, path, sizeof(path));
 		pc_warn("%s: already attached (pins under %s); use 'portcullis reload %s' to change "
@@ -352,8 +386,10 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		goto cleanup;
 	}
 	err = pc_maps_from_object(skel->obj, &maps);
+	if (!err && opts->confirm_ns)
+		err = pc_rollout_prepare_attach(&maps);
 	if (!err)
-		err = pc_ruleset_commit(&maps, &rs, 1);
+		err = pc_ruleset_commit_confirm(&maps, &rs, 1, opts->confirm_ns);
 	if (!err)
 		err = record_conntrack(&maps);
 	if (!err)
@@ -379,6 +415,8 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	}
 	pc_info("%s: attached in %s mode with %s", ifname, xdp_mode_name(got_mode),
 		opts->config_path);
+	if (opts->confirm_ns)
+		say_pending(ifname, opts->confirm_ns, "detached");
 	pinned = false; /* keep them: success */
 	ret = PC_EXIT_OK;
 
@@ -463,6 +501,16 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 		snprintf(why, why_len, "%s: can't open its pins", ifname);
 	if (pc_open_iface(ifname, &maps))
 		return PC_EXIT_FAILURE;
+	ret = pc_rollout_gate(ifname, &maps, "reload", opts->force);
+	if (ret != PC_EXIT_OK) {
+		if (why)
+			snprintf(why, why_len, "%s",
+				 ret == PC_EXIT_USAGE
+					 ? "a change made with --confirm is pending confirmation"
+					 : "the attach made with --confirm was not confirmed");
+		pc_maps_close(&maps);
+		return ret;
+	}
 	lock_fd = pc_lock_iface(ifname);
 	ret = load_config(config_path, &rs, why, why_len);
 	if (ret != PC_EXIT_OK) {
@@ -476,7 +524,7 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 		ret = PC_EXIT_USAGE;
 		goto free;
 	}
-	err = commit_next(&maps, &rs, &generation);
+	err = commit_next(&maps, &rs, opts->confirm_ns, &generation);
 	if (err) {
 		pc_warn("%s: reload failed: %s; the old rules stay in force", ifname,
 			pc_strerr(err));
@@ -487,6 +535,8 @@ int pc_cmd_reload(const struct pc_reload_opts *opts, char *why, size_t why_len)
 	} else {
 		count_reload(&maps, config_path, true);
 		pc_debug("%s: reloaded %s (generation %u)", ifname, config_path, generation);
+		if (opts->confirm_ns)
+			say_pending(ifname, opts->confirm_ns, "rolled back");
 	}
 free:
 	pc_ruleset_free(&rs);

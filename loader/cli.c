@@ -111,6 +111,25 @@ static int take_port_series(const struct cli_option *opt, void *field, const cha
 	return PC_CLI_RUN;
 }
 
+/* --confirm: long enough to type 'confirm', short enough to be a rollback. */
+#define CONFIRM_MIN_NS 1000000000ULL
+#define CONFIRM_MAX_NS (24 * 3600 * 1000000000ULL)
+
+static int take_confirm(const struct cli_option *opt, void *field, const char *arg)
+{
+	__u64 ns;
+	char why[128];
+
+	if (pc_parse_duration(arg, &ns, why, sizeof(why)) || ns < CONFIRM_MIN_NS ||
+	    ns > CONFIRM_MAX_NS) {
+		pc_warn("--%s: '%s' is not a duration from 1s to 24h (e.g. 30s, 2m)", opt->name,
+			arg);
+		return PC_EXIT_USAGE;
+	}
+	*(unsigned long long *)field = ns;
+	return PC_CLI_RUN;
+}
+
 #define FIELD(member) offsetof(struct pc_cli, member)
 
 static const struct cli_option options[] = {
@@ -138,6 +157,9 @@ static const struct cli_option options[] = {
 	  "denied ports with per-port series, the busiest first (default 64, 0 .. 65536)" },
 	{ PC_OPT_TCP_FLAGS, "flags", 0, required_argument, take_string, FIELD(tcp_flags),
 	  "S|SA|A|F|...", "TCP flags of the packet, letters of FSRPAUEC (default S)" },
+	{ PC_OPT_CONFIRM, "confirm", 0, required_argument, take_confirm, FIELD(confirm_ns),
+	  "DURATION", "roll the change back by itself unless 'portcullis confirm' runs within "
+	  "DURATION (1s .. 24h)" },
 	{ 0, "pin-root", 0, required_argument, take_string, FIELD(pin_root), "DIR",
 	  "where pins live (default " PC_PIN_ROOT_DEFAULT ", env PORTCULLIS_PIN_ROOT)" },
 	{ 0, "state-dir", 0, required_argument, take_string, FIELD(state_dir),
@@ -179,8 +201,9 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			    "The attachment outlives the command (a pinned bpf_link). A config "
 			    "that would cut off the SSH session this runs from is refused. The "
 			    "bans saved by detach or run are restored with their remaining time.",
-			    { "attach eth0", "attach eth0 -c ./portcullis.conf --xdp-mode generic" },
-			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE, 1, 1 },
+			    { "attach eth0", "attach eth0 -c ./portcullis.conf --xdp-mode generic",
+			      "attach eth0 --confirm 2m" },
+			    PC_OPT_CONFIG | PC_OPT_XDP_MODE | PC_OPT_FORCE | PC_OPT_CONFIRM, 1, 1 },
 	[PC_CMD_DETACH] = { "detach", "IFACE", "detach the filter and remove its pins",
 			    "The bans in force are saved first, for the next attach.",
 			    { "detach eth0" }, 0, 1, 1 },
@@ -188,8 +211,9 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			    "A packet sees the old rules or the new ones, never a mix. A bad "
 			    "config, or one that would cut off the SSH session this runs from, "
 			    "is refused and the old rules stay in force.",
-			    { "reload eth0", "reload eth0 -c /etc/portcullis/staging.conf" },
-			    PC_OPT_CONFIG | PC_OPT_FORCE, 1, 1 },
+			    { "reload eth0", "reload eth0 -c /etc/portcullis/staging.conf",
+			      "reload eth0 --confirm 60s" },
+			    PC_OPT_CONFIG | PC_OPT_FORCE | PC_OPT_CONFIRM, 1, 1 },
 	[PC_CMD_ALLOW] = { "allow", "IFACE tcp|udp PORTS [from SOURCES]",
 			   "open ports now, without a reload",
 			   "PORTS and SOURCES as in the config; the next reload rebuilds the "
@@ -261,6 +285,11 @@ static const struct pc_command_spec commands[PC_COMMANDS] = {
 			   "Reads the namespace's TCP listeners and unconnected UDP sockets "
 			   "(sock_diag) and the owning process where /proc tells.",
 			   { "audit eth0", "audit eth0 --json" }, PC_OPT_JSON, 1, 1 },
+	[PC_CMD_CONFIRM] = { "confirm", "IFACE",
+			     "keep the change made with --confirm; without this it rolls back",
+			     "While a change awaits confirmation, reload and attach are refused "
+			     "(unless --force) and allow/disallow change the pending rules only.",
+			     { "confirm eth0" }, 0, 1, 1 },
 };
 
 const struct pc_command_spec *pc_command_spec(enum pc_command command)
@@ -394,6 +423,28 @@ static int find_command(const char *name)
 	return -1;
 }
 
+/* An unknown long option, or an abbreviation of more than one (--conf). */
+static void say_unknown_long(const char *word, size_t name_len)
+{
+	char names[128] = "";
+	size_t used = 0;
+	int matches = 0;
+
+	for (size_t i = 0; i < N_OPTIONS && name_len > 2; i++) {
+		if (strncmp(options[i].name, word + 2, name_len - 2) != 0)
+			continue;
+		matches++;
+		used += snprintf(names + used, sizeof(names) - used, "%s--%s?",
+				 used ? " " : "", options[i].name);
+		if (used >= sizeof(names))
+			break;
+	}
+	if (matches > 1)
+		pc_warn("ambiguous option '%.*s' (%s)", (int)name_len, word, names);
+	else
+		pc_warn("unknown option '%.*s' (see portcullis --help)", (int)name_len, word);
+}
+
 /*
  * What getopt_long refused. A long option is always the argument before
  * optind ("--frob", "--force=yes", a final "--config"), and getopt sets
@@ -407,7 +458,7 @@ static void say_bad_option(int argc, char **argv)
 	size_t name_len = strcspn(word, "=");
 
 	if (strncmp(word, "--", 2) == 0 && !optopt) {
-		pc_warn("unknown option '%.*s' (see portcullis --help)", (int)name_len, word);
+		say_unknown_long(word, name_len);
 		return;
 	}
 	if (opt && strncmp(word, "--", 2) == 0 && strncmp(opt->name, word + 2, name_len - 2) == 0) {

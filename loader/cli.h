@@ -30,6 +30,7 @@ enum pc_command {
 	PC_CMD_RULES,
 	PC_CMD_EXPLAIN,
 	PC_CMD_AUDIT,
+	PC_CMD_CONFIRM,
 	PC_COMMANDS,
 };
 
@@ -46,7 +47,8 @@ enum pc_cli_option {
 	PC_OPT_PORT_SERIES = 1 << 8,
 	PC_OPT_DETACH_ON_EXIT = 1 << 9,
 	PC_OPT_TCP_FLAGS = 1 << 14, /* explain --flags */
-	PC_OPT_LAST = PC_OPT_TCP_FLAGS,
+	PC_OPT_CONFIRM = 1 << 15,   /* reload/attach --confirm */
+	PC_OPT_LAST = PC_OPT_CONFIRM,
 };
 
 struct pc_cli {
@@ -64,6 +66,7 @@ struct pc_cli {
 	unsigned int port_series; /* denied ports in the per-port metrics */
 	const char *pin_root;	  /* --pin-root, else NULL */
 	const char *state_dir;	  /* --state-dir, else NULL */
+	unsigned long long confirm_ns; /* --confirm DURATION, else 0 */
 	int verbosity;		  /* enum pc_log_level, raised by each -v */
 	bool help;		  /* -h/--help: print help instead of running */
 	unsigned int given;	  /* PC_OPT_* seen on the command line */

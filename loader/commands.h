@@ -4,12 +4,14 @@
 #define PORTCULLIS_COMMANDS_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 
 struct pc_attach_opts {
 	const char *ifname;
 	const char *config_path;
 	int xdp_mode; /* 0 = auto, else enum pc_xdp_mode */
 	bool force;
+	__u64 confirm_ns; /* --confirm: rolls back unless confirmed within; 0 = no */
 };
 
 int pc_cmd_check(const char *config_path);
@@ -25,7 +27,8 @@ int pc_cmd_detach(const char *ifname);
 struct pc_reload_opts {
 	const char *ifname;
 	const char *config_path;
-	bool force; /* even if it cuts off this SSH session */
+	bool force; /* even if it cuts off this SSH session, or a change is pending */
+	__u64 confirm_ns; /* --confirm: rolls back unless confirmed within; 0 = no */
 };
 
 /* WHY (may be NULL) gets the reason of a refusal or failure in one line, for run's log. */
@@ -52,5 +55,8 @@ int pc_cmd_explain(const char *ifname, int argc, char **argv, const char *flags,
 int pc_cmd_rules(const char *ifname, bool json);
 /* audit IFACE: listening sockets held against the live rules. */
 int pc_cmd_audit(const char *ifname, bool json);
+
+/* Keep the change made with --confirm (loader/rollout.c). */
+int pc_cmd_confirm(const char *ifname);
 
 #endif /* PORTCULLIS_COMMANDS_H */

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "events.h"
+#include "rollout.h"
 #include "../maps/bans.h"
 
 /* What the ring buffer already said since the last look at the table. */
@@ -30,6 +31,7 @@ struct pc_events {
 	__u64 evicted;               /* and its count of scan bans replaced by newer ones */
 	unsigned int budget;         /* lines left for this second */
 	unsigned long long held_back; /* lines over the budget this second */
+	__u64 rollout_seen;          /* deadline of the last rollback told (rollout.h) */
 };
 
 const char *pc_format_duration(__u64 ns, int fraction, char *buf, size_t len)
@@ -251,6 +253,8 @@ static int look(struct pc_events *ev, bool report)
 	}
 	ev->held_back = 0;
 	ev->budget = PC_EVENTS_PER_SEC;
+	if (pc_rollout_news(ev->maps, &ev->rollout_seen, line, sizeof(line)) && report)
+		ev->line(line, ev->ctx);
 out:
 	free(now);
 	free(expired);

@@ -27,6 +27,7 @@ static int run_attach(const struct pc_cli *cli)
 	    .config_path = cli->config_path,
 	    .xdp_mode = cli->xdp_mode,
 	    .force = cli->force,
+	    .confirm_ns = cli->confirm_ns,
 	};
 
 	return pc_cmd_attach(&opts);
@@ -43,6 +44,7 @@ static int run_reload(const struct pc_cli *cli)
 	    .ifname = cli->argv[0],
 	    .config_path = cli->config_path,
 	    .force = cli->force,
+	    .confirm_ns = cli->confirm_ns,
 	};
 
 	return pc_cmd_reload(&opts, NULL, 0);
@@ -134,6 +136,11 @@ static int run_audit(const struct pc_cli *cli)
 	return pc_cmd_audit(cli->argv[0], cli->json);
 }
 
+static int run_confirm(const struct pc_cli *cli)
+{
+	return pc_cmd_confirm(cli->argv[0]);
+}
+
 static int (*const runners[PC_COMMANDS])(const struct pc_cli *cli) = {
     [PC_CMD_CHECK] = run_check,	    [PC_CMD_ATTACH] = run_attach,
     [PC_CMD_DETACH] = run_detach,   [PC_CMD_RELOAD] = run_reload,
@@ -146,6 +153,7 @@ static int (*const runners[PC_COMMANDS])(const struct pc_cli *cli) = {
     [PC_CMD_RULES] = run_rules,
     [PC_CMD_EXPLAIN] = run_explain,
     [PC_CMD_AUDIT] = run_audit,
+    [PC_CMD_CONFIRM] = run_confirm,
 };
 
 int main(int argc, char **argv)

@@ -35,6 +35,7 @@
 #include "exporter.h"
 #include "log.h"
 #include "pins.h"
+#include "rollout.h"
 #include "run.h"
 #include "state.h"
 #include "../maps/bans.h"
@@ -266,7 +267,21 @@ static void watch_pins(struct run_iface *iface)
 	     iface->ifname, dir);
 }
 
-/* Attach, or adopt an attachment and bring it to the config. Returns an exit status. */
+/* Does a change made with --confirm await confirmation on IFNAME? */
+static bool rollout_pending(const char *ifname)
+{
+	struct pc_rollout rollout = {};
+	struct pc_maps maps;
+
+	if (pc_open_iface(ifname, &maps))
+		return false;
+	pc_rollout_read(&maps, &rollout);
+	pc_maps_close(&maps);
+	return rollout.pending;
+}
+
+/* Attach, or adopt an attachment and bring it to the config (unless a change
+ * awaits confirmation: that one decides). Returns an exit status. */
 static int attach_or_adopt(struct run_iface *iface)
 {
 	const struct pc_run_opts *opts = iface->opts;
@@ -292,6 +307,13 @@ static int attach_or_adopt(struct run_iface *iface)
 		return ret;
 	}
 	attach_again(iface);
+	if (!opts->force && rollout_pending(iface->ifname)) {
+		note(LOG_NOTICE,
+		     "%s: adopted the existing attachment as it is: a change made with --confirm "
+		     "awaits confirmation (%s not applied)",
+		     iface->ifname, opts->config_path);
+		return PC_EXIT_OK;
+	}
 	ret = pc_cmd_reload(&reload, NULL, 0);
 	if (ret == PC_EXIT_OK)
 		note(LOG_INFO, "%s: adopted the existing attachment with %s", iface->ifname,
@@ -314,6 +336,20 @@ static void save_bans(struct run_iface *iface, bool now)
 	pc_state_save(iface->ifname, &iface->maps);
 }
 
+/*
+ * A change made with --confirm and not confirmed: the data path already
+ * judges by the previous rules; put the maps in order (after an attach:
+ * detach). The events follower logs the rollback line.
+ */
+static void tidy_rollout(struct run_iface *iface)
+{
+	bool detached;
+
+	if (pc_rollout_tidy(iface->ifname, &iface->maps, true, &detached) > 0 && detached)
+		note(LOG_WARNING, "%s: detached: the attach was not confirmed in time",
+		     iface->ifname);
+}
+
 /* Everything the loop does for one interface, every tick and at every link event. */
 static void tick(struct run_iface *iface)
 {
@@ -323,8 +359,10 @@ static void tick(struct run_iface *iface)
 		iface->events = NULL;
 		pc_maps_close(&iface->maps);
 	}
-	if (iface->events)
+	if (iface->events) {
 		save_bans(iface, false);
+		tidy_rollout(iface);
+	}
 	watch_interface(iface);
 	watch_pins(iface);
 }

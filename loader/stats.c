@@ -15,6 +15,8 @@
 #include "conntrack.h"
 #include "log.h"
 #include "pins.h"
+#include "rollout.h"
+#include "events.h"
 #include "../maps/snapshot.h"
 
 static const char *mode_name(const struct pc_config *cfg)
@@ -282,6 +284,7 @@ struct iface_status {
 	unsigned long long memory;
 	bool conntrack;          /* step 9 may ask the connection tracker */
 	const char *conntrack_why;
+	struct pc_rollout rollout; /* a change awaiting confirmation, or rolled back */
 };
 
 static int read_status(const char *ifname, struct iface_status *st)
@@ -295,8 +298,11 @@ static int read_status(const char *ifname, struct iface_status *st)
 	if (pc_open_iface_recreated_ok(ifname, &maps))
 		return -ENOENT;
 	st->link_state = pc_link_state(ifname, &st->prog_id);
+	pc_rollout_read(&maps, &st->rollout);
+	/* Past an unconfirmed reload's deadline the other set is the one in force. */
 	if (!pc_maps_active_set(&maps, &active))
-		pc_maps_read_config(&maps, active, &st->config);
+		pc_maps_read_config(&maps, active ^ (st->rollout.expired && !st->rollout.after_attach),
+				    &st->config);
 	bpf_map_lookup_elem(maps.meta, &zero, &st->meta);
 	st->memory = pc_maps_memory(&maps);
 	pc_maps_close(&maps);
@@ -304,10 +310,41 @@ static int read_status(const char *ifname, struct iface_status *st)
 	return 0;
 }
 
-/* Is its traffic filtered? Not when it was recreated; a gone one has no traffic. */
+/* Safe rollout in status: "pending_confirm": seconds left or null. */
+static void print_rollout_json(const struct pc_rollout *r)
+{
+	if (r->pending)
+		printf(", \"pending_confirm\": %llu",
+		       (unsigned long long)((r->left_ns + 999999999ULL) / 1000000000ULL));
+	else
+		printf(", \"pending_confirm\": null");
+	printf(", \"rolled_back\": %s", r->expired || r->rolled_back ? "true" : "false");
+}
+
+static void print_rollout(const struct pc_rollout *r)
+{
+	char within[32];
+
+	if (r->pending)
+		printf("  rollout     pending confirmation (%llus left)\n",
+		       (unsigned long long)((r->left_ns + 999999999ULL) / 1000000000ULL));
+	else if (r->expired || r->rolled_back)
+		printf("  rollout     rolled back: not confirmed within %s; the previous rules "
+		       "are in force\n",
+		       pc_format_duration(r->confirm_ns, 0, within, sizeof(within)));
+}
+
+/* An attach --confirm not confirmed: the program passes everything until tidied. */
+static bool unfiltered(const struct iface_status *st)
+{
+	return st->rollout.expired && st->rollout.after_attach;
+}
+
+/* Is its traffic filtered? Not when it was recreated, or an attach --confirm
+ * was not confirmed; a gone one has no traffic. */
 static bool filtered(const struct iface_status *st)
 {
-	return st->link_state == PC_LINK_FILTERING;
+	return st->link_state == PC_LINK_FILTERING && !unfiltered(st);
 }
 
 static void print_status(const struct iface_status *st, bool json, bool first)
@@ -331,7 +368,18 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 		       (unsigned long long)st->meta.attached_at, st->memory,
 		       st->conntrack ? "true" : "false");
 		json_string(st->conntrack_why);
+		print_rollout_json(&st->rollout);
 		printf("}");
+		return;
+	}
+	if (unfiltered(st)) {
+		char within[32];
+
+		printf("%s%s: not filtered: the attach was not confirmed within %s (rolled back; "
+		       "'portcullis detach %s' clears what is left)\n",
+		       first ? "" : "\n", st->ifname,
+		       pc_format_duration(st->rollout.confirm_ns, 0, within, sizeof(within)),
+		       st->ifname);
 		return;
 	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&at));
@@ -353,6 +401,7 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 		       "'portcullis rules %s' shows them)\n", st->ifname);
 	printf("  map memory  %.1f MiB\n", st->memory / 1048576.0);
 	printf("  conntrack   %s (%s)\n", st->conntrack ? "yes" : "no", st->conntrack_why);
+	print_rollout(&st->rollout);
 }
 
 int pc_cmd_status(const char *ifname, bool json)
@@ -371,7 +420,8 @@ int pc_cmd_status(const char *ifname, bool json)
 		print_status(&st, json, true);
 		if (json)
 			printf("\n]\n");
-		return st.link_state == PC_LINK_RECREATED ? PC_EXIT_FAILURE : PC_EXIT_OK;
+		return st.link_state == PC_LINK_RECREATED || unfiltered(&st) ? PC_EXIT_FAILURE
+									     : PC_EXIT_OK;
 	}
 
 	/* No pin root is "nothing attached"; one we may not read is not. */

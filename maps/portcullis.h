@@ -103,6 +103,17 @@ enum pc_established {
 #define PC_CFG_HAVE_DENY (1U << 5)   /* the set has "deny from" entries */
 #define PC_CFG_HAVE_TRUST (1U << 6)  /* the set has "allow from" entries */
 #define PC_CFG_HAVE_EXEMPT (1U << 7) /* the set has scan-exempt sources */
+/*
+ * Safe rollout. A set applied with --confirm carries CONFIRM_PENDING and its
+ * confirm_deadline_ns: once that has passed, the data path judges by the
+ * other set instead, with no process needed. A set marked UNFILTERED (the
+ * "previous rules" of an attach --confirm) passes every packet uncounted.
+ * ROLLED_BACK marks, for status, a set the loader took back after its
+ * deadline; the data path never reads it.
+ */
+#define PC_CFG_CONFIRM_PENDING (1U << 8)
+#define PC_CFG_UNFILTERED      (1U << 9)
+#define PC_CFG_ROLLED_BACK     (1U << 10)
 /* Bookkeeping the data path never reads, from the top bit down: */
 #define PC_CFG_MODIFIED    (1U << 31) /* changed by allow/disallow since reload/attach */
 #define PC_CFG_EXEMPT_AUTO (1U << 30) /* the config said (or defaulted to) exempt auto on */
@@ -149,8 +160,12 @@ struct pc_config {
 	__u32 scan_stamp_shift;  /* pc_scan_stamp_shift(scan_window_ns) */
 	__u32 pad;
 	__u64 protos[PC_PROTO_WORDS]; /* bit N: IP protocol N opened by "allow proto" */
+	/* PC_CFG_CONFIRM_PENDING: from this bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE)
+	 * on, the other rule set is in force */
+	__u64 confirm_deadline_ns;
+	__u64 confirm_ns;        /* the --confirm DURATION, for messages */
 };
-_Static_assert(sizeof(struct pc_config) == 88, "pc_config layout changed");
+_Static_assert(sizeof(struct pc_config) == 104, "pc_config layout changed");
 
 /* pc_port_rule.flags */
 #define PC_PORT_ALLOWED        (1U << 0) /* open to every source */

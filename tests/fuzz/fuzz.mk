@@ -29,7 +29,7 @@ $(FUZZ_OUT)/obj/%.o: %.c $(FUZZ_HDRS)
 CONFIG_OBJS := $(addprefix $(FUZZ_OUT)/obj/loader/,config.o config_words.o config_files.o)
 $(FUZZ_OUT)/fuzz_config: $(CONFIG_OBJS)
 $(FUZZ_OUT)/fuzz_tokens: $(CONFIG_OBJS)
-$(FUZZ_OUT)/fuzz_cli: $(FUZZ_OUT)/obj/loader/cli.o $(FUZZ_OUT)/obj/loader/log.o
+$(FUZZ_OUT)/fuzz_cli: $(FUZZ_OUT)/obj/loader/cli.o $(FUZZ_OUT)/obj/loader/log.o $(CONFIG_OBJS)
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS)
 	$(call msg,FUZZ-LD,$@)

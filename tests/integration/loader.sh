@@ -13,7 +13,7 @@ listen_srv tcp:22 tcp:443 tcp:8080 tcp:9000 tcp:9001 tcp:9002 || exit 1
 
 # --- before attaching -----------------------------------------------------
 for cmd in "stats $IF_SRV" "reload $IF_SRV -c $good" "allow $IF_SRV tcp 80" \
-	"disallow $IF_SRV tcp 80" "detach $IF_SRV"; do
+	"disallow $IF_SRV tcp 80" "detach $IF_SRV" "confirm $IF_SRV"; do
 	# shellcheck disable=SC2086
 	expect_exit "'$cmd' on an interface that is not attached" 1 \
 		"$IF_SRV: not attached \(no pins under $PC_PINS/$IF_SRV\)" pc $cmd

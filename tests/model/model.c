@@ -662,3 +662,10 @@ bool model_drops(const struct model_rules *rules, enum pc_reason reason)
 {
 	return !rules->monitor && reason < PC_DROP_REASONS;
 }
+
+const struct model_rules *model_rules_at(const struct model_rollout *rollout, uint64_t now_ns)
+{
+	if (rollout->pending && now_ns >= rollout->deadline_ns)
+		return rollout->previous;
+	return rollout->current;
+}

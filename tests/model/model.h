@@ -180,6 +180,23 @@ void model_detector_reset(struct model_detector *detector);
 /* `unban`: lift the scan ban of SOURCE (as bans key it); false if there was none. */
 bool model_detector_unban(struct model_detector *detector, const struct model_prefix *source);
 
+/*
+ * Safe rollout (interface.md, "Safe rollout"): a change made with --confirm
+ * is in force until its deadline unless confirmed; from the deadline on,
+ * whatever it replaced is in force again, even with no process left: the
+ * rules before a reload, or nothing at all (not filtered) before an attach.
+ */
+struct model_rollout {
+	const struct model_rules *current;  /* the rules applied last */
+	const struct model_rules *previous; /* what they replaced; NULL: not filtered */
+	bool pending;                       /* applied with --confirm, not confirmed */
+	uint64_t deadline_ns;               /* CLOCK_MONOTONIC_COARSE */
+};
+
+/* The rules in force at NOW_NS (CLOCK_MONOTONIC_COARSE); NULL: not filtered,
+ * every packet passes and is counted nowhere. */
+const struct model_rules *model_rules_at(const struct model_rollout *rollout, uint64_t now_ns);
+
 /* True when REASON drops the packet under RULES (never in monitor mode). */
 bool model_drops(const struct model_rules *rules, enum pc_reason reason);
 

@@ -54,6 +54,7 @@
 #include "maps/bans.h"
 #include "loader/apply.h"
 #include "loader/config.h"
+#include "loader/rollout.h"
 #include "netns.h"
 #include "libbpf_log.h"
 #include "testing.h"
@@ -77,6 +78,14 @@ struct diff_allow {
 	const char *from; /* comma list of prefixes, NULL for every source */
 };
 
+/* Safe rollout: the configuration applied with --confirm over another. */
+enum diff_rollout {
+	ROLLOUT_NONE,
+	ROLLOUT_AHEAD,         /* deadline an hour ahead: these rules judge */
+	ROLLOUT_PASSED,        /* deadline passed: configs[previous] judges */
+	ROLLOUT_ATTACH_PASSED, /* deadline passed after attach: not filtered */
+};
+
 /* limit PROTO LO-HI rate BURST/3h burst BURST: no token comes back within a run. */
 struct diff_limit {
 	enum model_proto proto;
@@ -98,6 +107,8 @@ struct diff_config {
 	unsigned int ban_ipv6_prefix; /* IPv6 ban grouping; 0 = the default 64 */
 	unsigned int scan_ports;      /* scan-detect ports N (window and ban 1h); 0 = off */
 	const char *scanners;	      /* more prefixes to send from, in no rule */
+	enum diff_rollout rollout;    /* applied with --confirm over configs[previous] */
+	unsigned int previous;	      /* same ban grouping, no scan detection */
 	struct diff_limit limits[4];  /* rate limits on ports open to every source */
 };
 
@@ -243,6 +254,40 @@ static const struct diff_config configs[] = {
 		.scan_pass = true,
 		.established = MODEL_ESTABLISHED_OFF,
 		.allows = { STANDARD_ALLOWS },
+	},
+	/* Safe rollout: the same packets decided by the set the deadline says. */
+	{
+		.name = "rollout pending, deadline ahead: monitor, source lists over config 3",
+		.share = 4,
+		.rollout = ROLLOUT_AHEAD,
+		.monitor = true,
+		.established = MODEL_ESTABLISHED_EPHEMERAL,
+		.ephemeral_lo = 45000,
+		.ephemeral_hi = 46000,
+		.allows = { STANDARD_ALLOWS },
+		.deny = STANDARD_DENY,
+		.trust = "192.0.2.0/25",
+		.bans = "192.0.2.66,2001:db8:66:1::5",
+		.previous = 3,
+	},
+	{
+		.name = "rollout passed: config 0's rules back over icmp/fragments deny",
+		.share = 4,
+		.icmp_deny = true,
+		.frag_deny = true,
+		.established = MODEL_ESTABLISHED_OFF,
+		.allows = { { MODEL_TCP, 22, 22 }, { MODEL_UDP, 53, 53 } },
+		.bans = STANDARD_BANS,
+		.rollout = ROLLOUT_PASSED,
+		.previous = 0,
+	},
+	{
+		.name = "rollout passed after attach: not filtered",
+		.share = 2,
+		.icmp_deny = true,
+		.established = MODEL_ESTABLISHED_OFF,
+		.allows = { { MODEL_TCP, 22, 22 } },
+		.rollout = ROLLOUT_ATTACH_PASSED,
 	},
 	/* Rate limits: a few openings per source, then rate-limited for the run. */
 	{
@@ -1236,10 +1281,16 @@ static const char *slot_name(__u32 slot)
 }
 
 /* Run one packet both ways; false on a mismatch (reported). */
-static bool compare(const struct diff_rules *d, const struct gen_frame *f, __u64 seed, __u32 config,
-		    __u64 index)
+static bool compare_unfiltered(const struct gen_frame *f, __u64 seed, __u32 config, __u64 index);
+
+/* Run one packet both ways under the rules in force R (NULL: not filtered);
+ * false on a mismatch (reported). */
+static bool compare(const struct model_rules *r, const struct gen_frame *f, __u64 seed,
+		    __u32 config, __u64 index)
 {
-	const struct model_rules *r = &d->rules;
+	if (!r)
+		return compare_unfiltered(f, seed, config, index);
+
 	struct model_port port;
 	enum pc_reason want = model_verdict_at(r, &detector, clock_ns(), f->data, f->len, &port);
 	__u32 mode = r->monitor ? PC_MODE_MONITOR : PC_MODE_ENFORCE;
@@ -1295,6 +1346,75 @@ static bool compare(const struct diff_rules *d, const struct gen_frame *f, __u64
 	return false;
 }
 
+/* Not filtered (an attach rolled back): XDP_PASS, and no reason counted. */
+static bool compare_unfiltered(const struct gen_frame *f, __u64 seed, __u32 config, __u64 index)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->data, .data_size_in = f->len,
+		    .repeat = 1);
+	__u64 now[PC_REASON_SLOTS];
+	int err = bpf_prog_test_run_opts(prog_fd, &opts);
+
+	compared++;
+	/* Every 1024th packet: nothing counted (all slots, the pass slots too). */
+	if (!err && opts.retval == XDP_PASS && (index & 1023))
+		return true;
+	if (!err && opts.retval == XDP_PASS && !read_all_slots(now) &&
+	    !memcmp(now, slot_seen, sizeof(now)))
+		return true;
+	mismatches++;
+	test_detail("seed %llu config %u packet %llu: not filtered, program retval %u%s",
+		    (unsigned long long)seed, config, (unsigned long long)index, opts.retval,
+		    err ? " (test_run failed)" : ", or a counter moved");
+	read_all_slots(slot_seen);
+	test_hexdump(f->data, f->len);
+	return false;
+}
+
+/*
+ * Safe rollout: configuration CONFIG applied with --confirm over
+ * configs[previous] (or over nothing, after attach), its deadline ahead or
+ * passed. ROLLOUT gets what the model needs; *GEN the rules packets are
+ * aimed at (those in force).
+ */
+static int apply_rollout(__u32 config, struct diff_rules *d, struct diff_rules *prev,
+			 struct model_rollout *rollout, const struct diff_rules **gen)
+{
+	const struct diff_config *c = &configs[config];
+	struct pc_config cfg, unfiltered = { .flags = PC_CFG_UNFILTERED };
+	__u64 now = pc_rollout_now_ns();
+	__u32 active;
+	int err = 0;
+
+	*rollout = (struct model_rollout){ .current = &d->rules, .previous = &prev->rules };
+	*gen = d;
+	if (c->rollout == ROLLOUT_NONE)
+		return apply_config(config, d);
+	if (c->rollout != ROLLOUT_ATTACH_PASSED)
+		err = apply_config(c->previous, prev);
+	err = err ?: apply_config(config, d);
+	err = err ?: pc_maps_active_set(&maps, &active);
+	err = err ?: pc_maps_read_config(&maps, active, &cfg);
+	if (err)
+		return err;
+	rollout->pending = true;
+	rollout->deadline_ns = c->rollout == ROLLOUT_AHEAD ? now + SCAN_TIME_NS : now - 1000000000ULL;
+	cfg.flags |= PC_CFG_CONFIRM_PENDING;
+	cfg.confirm_deadline_ns = rollout->deadline_ns;
+	err = pc_maps_write_config(&maps, active, &cfg);
+	if (c->rollout == ROLLOUT_ATTACH_PASSED) {
+		rollout->previous = NULL;
+		return err ?: pc_maps_write_config(&maps, active ^ 1, &unfiltered);
+	}
+	/* Bans belong to no rule set: the previous rules see the ones in force. */
+	prev->rules.banned = d->rules.banned;
+	prev->rules.n_banned = d->rules.n_banned;
+	if (c->rollout == ROLLOUT_PASSED) {
+		*gen = prev;
+		err = err ?: pc_maps_read_ports(&maps, active ^ 1, &rules_table);
+	}
+	return err;
+}
+
 /*
  * After a run with the detector on: the program banned exactly the sources
  * the model did, and enough of them for the run to have meant something.
@@ -1336,7 +1456,9 @@ static void check_scan_bans(const struct model_rules *r, __u64 count)
 static void run_config(__u32 config, __u64 seed, __u64 count, long long only)
 {
 	const struct diff_config *c = &configs[config];
-	static struct diff_rules d;
+	static struct diff_rules d, prev;
+	const struct diff_rules *gen;
+	struct model_rollout rollout;
 	struct timespec t0, t1;
 	struct gen_frame f;
 	__u64 end = only >= 0 ? (__u64)only + 1 : count;
@@ -1349,7 +1471,7 @@ static void run_config(__u32 config, __u64 seed, __u64 count, long long only)
 		test_skip(case_name, STOPPED);
 		return;
 	}
-	err = apply_config(config, &d);
+	err = apply_rollout(config, &d, &prev, &rollout, &gen);
 	if (err) {
 		test_detail("configuring: %s", strerror(-err));
 		test_end();
@@ -1357,11 +1479,11 @@ static void run_config(__u32 config, __u64 seed, __u64 count, long long only)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (__u64 i = first; i < end && mismatches < MAX_MISMATCHES; i++) {
-		generate(&f, &d, seed, config, i);
-		compare(&d, &f, seed, config, i);
+		generate(&f, gen, seed, config, i);
+		compare(model_rules_at(&rollout, pc_rollout_now_ns()), &f, seed, config, i);
 		if (only >= 0 && i + 1 == end) {
 			printf("    model: %s\n",
-			       slot_name(model_verdict(&d.rules, f.data, f.len, NULL)));
+			       slot_name(model_verdict(&gen->rules, f.data, f.len, NULL)));
 			test_hexdump(f.data, f.len);
 		}
 	}

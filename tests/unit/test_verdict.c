@@ -33,6 +33,7 @@
 #include "maps/pcmaps.h"
 #include "maps/sources.h"
 #include "maps/bans.h"
+#include "loader/rollout.h"
 #include "packets.h"
 #include "netns.h"
 #include "libbpf_log.h"
@@ -1405,6 +1406,104 @@ out:
 	test_end();
 }
 
+/* ---- safe rollout: the deadline of a pending rule set ------------------------------------ */
+
+/*
+ * Set 1 is in force and carries (or not) a --confirm deadline; set 0 holds
+ * the rules it replaced, or "unfiltered" after an attach. Until the
+ * deadline set 1 judges; after it set 0 does, without any process.
+ */
+struct rollout_case {
+	const char *name;
+	bool pending;         /* PC_CFG_CONFIRM_PENDING on set 1 */
+	bool passed;          /* its deadline is behind us */
+	bool after_attach;    /* set 0 is PC_CFG_UNFILTERED */
+	struct expect syn9999; /* open in set 1 only */
+	struct expect ping;    /* ICMP denied in set 1 only */
+};
+
+#define UNCOUNTED (-1) /* expect.reason: passed and counted nowhere */
+
+static const struct rollout_case rollout_cases[] = {
+	{"pending, deadline ahead: the new set judges", true, false, false,
+	 {XDP_PASS, PC_PASS_ALLOWED, false, PORT_PASS}, {XDP_DROP, PC_DROP_ICMP, false, PORT_NONE}},
+	{"pending, deadline passed: the previous set judges", true, true, false,
+	 {XDP_DROP, PC_DROP_NOT_ALLOWED, false, PORT_DROP}, {XDP_PASS, PC_PASS_ICMP, false, PORT_NONE}},
+	{"confirmed (no pending flag), old deadline: the new set stays", false, true, false,
+	 {XDP_PASS, PC_PASS_ALLOWED, false, PORT_PASS}, {XDP_DROP, PC_DROP_ICMP, false, PORT_NONE}},
+	{"after attach, deadline ahead: filtered by the new set", true, false, true,
+	 {XDP_PASS, PC_PASS_ALLOWED, false, PORT_PASS}, {XDP_DROP, PC_DROP_ICMP, false, PORT_NONE}},
+	{"after attach, deadline passed: not filtered, nothing counted", true, true, true,
+	 {XDP_PASS, UNCOUNTED, false, PORT_NONE}, {XDP_PASS, UNCOUNTED, false, PORT_NONE}},
+};
+
+/* check_frame, or for UNCOUNTED: XDP_PASS and no counter moved. */
+static void check_rollout_frame(const struct frame *f, const struct expect *e)
+{
+	__u32 retval = 0;
+	int err;
+
+	if (e->reason != UNCOUNTED) {
+		check_frame(f, f->len, e);
+		return;
+	}
+	err = run_prog(prog_fd, f->data, f->len, 1, &retval, NULL);
+	if (EXPECT(err == 0, "test_run: %s", strerror(-err)))
+		EXPECT(retval == XDP_PASS, "verdict %s, expected XDP_PASS", xdp_name(retval));
+	check_snapshot(-1, -1, -1, f->len, true);
+}
+
+static void run_rollout_cases(void)
+{
+	struct verdict_case tcp9999 = {.base = b_v4_tcp, .port = 9999, .flags = TCP_SYN};
+	struct verdict_case echo = {.base = b_v4_icmp, .arg = ICMP_TC(ICMP_ECHO, 0)};
+	struct pc_port_table *table1 = standard_ports();
+	struct frame syn, ping;
+	__u32 slot = 0;
+
+	build_case(&syn, &tcp9999);
+	build_case(&ping, &echo);
+	if (table1) {
+		pc_port_table_set(table1, PC_PROTO_TCP, 9999, 9999, PC_PORT_ALLOWED);
+		slot = table1->slot_of[PC_PROTO_TCP * PC_PORTS + 9999];
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(rollout_cases); i++) {
+		const struct rollout_case *c = &rollout_cases[i];
+		struct pc_config cfg0 = make_config(0, PC_ESTABLISHED_OFF);
+		struct pc_config cfg1 = make_config(PC_CFG_ICMP_DENY, PC_ESTABLISHED_OFF);
+		__u64 now = pc_rollout_now_ns();
+		int err;
+
+		test_begin("rollout: %s", c->name);
+		if (!EXPECT(table1 != NULL, "pc_port_table_new failed"))
+			goto next;
+		if (c->after_attach)
+			cfg0 = (struct pc_config){.flags = PC_CFG_UNFILTERED};
+		cfg1.flags |= c->pending ? PC_CFG_CONFIRM_PENDING : 0;
+		cfg1.confirm_ns = 2000000000ULL;
+		/* Ahead: an hour. Passed: a second ago (the coarse clock is a tick behind). */
+		cfg1.confirm_deadline_ns = c->passed ? now - 1000000000ULL : now + 3600000000000ULL;
+		err = pc_maps_write_config(&maps, 0, &cfg0);
+		err = err ?: write_rules(1, &cfg1, table1);
+		err = err ?: pc_maps_activate(&maps, 1);
+		if (!EXPECT(err == 0, "writing the rule sets: %s", strerror(-err)))
+			goto next;
+		ports->slot_of[PC_PROTO_TCP * PC_PORTS + 9999] = slot;
+		check_rollout_frame(&syn, &c->syn9999);
+		check_rollout_frame(&ping, &c->ping);
+next:
+		ports->slot_of[PC_PROTO_TCP * PC_PORTS + 9999] = 0;
+		test_end();
+	}
+	/* Set 0 as every other case has it. */
+	if (pc_maps_activate(&maps, 0) == 0) {
+		struct pc_config cfg0 = make_config(0, PC_ESTABLISHED_OFF);
+
+		pc_maps_write_config(&maps, 0, &cfg0);
+	}
+	pc_port_table_free(table1);
+}
+
 /* ---- real sockets for "established socket" ------------------------------------------- */
 
 static socklen_t loopback_addr(int family, __u16 port, struct sockaddr_storage *ss)
@@ -2256,6 +2355,7 @@ struct bench_row {
 	bool bare;	   /* the bare XDP_PASS program instead of portcullis */
 	__u32 established; /* enum pc_established */
 	bool source_lists; /* deny and trust lists consulted (two trie lookups) */
+	bool pending;      /* a --confirm deadline ahead: the rollout check reads the clock */
 	__u32 ns[BENCH_ROUNDS];
 };
 
@@ -2293,6 +2393,14 @@ static int run_bench(void)
 	    {.name = "ipv6 udp to 5353, established socket",
 	     .packet = &udp6_closed,
 	     .established = PC_ESTABLISHED_SOCKET},
+	    {.name = "ipv4 tcp syn to allowed 22, --confirm pending",
+	     .packet = &syn22,
+	     .established = PC_ESTABLISHED_OFF,
+	     .pending = true},
+	    {.name = "ipv4 tcp syn to 23, established off, --confirm pending",
+	     .packet = &syn23,
+	     .established = PC_ESTABLISHED_OFF,
+	     .pending = true},
 	    {.name = "ipv4 tcp syn to allowed 22, deny+trust lists",
 	     .packet = &syn22,
 	     .established = PC_ESTABLISHED_OFF,
@@ -2330,6 +2438,10 @@ static int run_bench(void)
 			if (!rows[r].source_lists)
 				cfg.flags &= ~(PC_CFG_HAVE_DENY | PC_CFG_HAVE_TRUST |
 					       PC_CFG_HAVE_EXEMPT);
+			if (rows[r].pending) {
+				cfg.flags |= PC_CFG_CONFIRM_PENDING;
+				cfg.confirm_deadline_ns = pc_rollout_now_ns() + 3600000000000ULL;
+			}
 			pc_maps_write_config(&maps, 0, &cfg);
 			build_case(&f, rows[r].packet);
 			err = run_prog(rows[r].bare ? bare : prog_fd, f.data, f.len, BENCH_REPEAT,
@@ -2403,6 +2515,7 @@ int main(int argc, char **argv)
 	}
 	without_lists = false;
 	run_rule_set_switch();
+	run_rollout_cases();
 	if (private_netns) {
 		run_socket_cases(AF_INET);
 		run_socket_cases(AF_INET6);
