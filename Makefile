@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #
-#   make              build/portcullis (BPF object embedded through the skeleton)
+#   make              build/portcullis (BPF object embedded through the skeleton);
+#                     never installs anything: a missing tool or library is named
+#   sudo make deps    install the Debian packages the build needs (apt-get)
 #   sudo make test    every test; ends with "N passed, N failed"
+#   make deb          a Debian package in build/deb/ (dpkg-buildpackage -us -uc -b)
 #   sudo make demo    a throwaway lab, a real nmap scan, the counters
 #   sudo make bench   benchmarks, bench/results/latest.md
 #   make V=1          show full commands
@@ -11,8 +14,24 @@ OUTPUT ?= build
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= cc
+PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+# The release is the VERSION file. Built from a git checkout of this tree, the
+# commit is added ("portcullis 0.2.0 (git 0123456789ab)"); make deb passes it
+# in PORTCULLIS_GIT_COMMIT to its copy of the tree. Nothing else varies.
+VERSION := $(shell cat VERSION)
+PORTCULLIS_GIT_COMMIT ?= $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+	echo "$$(git rev-parse --short=12 HEAD)$$(git diff --quiet HEAD -- || echo -dirty)")
+FULL_VERSION := $(VERSION)$(if $(PORTCULLIS_GIT_COMMIT), (git $(PORTCULLIS_GIT_COMMIT)))
+
+# Libraries, found with pkg-config: a new library is one more module here,
+# nothing else in this file to change. Its Debian -dev package goes in
+# scripts/deps.sh (build=) and in debian/control's Build-Depends.
+# libcurl and json-c: the CrowdSec bouncer (loader/crowdsec.c).
+PKG_MODULES := libbpf libelf zlib libmicrohttpd libsystemd libcurl json-c
+# Tools the build runs; a missing one or a missing module stops it with its name.
+BUILD_TOOLS := $(CC) $(CLANG) $(BPFTOOL) $(PKG_CONFIG)
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
@@ -26,20 +45,20 @@ endif
 CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 
+# Build paths never reach the output: two builds of the same tree in two
+# directories are bit-identical (tests/integration/packaging.sh checks it).
+PREFIX_MAP := -ffile-prefix-map=$(CURDIR)=.
+
 WARNINGS := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := $(CFLAGS) $(WARNINGS) $(SAN_FLAGS) -std=gnu11 -D_GNU_SOURCE \
-	-DPORTCULLIS_VERSION='"$(VERSION)"' -I$(OUTPUT) -I. $(EXTRA_CFLAGS)
-LDLIBS := -lbpf -lelf -lz -lmicrohttpd -lsystemd -lm
+ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(SAN_FLAGS) $(PREFIX_MAP) -std=gnu11 \
+	-D_GNU_SOURCE -DPORTCULLIS_VERSION='"$(VERSION)"' -DPORTCULLIS_FULL_VERSION='"$(FULL_VERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKG_MODULES) 2>/dev/null) -I$(OUTPUT) -I. $(EXTRA_CFLAGS)
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKG_MODULES) 2>/dev/null) -lpthread -lm
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
-# The CrowdSec bouncer (loader/crowdsec.c): HTTP by libcurl, JSON by json-c.
-PKG_CONFIG ?= pkg-config
-CROWDSEC_PKGS := libcurl json-c
-ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(CROWDSEC_PKGS) 2>/dev/null)
-LDLIBS += $(shell $(PKG_CONFIG) --libs $(CROWDSEC_PKGS) 2>/dev/null || echo -lcurl -ljson-c) -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -mcpu=v3 -Wall -Wno-unused-function \
-	$(CLANG_BPF_SYS_INCLUDES)
+	$(PREFIX_MAP) $(CLANG_BPF_SYS_INCLUDES)
 
 ifeq ($(V),1)
 Q =
@@ -58,17 +77,25 @@ USER_HDRS := $(wildcard maps/*.h loader/*.h) $(OUTPUT)/portcullis.skel.h \
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps clean test unit-tests demo bench bench-quick install uninstall format
+.PHONY: FORCE all deps build-deps clean test unit-tests demo bench bench-quick install uninstall format deb version
 
-all: deps $(OUTPUT)/portcullis
+all: $(OUTPUT)/portcullis
 
+# The only target that installs packages (demo, test and bench call deps.sh too).
 deps:
 	$(Q)scripts/deps.sh build
 
-$(OUTPUT) $(OUTPUT)/obj/maps $(OUTPUT)/obj/loader $(OUTPUT)/tests:
+# Checks, installs nothing: names every missing tool and pkg-config module.
+# Only for the goals that may install (demo, bench), deps.sh runs first.
+INSTALL_DEPS := $(if $(filter bench bench-quick,$(MAKECMDGOALS)),bench,$(if $(filter demo,$(MAKECMDGOALS)),test))
+build-deps:
+	$(Q)$(if $(INSTALL_DEPS),scripts/deps.sh $(INSTALL_DEPS) &&) \
+		scripts/check-build-deps.sh "$(BUILD_TOOLS)" "$(PKG_CONFIG)" "$(PKG_MODULES)"
+
+$(OUTPUT) $(OUTPUT)/obj/maps $(OUTPUT)/obj/loader $(OUTPUT)/tests: | build-deps
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/portcullis.bpf.o: bpf/portcullis.bpf.c $(BPF_HDRS) | $(OUTPUT)
+$(OUTPUT)/portcullis.bpf.o: bpf/portcullis.bpf.c $(BPF_HDRS) | $(OUTPUT) build-deps
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp
@@ -79,7 +106,7 @@ $(OUTPUT)/portcullis.skel.h: $(OUTPUT)/portcullis.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name portcullis_bpf > $@
 
 # "portcullis explain": the same program with every side effect compiled out.
-$(OUTPUT)/portcullis_explain.bpf.o: bpf/portcullis.bpf.c $(BPF_HDRS) | $(OUTPUT)
+$(OUTPUT)/portcullis_explain.bpf.o: bpf/portcullis.bpf.c $(BPF_HDRS) | $(OUTPUT) build-deps
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DPC_NO_SIDE_EFFECTS -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp
@@ -93,9 +120,15 @@ $(OUTPUT)/obj/%.o: %.c $(USER_HDRS) | $(OUTPUT)/obj/maps $(OUTPUT)/obj/loader
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The objects that print the version are rebuilt when it changes (a commit).
+$(OUTPUT)/version.stamp: FORCE | $(OUTPUT)
+	$(Q)echo '$(FULL_VERSION)' | cmp -s - $@ || echo '$(FULL_VERSION)' >$@
+$(OUTPUT)/obj/loader/cli.o $(OUTPUT)/obj/loader/metrics.o: $(OUTPUT)/version.stamp
+FORCE:
+
 $(OUTPUT)/libportcullis.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcsD $@ $^
 
 $(OUTPUT)/portcullis: $(OUTPUT)/obj/loader/main.o $(OUTPUT)/libportcullis.a
 	$(call msg,BINARY,$@)
@@ -162,6 +195,17 @@ uninstall:
 	$(call msg,UNINSTALL,$(addprefix $(DESTDIR),$(INSTALLED)))
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	$(Q)rmdir $(DESTDIR)$(SYSCONFDIR)/portcullis 2>/dev/null || true
+
+# The release (VERSION), for scripts: make -s version
+version:
+	@echo '$(VERSION)'
+
+# make deb: builds a copy of the tree (tracked and untracked-not-ignored files)
+# in build/deb/portcullis-VERSION/ with dpkg-buildpackage -us -uc -b; the
+# .deb, .buildinfo and .changes land in build/deb/. Needs debhelper (make deps
+# does not install it: scripts/deps.sh test does).
+deb:
+	$(Q)PORTCULLIS_GIT_COMMIT='$(PORTCULLIS_GIT_COMMIT)' scripts/make-deb.sh $(OUTPUT)/deb $(VERSION)
 
 format:
 	clang-format -i bpf/*.c bpf/*.h maps/*.[ch] loader/*.[ch] tests/unit/*.[ch]

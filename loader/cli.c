@@ -54,9 +54,14 @@ static int take_count(const struct cli_option *opt, void *field, const char *arg
 	return PC_CLI_RUN;
 }
 
+/* "portcullis X.Y.Z", plus " (git COMMIT)" when built from a git checkout. */
+#ifndef PORTCULLIS_FULL_VERSION
+#define PORTCULLIS_FULL_VERSION PORTCULLIS_VERSION
+#endif
+
 static int take_version(const struct cli_option *opt, void *field, const char *arg)
 {
-	printf("portcullis %s\n", PORTCULLIS_VERSION);
+	printf("portcullis %s\n", PORTCULLIS_FULL_VERSION);
 	return PC_EXIT_OK;
 }
 

@@ -1,10 +1,15 @@
 #!/bin/sh
 # Install the Debian packages a build or test needs, and only the missing ones.
 # Usage: scripts/deps.sh build|test|bench|all
+# Run by "make deps", "make test", "make demo" and "make bench"; never by
+# "make" or "make install" (they only check, scripts/check-build-deps.sh).
 set -eu
 
-build="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config libmicrohttpd-dev libsystemd-dev libcurl4-openssl-dev libjson-c-dev"
-test="$build iproute2 nmap ncat socat curl libclang-rt-14-dev prometheus python3 valgrind xdp-tools man-db groff iptables crowdsec"
+# A library added to the Makefile's PKG_MODULES gets its -dev package here.
+build="clang libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config libmicrohttpd-dev libsystemd-dev libcurl4-openssl-dev libjson-c-dev"
+# packaging.sh: make deb, lintian, the package installed in a throwaway root.
+packaging="debhelper dpkg-dev devscripts lintian fakeroot"
+test="$build $packaging llvm iproute2 nmap ncat socat curl libclang-rt-14-dev prometheus python3 valgrind xdp-tools man-db groff iptables crowdsec"
 bench="$test gnuplot-nox nftables ethtool"
 
 case "${1:-build}" in
