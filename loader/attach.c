@@ -25,6 +25,7 @@
 #include "portcullis.skel.h"
 #include "rollout.h"
 #include "state.h"
+#include "upgrade.h"
 
 /*
  * Parse and validate a config; prints the error, and copies it to WHY (may
@@ -283,6 +284,38 @@ out:
 	return err;
 }
 
+/*
+ * Upgrade in place: this version's program, with OBJ's maps already filled,
+ * replaces the old version's on the pinned link in one step (bpf_link_update),
+ * so the interface is never unfiltered; then this version's maps take the old
+ * pins' places.
+ */
+static int swap_program(const char *ifname, int ifindex, struct bpf_object *obj, int prog_fd,
+			int *got_mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, query);
+	char path[4096];
+	int link_fd, err = 0;
+
+	pc_pin_path(ifname, PC_LINK_NAME, path, sizeof(path));
+	link_fd = bpf_obj_get(path);
+	if (link_fd < 0 || bpf_link_update(link_fd, prog_fd, NULL))
+		err = -errno;
+	if (link_fd >= 0)
+		close(link_fd);
+	if (err) {
+		pc_warn("%s: couldn't put this version's program on the link pinned at %s: %s; the "
+			"old version's program goes on filtering",
+			ifname, path, pc_strerr(err));
+		return err;
+	}
+	*got_mode = PC_XDP_NATIVE;
+	if (!bpf_xdp_query(ifindex, 0, &query) && query.attach_mode == XDP_ATTACHED_SKB)
+		*got_mode = PC_XDP_GENERIC;
+	remove_map_pins(ifname);
+	return pin_maps(obj, ifname);
+}
+
 /* attach on an interface recreated since its attach: the same maps and bans, RS's rules. */
 static int attach_again(const struct pc_attach_opts *opts, const struct pc_ruleset *rs)
 {
@@ -319,8 +352,8 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	int ret = PC_EXIT_FAILURE;
 	struct pc_ruleset rs;
 	struct pc_maps maps;
-	char path[4096];
-	bool pinned = false;
+	char path[4096], why[160];
+	bool pinned = false, upgrade = false;
 
 	if (pc_check_ifname(ifname, true))
 		return PC_EXIT_FAILURE;
@@ -340,14 +373,19 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		ret = attach_again(opts, &rs);
 		goto cleanup;
 	}
+	if (pc_is_attached(ifname) && pc_pins_compatible(ifname, why, sizeof(why)) == -EPROTO) {
+		pc_info("%s: attached by another version of portcullis (%s): upgrading it in place",
+			ifname, why);
+		upgrade = true;
+	}
 	/* An attach --confirm not confirmed in time is detached here first. */
-	if (pc_is_attached(ifname)) {
+	if (!upgrade && pc_is_attached(ifname)) {
 		ret = attached_rollout(ifname);
 		if (ret != PC_EXIT_OK)
 			goto cleanup;
 		ret = PC_EXIT_FAILURE;
 	}
-	if (pc_is_attached(ifname)) {
+	if (!upgrade && pc_is_attached(ifname)) {
 		pc_pin_dir(ifname, path, sizeof(path));
 		pc_warn("%s: already attached (pins under %s); use 'portcullis reload %s' to change "
 			"its rules, or 'portcullis detach %s' first",
@@ -358,14 +396,17 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		goto cleanup;
 	lock_fd = pc_lock_iface(ifname);
 	/* Someone else may have attached while we waited for the lock. */
-	if (lock_fd < 0 || pc_is_attached(ifname)) {
-		pc_warn("%s: attached concurrently by another command", ifname);
+	if (lock_fd < 0 || pc_is_attached(ifname) != upgrade) {
+		pc_warn("%s: attached or detached concurrently by another command", ifname);
 		goto cleanup;
 	}
 	/* Map pins without a link pin (an attach killed half-way, pins removed
-	 * by hand) belong to no attachment: clear them rather than fail on them. */
-	remove_map_pins(ifname);
-	pinned = true;
+	 * by hand) belong to no attachment: clear them rather than fail on them.
+	 * An upgrade keeps the old version's until its program is replaced. */
+	if (!upgrade) {
+		remove_map_pins(ifname);
+		pinned = true;
+	}
 
 	skel = portcullis_bpf__open();
 	if (!skel) {
@@ -400,6 +441,16 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	}
 	/* Before the link: the saved bans are in force from the first packet. */
 	pc_state_restore(ifname, &maps);
+	if (upgrade) {
+		if (swap_program(ifname, ifindex, skel->obj,
+				 bpf_program__fd(skel->progs.portcullis_xdp), &got_mode))
+			goto cleanup;
+		write_meta(&maps, opts->config_path, got_mode, ifindex);
+		pc_info("%s: upgraded in place to this version, in %s mode with %s", ifname,
+			xdp_mode_name(got_mode), opts->config_path);
+		ret = PC_EXIT_OK;
+		goto cleanup;
+	}
 	if (pin_maps(skel->obj, ifname))
 		goto cleanup;
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "netns.h"
 #include "pins.h"
+#include "upgrade.h"
 
 const char *pc_pin_root = PC_PIN_ROOT_DEFAULT;
 
@@ -206,7 +207,7 @@ enum pc_link_state pc_link_state(const char *ifname, __u32 *prog_id)
 
 static int open_iface(const char *ifname, struct pc_maps *maps, bool recreated_ok)
 {
-	char dir[4096];
+	char dir[4096], why[160];
 	int err;
 
 	err = pc_check_ifname(ifname, false);
@@ -220,6 +221,14 @@ static int open_iface(const char *ifname, struct pc_maps *maps, bool recreated_o
 			"attaches it again, keeping its rules and bans)",
 			ifname, ifname);
 		return -ESTALE;
+	}
+	err = pc_pins_compatible(ifname, why, sizeof(why));
+	if (err == -EPROTO) {
+		pc_warn("%s: attached by another version of portcullis (%s): this one can neither "
+			"read nor change it; 'portcullis attach %s' upgrades it in place, with no "
+			"unfiltered moment",
+			ifname, why, ifname);
+		return err;
 	}
 	err = pc_maps_open_pinned(dir, maps);
 	if (err)

@@ -38,6 +38,7 @@
 #include "pins.h"
 #include "rollout.h"
 #include "run.h"
+#include "upgrade.h"
 #include "state.h"
 #include "../maps/bans.h"
 
@@ -308,6 +309,14 @@ static int attach_or_adopt(struct run_iface *iface)
 	if (!pc_is_attached(iface->ifname)) {
 		ret = pc_cmd_attach(&attach);
 		iface->attached_here = ret == PC_EXIT_OK;
+		return ret;
+	}
+	/* Attached by another version (a package upgrade): attach swaps the program. */
+	if (pc_pins_compatible(iface->ifname, NULL, 0) == -EPROTO) {
+		ret = pc_cmd_attach(&attach);
+		if (ret == PC_EXIT_OK)
+			note(LOG_NOTICE, "%s: adopted an attachment of another version by upgrading it "
+			     "in place", iface->ifname);
 		return ret;
 	}
 	attach_again(iface);

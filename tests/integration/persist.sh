@@ -46,39 +46,7 @@ check "a second run adopts the attachment" \
 	grep -q "$IF_SRV: adopted the existing attachment" "$TEST_TMP/run2.log"
 
 # A restart under a connection loop to tcp/22 and a probe loop to tcp/8080.
-cat >"$TEST_TMP/loops.py" <<'EOF'
-import socket, sys, threading, time
-host, seconds = sys.argv[1], float(sys.argv[2])
-end = time.time() + seconds
-counts = {"ok": 0, "lost": 0, "answered": 0, "probes": 0}
-
-def attempt(port, timeout):
-    with socket.socket() as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect((host, port))
-            return sock.recv(64).startswith(b"hello") or True
-        except ConnectionRefusedError:
-            return True  # a RST is an answer too
-        except OSError:
-            return False
-
-def allowed():
-    while time.time() < end:
-        counts["ok" if attempt(22, 2.0) else "lost"] += 1
-        time.sleep(0.02)
-
-def closed():
-    while time.time() < end:
-        counts["probes"] += 1
-        counts["answered"] += attempt(8080, 0.1)
-
-threads = [threading.Thread(target=allowed), threading.Thread(target=closed)]
-for t in threads: t.start()
-for t in threads: t.join()
-print("ok=%(ok)d lost=%(lost)d probes=%(probes)d answered=%(answered)d" % counts)
-EOF
-cli timeout 30 python3 "$TEST_TMP/loops.py" "$SRV4" 6 >"$TEST_TMP/loops.out" 2>&1 &
+cli timeout 30 python3 "$TESTS_DIR/helpers/loops.py" "$SRV4" 6 >"$TEST_TMP/loops.out" 2>&1 &
 loops_pid=$!
 LAB_PIDS+=("$loops_pid")
 sleep 1.5
