@@ -14,6 +14,7 @@
 #include "log.h"
 #include "audit.h"
 #include "metrics.h"
+#include "upgrade.h"
 #include "pins.h"
 #include "../maps/bans.h"
 #include "../maps/snapshot.h"
@@ -200,7 +201,7 @@ static void read_exposure(const struct pc_maps *maps, struct iface_sample *iface
 
 static void read_iface(struct iface_sample *iface, const struct pc_metrics_opts *opts)
 {
-	char dir[4096];
+	char dir[4096], why[160];
 	struct pc_maps maps;
 	int err, before;
 
@@ -209,6 +210,14 @@ static void read_iface(struct iface_sample *iface, const struct pc_metrics_opts 
 	if (!pc_is_attached(iface->name)) {
 		if (!opts->quiet_errors || state_changed(iface->name, STATE_DETACHED) >= 0)
 			pc_warn("%s: not attached (no pins under %s)", iface->name, dir);
+		return;
+	}
+	/* Another version's maps (before 'attach' upgrades it) would be misread. */
+	if (pc_pins_compatible(iface->name, why, sizeof(why)) == -EPROTO) {
+		if (!opts->quiet_errors || state_changed(iface->name, STATE_UNREADABLE) >= 0)
+			pc_warn("%s: attached by another version of portcullis (%s): no counters "
+				"until 'portcullis attach %s' upgrades it",
+				iface->name, why, iface->name);
 		return;
 	}
 	err = pc_maps_open_pinned(dir, &maps);

@@ -60,6 +60,9 @@ for cmd in "reload $IF_SRV -c $conf" "allow $IF_SRV tcp 8080" "ban $IF_SRV 198.5
 	pc $cmd >/dev/null 2>&1
 	check "${cmd%% *}: refused (exit 1)" test $? -eq 1
 done
+out=$(pc metrics "$IF_SRV" 2>&1)
+check "metrics: no counters misread, and says why" \
+	bash -c "grep -q 'attached by another version' <<<\"\$1\" && ! grep -q '^portcullis_packets_total' <<<\"\$1\"" _ "$out"
 check_not "nothing changed: tcp/8080 stays closed" reach tcp "$SRV4" 8080
 check "tcp/22 stays open" reach tcp "$SRV4" 22
 
