@@ -79,6 +79,14 @@ struct {
 	__type(value, __u64);
 } pc_ban_hint SEC(".maps");
 
+/* The last answers for banned sources, per CPU (see maps/portcullis.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PC_BAN_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pc_ban_cache_entry);
+} pc_ban_cache SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PC_SCAN_STATS);
@@ -224,6 +232,33 @@ static __always_inline int ban_remove(const struct pc_addr_key *key, __u64 *hint
 	if (hint)
 		__sync_fetch_and_add(hint, -1);
 	__sync_fetch_and_add(&state->active, -1);
+	__sync_fetch_and_add(&state->gen, 1);
+	return 0;
+}
+
+static __always_inline int same_source(const struct pc_addr_key *a, const struct pc_addr_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
+}
+
+/*
+ * The cached answer for SOURCE (in hint slot SLOT): its ban's reason while
+ * the ban table is unchanged since it was cached and the ban has not
+ * expired; 0 = ask pc_bans.
+ */
+static __always_inline int ban_cached(const struct pc_addr_key *source, __u32 slot,
+				      const struct pc_ban_state *state)
+{
+#ifndef PC_NO_SIDE_EFFECTS
+	__u32 index = slot & (PC_BAN_CACHE_SLOTS - 1);
+	struct pc_ban_cache_entry *entry = bpf_map_lookup_elem(&pc_ban_cache, &index);
+
+	if (entry && entry->gen == *(volatile const __u64 *)&state->gen && same_source(&entry->key, source) &&
+	    now_ns() < entry->expires_ns)
+		return entry->reason;
+#endif
 	return 0;
 }
 
@@ -238,29 +273,46 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	struct pc_ban_state *state;
 	struct pc_addr_key key;
 	struct pc_ban *ban, copy;
-	__u32 zero = 0;
+	__u32 zero = 0, slot;
 	__u64 now, *hint;
 
 	if (!source)
 		return 0;
 	key = *source;
-	hint = ban_hint(&key);
+	slot = pc_ban_hint_slot(&key);
+	hint = bpf_map_lookup_elem(&pc_ban_hint, &slot);
 	if (hint && *hint == 0)
 		return 0; /* nobody with this hash is banned */
+	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
+	if (!state)
+		return 0;
+#ifndef PC_NO_SIDE_EFFECTS
+	/* Read before the lookup: a change after it makes the cache miss. */
+	__u64 gen = *(volatile const __u64 *)&state->gen;
+#endif
 	ban = bpf_map_lookup_elem(&pc_bans, &key);
 	if (!ban)
 		return 0;
 	now = now_ns();
-	if (now < ban->expires_ns)
+	if (now < ban->expires_ns) {
+#ifndef PC_NO_SIDE_EFFECTS
+		__u32 index = slot & (PC_BAN_CACHE_SLOTS - 1);
+		struct pc_ban_cache_entry *entry = bpf_map_lookup_elem(&pc_ban_cache, &index);
+
+		if (entry) {
+			entry->key = key;
+			entry->reason = ban->reason;
+			entry->expires_ns = ban->expires_ns;
+			entry->gen = gen;
+		}
+#endif
 		return ban->reason;
+	}
 #ifdef PC_NO_SIDE_EFFECTS
 	/* Explain judges an expired ban as gone and leaves its removal to
 	 * the attached program. */
 	return 0;
 #endif
-	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
-	if (!state)
-		return 0;
 	copy = *ban;
 	if (ban_remove(&key, hint, state) == 0) {
 		scan_stat(PC_STAT_EXPIRED);
@@ -335,17 +387,23 @@ static __always_inline int source_ban(const struct packet *pkt, const struct pc_
 {
 	struct pc_addr_key key = {};
 	struct pc_ban_state *state;
-	__u32 zero = 0;
-	__u64 *hint;
+	__u32 zero = 0, slot;
+	__u64 *hint = NULL;
 	int reason = 0, prefix;
 
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
 	if (!state)
 		return 0;
 	if (state->active && !source_addr_key(pkt, cfg, &key)) {
-		hint = fast ? ban_hint(&key) : NULL;
+		if (fast) {
+			slot = pc_ban_hint_slot(&key);
+			hint = bpf_map_lookup_elem(&pc_ban_hint, &slot);
+			/* A banned source that keeps sending: its last answer. */
+			if (hint && *hint)
+				reason = ban_cached(&key, slot, state);
+		}
 		/* A zero hint: nobody with this hash is banned. */
-		if (!hint || *hint)
+		if (!reason && (!hint || *hint))
 			reason = pc_ban_lookup(&key);
 	}
 	if ((!reason || reason == PC_BAN_SCAN) && state->prefix_active) {
@@ -489,6 +547,7 @@ static __always_inline void ban_scanner(const struct scan_probe *probe,
 		slot->source = probe->source;
 		slot->ring_pos = pos;
 		__sync_fetch_and_add(&state->active, 1);
+		__sync_fetch_and_add(&state->gen, 1);
 		scan_stat(PC_STAT_BANS);
 		send_event(state, PC_EVENT_BAN, &probe->source, &ban, now);
 	} else if (err != -17 /* EEXIST: banned already */) {

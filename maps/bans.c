@@ -143,6 +143,7 @@ static int ban_remove(const struct pc_maps *maps, struct ban_gate *gate,
 		return -errno;
 	add_hint(gate, key, -1);
 	gate_add(&gate->state->active, -1);
+	gate_add(&gate->state->gen, 1); /* after the change: see pc_ban_cache */
 	return 0;
 }
 
@@ -194,6 +195,7 @@ static int ban_insert(const struct pc_maps *maps, struct ban_gate *gate,
 	if (!err) {
 		*replaced = false;
 		gate_add(&gate->state->active, 1);
+		gate_add(&gate->state->gen, 1);
 		return 0;
 	}
 	/* Not inserted: the ban there already was counted when it was. */
@@ -201,7 +203,9 @@ static int ban_insert(const struct pc_maps *maps, struct ban_gate *gate,
 	if (err != EEXIST)
 		return -err;
 	*replaced = true;
-	return bpf_map_update_elem(maps->bans, key, ban, BPF_EXIST) ? -errno : 0;
+	err = bpf_map_update_elem(maps->bans, key, ban, BPF_EXIST) ? -errno : 0;
+	gate_add(&gate->state->gen, 1);
+	return err;
 }
 
 int pc_bans_add(const struct pc_maps *maps, const struct pc_addr_key *key,

@@ -480,7 +480,29 @@ struct pc_ban_state {
 	__u64 event_count;   /* events sent in that second */
 	__u64 scan_next;     /* ring_pos of the next scan ban */
 	__u64 prefix_active; /* entries in pc_prefix_bans: the gate of its lookup */
+	__u64 gen;           /* bumped after every change to pc_bans (see pc_ban_cache) */
 };
+_Static_assert(sizeof(struct pc_ban_state) == 48, "pc_ban_state layout changed");
+
+/*
+ * Map "pc_ban_cache", PERCPU_ARRAY of PC_BAN_CACHE_SLOTS, key = the source's
+ * hint slot modulo the size: the data path's last pc_bans answer for a
+ * banned source, so a banned source that keeps sending is answered without
+ * the hash lookup. It holds only while pc_ban_state.gen is still the gen it
+ * was read at (before the lookup) and the clock is before expires_ns: every
+ * writer of pc_bans, kernel or user space, bumps gen after its change, so an
+ * unban, a new ban, a replaced ban or an eviction is seen by the next packet.
+ * Data path only; user space never reads it.
+ */
+#define PC_BAN_CACHE_SLOTS 64
+
+struct pc_ban_cache_entry {
+	struct pc_addr_key key; /* the source, as pc_bans keys it; family 0 = empty */
+	__u32 reason;           /* enum pc_ban_reason */
+	__u64 gen;              /* pc_ban_state.gen before the lookup */
+	__u64 expires_ns;       /* of the ban */
+};
+_Static_assert(sizeof(struct pc_ban_cache_entry) == 40, "pc_ban_cache_entry layout changed");
 
 /*
  * Prefix bans (manual and CrowdSec ranges): map "pc_prefix_bans", LPM_TRIE,

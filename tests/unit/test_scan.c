@@ -577,13 +577,14 @@ static void expire_now(struct lab *lab, const char *src)
 {
 	struct pc_addr_key key;
 	struct pc_ban ban;
+	bool replaced;
 
 	source_key(src, 64, &key);
 	if (!CHECK(bpf_map_lookup_elem(lab->maps.bans, &key, &ban) == 0, "%s is not banned", src))
 		return;
 	ban.expires_ns = program_now(CLOCK_MONOTONIC_COARSE) - 1;
-	CHECK(bpf_map_update_elem(lab->maps.bans, &key, &ban, BPF_EXIST) == 0, "expire %s: %s", src,
-	      strerror(errno));
+	/* Through pc_bans_add, which tells the data path's cache of bans. */
+	CHECK(pc_bans_add(&lab->maps, &key, &ban, &replaced) == 0 && replaced, "expire %s", src);
 }
 
 /*

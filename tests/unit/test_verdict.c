@@ -1809,6 +1809,99 @@ static void run_ban_cases(void)
 		unban(manual_bans[i]);
 }
 
+/*
+ * The data path's per-CPU cache of bans (pc_ban_cache) answers a banned
+ * source that keeps sending. Every row first makes the cache hold the
+ * source (a packet on this CPU: the process is pinned to it), then changes
+ * the ban table and asks the very next packet: a stale cache fails it.
+ */
+static const char ban_cache_src[] = "198.18.9.1";
+
+/* An address of 198.18.0.0/15 in ban_cache_src's hint slot, not that one. */
+static bool hint_twin(char *out, size_t len)
+{
+	struct pc_addr_key want = ban_key(ban_cache_src);
+	__u32 slot = pc_ban_hint_slot(&want);
+
+	for (__u32 i = 1; i < (1U << 17); i++) {
+		__u32 addr = htonl(0xc6120000U + i); /* 198.18.0.0 + i */
+		struct pc_addr_key key;
+
+		pc_addr_key_make(&key, AF_INET, (const __u8 *)&addr, 64);
+		if (pc_ban_hint_slot(&key) == slot && memcmp(&key, &want, sizeof(key)) &&
+		    inet_ntop(AF_INET, &addr, out, len))
+			return true;
+	}
+	return false;
+}
+
+static void run_ban_cache_cases(void)
+{
+	struct verdict_case banned = {"ban cache: 198.18.9.1 banned: banned", b_v4_tcp, 22, SYN,
+				      .src = ban_cache_src, DROPS(PC_DROP_BANNED)};
+	struct verdict_case allowed = {"ban cache: 198.18.9.1 not banned: allowed", b_v4_tcp, 22, SYN,
+				       .src = ban_cache_src, ALLOWED};
+	struct verdict_case twin = {"ban cache: another source in its hint slot: allowed", b_v4_tcp,
+				    22, SYN, ALLOWED};
+	char twin_src[INET_ADDRSTRLEN];
+	cpu_set_t was, here;
+	bool pinned = false;
+	int err;
+
+	if (sched_getaffinity(0, sizeof(was), &was) == 0) {
+		pinned = true;
+		CPU_ZERO(&here);
+		CPU_SET(sched_getcpu(), &here);
+		sched_setaffinity(0, sizeof(here), &here);
+	}
+
+	err = ban(ban_cache_src, PC_BAN_FOREVER);
+	test_begin("ban cache: ban 198.18.9.1");
+	EXPECT(err == 0, "pc_bans_add: %s", strerror(-err));
+	test_end();
+	run_case(&banned);
+	banned.name = "ban cache: 198.18.9.1 again (from the cache): banned";
+	run_case(&banned);
+	if (hint_twin(twin_src, sizeof(twin_src))) {
+		twin.src = twin_src;
+		run_case(&twin);
+		banned.name = "ban cache: 198.18.9.1 after its hint twin: banned";
+		run_case(&banned);
+	} else {
+		test_begin("ban cache: an address in 198.18.9.1's hint slot");
+		EXPECT(false, "none in 198.18.0.0/15");
+		test_end();
+	}
+
+	unban(ban_cache_src);
+	allowed.name = "ban cache: the packet after the unban: allowed";
+	run_case(&allowed);
+
+	ban(ban_cache_src, PC_BAN_FOREVER);
+	banned.name = "ban cache: the packet after a new ban: banned";
+	run_case(&banned);
+
+	/* Replaced by a ban that has expired already (pc_bans_add, BPF_EXIST). */
+	ban(ban_cache_src, 1);
+	allowed.name = "ban cache: the packet after the ban is replaced by an expired one: allowed";
+	run_case(&allowed);
+
+	/* An expiry that nobody writes: only the clock changes. */
+	ban(ban_cache_src, pc_now_ns() + 60 * 1000000ULL);
+	banned.name = "ban cache: a ban for 60 ms: banned";
+	run_case(&banned);
+	usleep(150 * 1000);
+	allowed.name = "ban cache: the packet after it expired: allowed";
+	run_case(&allowed);
+	test_begin("ban cache: the expired ban was removed");
+	EXPECT(!is_banned(ban_cache_src), "%s still in pc_bans", ban_cache_src);
+	test_end();
+	unban(ban_cache_src);
+
+	if (pinned)
+		sched_setaffinity(0, sizeof(was), &was);
+}
+
 /* ---- the drop log ------------------------------------------------------------ */
 
 /* Records the ring held, collected by on_drop_record(). */
@@ -2726,6 +2819,7 @@ int main(int argc, char **argv)
 	}
 	run_droplog_cases();
 	run_ban_cases();
+	run_ban_cache_cases();
 	run_prefix_ban_cases();
 	run_scan_detector_cases();
 	run_rate_limit_cases();
