@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* ban, unban, bans, events: the scan blocker's commands. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,46 +379,30 @@ int pc_cmd_bans(const char *ifname, bool json)
 	return PC_EXIT_OK;
 }
 
-static volatile sig_atomic_t stop_events;
-
-static void on_stop(int sig)
+static void *open_events(const struct pc_maps *maps, pc_event_line_fn line, void *ctx)
 {
-	stop_events = 1;
+	return pc_events_open(maps, line, ctx);
 }
 
-static void print_line(const char *line, void *ctx)
+static int poll_events(void *events, int timeout_ms)
 {
-	printf("%s\n", line);
-	fflush(stdout);
+	return pc_events_poll(events, timeout_ms);
+}
+
+static void close_events(void *events)
+{
+	pc_events_close(events);
 }
 
 int pc_cmd_events(const char *ifname)
 {
-	struct pc_events *events;
-	struct pc_maps maps;
-	int err = 0;
+	static const struct pc_follow_ring ring = {
+		.name = "events",
+		.items = "events",
+		.open = open_events,
+		.poll = poll_events,
+		.close = close_events,
+	};
 
-	if (pc_open_iface(ifname, &maps))
-		return PC_EXIT_FAILURE;
-	events = pc_events_open(&maps, print_line, NULL);
-	if (!events) {
-		pc_warn("%s: couldn't follow events: %s", ifname, pc_strerr(-errno));
-		pc_maps_close(&maps);
-		return PC_EXIT_FAILURE;
-	}
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
-	while (!stop_events) {
-		err = pc_events_poll(events, 250);
-		if (err)
-			break;
-		if (!pc_is_attached(ifname)) {
-			pc_warn("%s: detached; no more events", ifname);
-			err = -ENOENT;
-			break;
-		}
-	}
-	pc_events_close(events);
-	pc_maps_close(&maps);
-	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
+	return pc_follow(ifname, &ring);
 }

@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,50 +237,39 @@ struct pc_droplog *pc_droplog_syslog(const struct pc_maps *maps, const char *ifn
 	return log;
 }
 
-static volatile sig_atomic_t stop_log;
-
-static void on_stop(int sig)
+static void *open_log(const struct pc_maps *maps, pc_event_line_fn line, void *ctx)
 {
-	stop_log = 1;
+	return pc_droplog_open(maps, line, ctx);
 }
 
-static void print_line(const char *line, void *ctx)
+static int poll_log(void *log, int timeout_ms)
 {
-	printf("%s\n", line);
-	fflush(stdout);
+	return pc_droplog_poll(log, timeout_ms);
+}
+
+static void close_log(void *log)
+{
+	pc_droplog_close(log);
+}
+
+static void say_if_off(const char *ifname, const struct pc_maps *maps)
+{
+	if (!current_rate(maps))
+		pc_warn("%s: the drop log is off ('log drops RATE' in the config, then reload); "
+			"waiting",
+			ifname);
 }
 
 int pc_cmd_log(const char *ifname)
 {
-	struct pc_droplog *log;
-	struct pc_maps maps;
-	int err = 0;
+	static const struct pc_follow_ring ring = {
+		.name = "the drop log",
+		.items = "drops",
+		.open = open_log,
+		.poll = poll_log,
+		.close = close_log,
+		.opened = say_if_off,
+	};
 
-	if (pc_open_iface(ifname, &maps))
-		return PC_EXIT_FAILURE;
-	log = pc_droplog_open(&maps, print_line, NULL);
-	if (!log) {
-		pc_warn("%s: couldn't follow the drop log: %s", ifname, pc_strerr(-errno));
-		pc_maps_close(&maps);
-		return PC_EXIT_FAILURE;
-	}
-	if (!current_rate(&maps))
-		pc_warn("%s: the drop log is off ('log drops RATE' in the config, then reload); "
-			"waiting",
-			ifname);
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
-	while (!stop_log) {
-		err = pc_droplog_poll(log, 250);
-		if (err)
-			break;
-		if (!pc_is_attached(ifname)) {
-			pc_warn("%s: detached; no more drops", ifname);
-			err = -ENOENT;
-			break;
-		}
-	}
-	pc_droplog_close(log);
-	pc_maps_close(&maps);
-	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
+	return pc_follow(ifname, &ring);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 
 #include "droplog.h"
 #include "events.h"
+#include "log.h"
+#include "pins.h"
 #include "rollout.h"
 #include "../maps/bans.h"
 
@@ -317,4 +320,50 @@ void pc_events_close(struct pc_events *ev)
 	free(ev->ring_banned.keys);
 	free(ev->ring_gone.keys);
 	free(ev);
+}
+
+static volatile sig_atomic_t stop_following;
+
+static void on_stop(int sig)
+{
+	stop_following = 1;
+}
+
+static void print_line(const char *line, void *ctx)
+{
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+int pc_follow(const char *ifname, const struct pc_follow_ring *ring)
+{
+	struct pc_maps maps;
+	void *open;
+	int err = 0;
+
+	if (pc_open_iface(ifname, &maps))
+		return PC_EXIT_FAILURE;
+	open = ring->open(&maps, print_line, NULL);
+	if (!open) {
+		pc_warn("%s: couldn't follow %s: %s", ifname, ring->name, pc_strerr(-errno));
+		pc_maps_close(&maps);
+		return PC_EXIT_FAILURE;
+	}
+	if (ring->opened)
+		ring->opened(ifname, &maps);
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	while (!stop_following) {
+		err = ring->poll(open, 250);
+		if (err)
+			break;
+		if (!pc_is_attached(ifname)) {
+			pc_warn("%s: detached; no more %s", ifname, ring->items);
+			err = -ENOENT;
+			break;
+		}
+	}
+	ring->close(open);
+	pc_maps_close(&maps);
+	return err ? PC_EXIT_FAILURE : PC_EXIT_OK;
 }

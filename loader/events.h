@@ -22,6 +22,21 @@ struct pc_events *pc_events_open(const struct pc_maps *maps, pc_event_line_fn li
 int pc_events_poll(struct pc_events *events, int timeout_ms);
 void pc_events_close(struct pc_events *events);
 
+/* A ring a follow command prints ('events', 'log'), and what its messages call it. */
+struct pc_follow_ring {
+	const char *name;  /* "events", "the drop log" */
+	const char *items; /* "events", "drops" */
+	void *(*open)(const struct pc_maps *maps, pc_event_line_fn line, void *ctx);
+	int (*poll)(void *ring, int timeout_ms);
+	void (*close)(void *ring);
+	/* Optional: a word about the interface once the ring is open. */
+	void (*opened)(const char *ifname, const struct pc_maps *maps);
+};
+
+/* Print RING's lines on stdout until SIGINT/SIGTERM or until IFNAME is
+ * detached; returns an exit status. */
+int pc_follow(const char *ifname, const struct pc_follow_ring *ring);
+
 /* The two largest units: "12d4h", "10m", "1h30m", "45s"; "3.1s" for sub-minute values
  * with FRACTION. */
 const char *pc_format_duration(__u64 ns, int fraction, char *buf, size_t len);
