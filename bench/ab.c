@@ -7,7 +7,7 @@
  * short rounds and per-round differences make a few-nanosecond change
  * visible on a machine whose absolute figures drift by more than that.
  *
- *   pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s] [-P N] A.bpf.o B.bpf.o ...
+ *   pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s|-S] [-P N] A.bpf.o B.bpf.o ...
  *
  * -P N gives every build after the first N prefix bans (/30s in
  * 198.19.0.0/17, which no class's source is in), so "A.bpf.o A.bpf.o"
@@ -50,6 +50,7 @@ static const char *const policy_names[] = {
 	[POLICY_XF] = "the xdp-filter equivalent",
 	[POLICY_DEFAULTS] = "the contract's defaults",
 	[POLICY_SOURCES] = "the xdp-filter equivalent plus source lists and a ban",
+	[POLICY_SCAN] = "the xdp-filter equivalent plus scan-detect",
 };
 
 struct ab {
@@ -143,6 +144,29 @@ static void report(const struct ab *ab)
 	}
 }
 
+/*
+ * A build named "POLICY=FILE" runs under its own policy (xf, defaults,
+ * sources or scan), so one run can set a build with scan-detect on next to
+ * the same build with it off: what the detector adds, interleaved.
+ */
+static const char *build_policy(const char *arg, enum bench_policy *policy)
+{
+	static const char *const names[] = {
+		[POLICY_XF] = "xf=",
+		[POLICY_DEFAULTS] = "defaults=",
+		[POLICY_SOURCES] = "sources=",
+		[POLICY_SCAN] = "scan=",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strncmp(arg, names[i], strlen(names[i]))) {
+			*policy = (enum bench_policy)i;
+			return arg + strlen(names[i]);
+		}
+	}
+	return arg;
+}
+
 int bench_ab(int argc, char **argv)
 {
 	static struct ab ab;
@@ -153,7 +177,7 @@ int bench_ab(int argc, char **argv)
 	ab.rounds = 21;
 	ab.calls = 1;
 	ab.repeat = 1000000;
-	while ((opt = getopt(argc, argv, "r:n:k:dsP:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:k:dsSP:")) != -1) {
 		switch (opt) {
 		case 'P':
 			prefix_bans = atoi(optarg);
@@ -163,6 +187,9 @@ int bench_ab(int argc, char **argv)
 			break;
 		case 's':
 			ab.policy = POLICY_SOURCES;
+			break;
+		case 'S':
+			ab.policy = POLICY_SCAN;
 			break;
 		case 'r':
 			ab.rounds = atoi(optarg);
@@ -191,8 +218,11 @@ int bench_ab(int argc, char **argv)
 	ab.fd[0] = bpf_program__fd(bare->progs.bare_drop);
 	ab.path[0] = "bare XDP_DROP";
 	for (int b = 0; b < ab.builds; b++) {
+		enum bench_policy policy = ab.policy;
+		const char *path = build_policy(argv[optind + b], &policy);
+
 		ab.path[b + 1] = argv[optind + b];
-		ab.fd[b + 1] = load_candidate(ab.path[b + 1], ab.policy, &objs[b]);
+		ab.fd[b + 1] = load_candidate(path, policy, &objs[b]);
 		if (ab.fd[b + 1] < 0)
 			goto cleanup;
 		if (b && prefix_bans > 0 && add_prefix_bans(objs[b], prefix_bans)) {
@@ -212,13 +242,16 @@ cleanup:
 	return err;
 usage:
 	fprintf(stderr,
-		"usage: pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s] [-P N] A.bpf.o "
+		"usage: pcbench ab [-r ROUNDS] [-n REPEAT] [-k CALLS] [-d|-s|-S] [-P N] A.bpf.o "
 		"[B.bpf.o ...]\n"
 		"  runs up to %d builds of portcullis.bpf.o side by side (the first is the\n"
 		"  reference) with the xdp-filter equivalent policy, next to a bare XDP_DROP;\n"
 		"  -d: the contract's defaults instead (scan-detect on, established socket);\n"
 		"  -s: that policy plus the class table's source lists and ban (the probes'\n"
-		"  sources are in no list); -P N: N prefix bans in the builds after the first\n",
+		"  sources are in no list); -S: the xdp-filter equivalent plus scan-detect\n"
+		"  (a denied class repeats one source and port: the detector's commonest\n"
+		"  flood); -P N: N prefix bans in the builds after the first;\n"
+		"  a build given as xf=|defaults=|sources=|scan=FILE runs under that policy\n",
 		MAX_BUILDS);
 	return 2;
 }

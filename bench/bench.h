@@ -88,6 +88,7 @@ enum bench_policy {
 	POLICY_XF,	 /* the xdp-filter equivalent: established off, scan-detect off */
 	POLICY_DEFAULTS, /* the contract's defaults: established socket, scan-detect on */
 	POLICY_SOURCES,	 /* the xdp-filter equivalent plus portcullis_configure_sources() */
+	POLICY_SCAN,	 /* the xdp-filter equivalent plus scan-detect (the "+ scan-detect" column) */
 };
 
 /*

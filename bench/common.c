@@ -216,7 +216,9 @@ int load_candidate(const char *path, enum bench_policy policy, struct bpf_object
 			      : portcullis_configure(*obj,
 						     policy == POLICY_DEFAULTS ? PC_ESTABLISHED_SOCKET
 									       : PC_ESTABLISHED_OFF,
-						     policy == POLICY_DEFAULTS, 0);
+						     policy == POLICY_DEFAULTS ||
+							     policy == POLICY_SCAN,
+						     0);
 	prog = bpf_object__find_program_by_name(*obj, "portcullis_xdp");
 	if (err || !prog) {
 		fprintf(stderr, "pcbench: %s: cannot load and configure portcullis_xdp: %s\n", path,

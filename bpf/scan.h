@@ -417,6 +417,20 @@ static __always_inline int source_ban(const struct packet *pkt, const struct pc_
 /* The detector: every map write of a denied probe. None of it is in the
  * explain build (PC_NO_SIDE_EFFECTS). */
 #ifndef PC_NO_SIDE_EFFECTS
+/* Where this CPU's last repeating source has its record (maps/portcullis.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pc_scan_last);
+} pc_scan_last SEC(".maps");
+
+/* The pre-filter's time unit, 2^shift ns, for the config's scan_stamp_shift. */
+static __always_inline __u32 seen_shift(__u32 stamp_shift)
+{
+	return stamp_shift > PC_SCAN_STAMP_SHIFT_MIN ? stamp_shift & 63 : PC_SCAN_STAMP_SHIFT_MIN;
+}
+
 /* A port as the tracker's sets hold it (pc_scan_track.ports): never 0. */
 static __always_inline __u32 tracked_port(__u32 port, __u32 proto)
 {
@@ -555,6 +569,87 @@ static __always_inline void ban_scanner(const struct scan_probe *probe,
 	}
 }
 
+/* SOURCE's record is at BUCKET/WAY and the pre-filter left it as it was. */
+static __always_inline void remember_repeat(const struct pc_addr_key *source, __u32 bucket,
+					    __u32 way, __u32 fingerprint)
+{
+	__u32 zero = 0;
+	struct pc_scan_last *last = bpf_map_lookup_elem(&pc_scan_last, &zero);
+
+	if (last) {
+		last->source = *source;
+		last->bucket = bucket;
+		last->way = way;
+		last->fingerprint = fingerprint;
+	}
+}
+
+/* Repeat checks between two reads of the clock within a tick (a power of 2). */
+#define SCAN_CLOCK_REREAD 64
+
+/*
+ * The coarse clock for the repeat check, without a helper call on most
+ * packets (bpf_ktime_get_coarse_ns() costs about 17 ns here; jiffies is
+ * inlined, about 1). The coarse clock is what the timekeeper was at its
+ * last update, made by the tick that bumps jiffies, so while jiffies stands
+ * still so does the clock: it is read once a tick and kept per CPU. Once a
+ * tick is not quite enough: the timekeeper is updated a moment after
+ * jiffies, and a read in between still holds the previous tick's time (as
+ * does a clock stepped or slewed between ticks by settimeofday or adjtimex),
+ * so the clock is read again every SCAN_CLOCK_REREAD checks. What the kept
+ * time can be behind is then the least of a tick and those checks.
+ */
+static __always_inline __u64 scan_clock(struct pc_scan_last *last)
+{
+	__u64 tick = bpf_jiffies64();
+
+	if (tick != last->tick || (++last->uses & (SCAN_CLOCK_REREAD - 1)) == 0) {
+		last->tick = tick;
+		last->tick_ns = now_ns();
+	}
+	return last->tick_ns;
+}
+
+/*
+ * Would the pre-filter leave SOURCE's record just as it is, for a probe to
+ * DPORT (network order) over PROTO? Then it would do nothing else either
+ * (the same port again is never promoted), and the probe is done without
+ * the hash, the walk over the ways or the call: the commonest flood, one
+ * source retrying one port. The record word is read where this CPU last
+ * found it, and any write to it since (another CPU, an eviction, a ban's
+ * reset, a new stamp unit) makes it differ from what the pre-filter would
+ * write. (The pre-filter takes the first way holding the fingerprint; there
+ * is a second only when two CPUs inserted the same new source at once, a
+ * race the pre-filter already lives with.) The stamp is the clock as
+ * scan_clock() keeps it: just after a tick, a repeat's stamp may be renewed
+ * up to SCAN_CLOCK_REREAD probes late (never later than the next tick), a
+ * lag far below the coarse clock's own tick.
+ */
+static __always_inline int scan_repeat(const struct pc_addr_key *source, __be16 dport,
+				       __u32 proto, __u32 stamp_shift)
+{
+	struct pc_scan_bucket *bucket;
+	struct pc_scan_last *last;
+	struct pc_scan_seen want;
+	__u32 zero = 0, index;
+	__u64 raw, want_raw;
+
+	last = bpf_map_lookup_elem(&pc_scan_last, &zero);
+	if (!last || !same_source(&last->source, source))
+		return 0;
+	index = last->bucket;
+	bucket = bpf_map_lookup_elem(&pc_scan_seen, &index);
+	if (!bucket)
+		return 0;
+	raw = *(volatile __u64 *)&bucket->way[last->way & (PC_SCAN_SEEN_WAYS - 1)];
+	want.fingerprint = last->fingerprint;
+	want.port = dport;
+	want.stamp = ((scan_clock(last) >> seen_shift(stamp_shift)) & SEEN_STAMP_MASK) |
+		     ((proto & 1) << 15);
+	__builtin_memcpy(&want_raw, &want, sizeof(want_raw));
+	return raw == want_raw;
+}
+
 /*
  * The pre-filter's half of a denied probe. The common case under a spoofed
  * flood costs two hashes, one read and one 8-byte store of the pre-filter
@@ -584,8 +679,7 @@ __noinline int scan_prefilter(struct scan_probe *probe)
 	if (!bucket)
 		return 0;
 	now = now_ns();
-	shift = probe->stamp_shift > PC_SCAN_STAMP_SHIFT_MIN ? probe->stamp_shift & 63
-							     : PC_SCAN_STAMP_SHIFT_MIN;
+	shift = seen_shift(probe->stamp_shift);
 	now_units = (now >> shift) & SEEN_STAMP_MASK;
 
 	/*
@@ -617,9 +711,12 @@ __noinline int scan_prefilter(struct scan_probe *probe)
 	after.port = bpf_htons(probe->port);
 	after.stamp = now_units | ((probe->proto & 1) << 15);
 	__builtin_memcpy(&raw, &after, sizeof(raw));
-	/* A source repeating itself leaves the line clean for the other CPUs. */
-	if (raw == old_raw)
+	/* A source repeating itself leaves the line clean for the other CPUs,
+	 * and its next probe needs only this word (scan_repeat()). */
+	if (raw == old_raw) {
+		remember_repeat(&key, index, victim, fingerprint);
 		return 0;
+	}
 	*(volatile __u64 *)&bucket->way[victim] = raw;
 
 	/* A unit's slack: both stamps are rounded down. The tracker's check
@@ -691,17 +788,24 @@ __noinline int scan_track(struct scan_probe *probe)
 static __always_inline int scan_feed(const struct packet *pkt, const struct pc_config *cfg,
 				     struct scan_probe *probe)
 {
-	*probe = (struct scan_probe){
-		.threshold = cfg->scan_ports,
-		.window_ns = cfg->scan_window_ns,
-		.ban_ns = cfg->ban_ns,
-		.ban_max_ns = cfg->ban_max_ns,
-		.stamp_shift = cfg->scan_stamp_shift,
-		.port = bpf_ntohs(pkt->dport),
-		.proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP,
-	};
+	__u32 proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP;
 
-	return source_addr_key(pkt, cfg, &probe->source) == 0 && scan_prefilter(probe);
+	probe->source = (struct pc_addr_key){};
+	if (source_addr_key(pkt, cfg, &probe->source) ||
+	    scan_repeat(&probe->source, pkt->dport, proto, cfg->scan_stamp_shift))
+		return 0;
+	probe->threshold = cfg->scan_ports;
+	probe->window_ns = cfg->scan_window_ns;
+	probe->ban_ns = cfg->ban_ns;
+	probe->ban_max_ns = cfg->ban_max_ns;
+	probe->stamp_shift = cfg->scan_stamp_shift;
+	probe->port = bpf_ntohs(pkt->dport);
+	probe->proto = proto;
+	probe->seen_port = 0;
+	probe->bucket = 0;
+	probe->way = 0;
+	probe->first_ns = 0;
+	return scan_prefilter(probe);
 }
 
 #endif /* PC_NO_SIDE_EFFECTS */

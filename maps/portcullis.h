@@ -412,6 +412,31 @@ struct pc_scan_bucket {
 _Static_assert(sizeof(struct pc_scan_bucket) == 64, "pc_scan_bucket layout changed");
 
 /*
+ * Map "pc_scan_last", PERCPU_ARRAY of 1: where the pre-filter record of the
+ * last source this CPU saw repeat itself is (a probe the pre-filter left as
+ * it was: same port, protocol and stamp unit). The next probe from that
+ * source skips the hash, the walk over the ways and the clock: it reads the
+ * record at bucket/way and is done if the record is word for word what the
+ * pre-filter would write. Another CPU's write, an eviction, a ban's reset or
+ * a new stamp unit all change the word, and the probe takes the whole
+ * pre-filter. The stamp comes from the coarse clock as read once a tick
+ * and every SCAN_CLOCK_REREAD checks (tick, tick_ns, uses): that clock moves
+ * only when the tick that bumps jiffies updates the timekeeper (see
+ * scan_clock() in bpf/scan.h).
+ * Data path only, never pinned; user space reads it only in tests.
+ */
+struct pc_scan_last {
+	struct pc_addr_key source; /* as pc_scan_track keys it; family 0 = empty */
+	__u32 bucket;              /* host order; key of pc_scan_seen */
+	__u32 way;                 /* host order; < PC_SCAN_SEEN_WAYS */
+	__u32 fingerprint;         /* host order; pc_scan_seen.fingerprint of the source */
+	__u32 uses;                /* host order; repeat checks, to re-read the clock now and then */
+	__u64 tick;                /* host order; jiffies when tick_ns was read, 0 = never */
+	__u64 tick_ns;             /* host order; bpf_ktime_get_coarse_ns() in that tick */
+};
+_Static_assert(sizeof(struct pc_scan_last) == 56, "pc_scan_last layout changed");
+
+/*
  * Value of pc_scan_track. Ports are a small open-addressing set filled with
  * atomic compare-and-swap, so probes landing on different CPUs at once are
  * all counted exactly, without a lock.
