@@ -611,8 +611,39 @@ static __always_inline __u64 scan_clock(struct pc_scan_last *last)
 }
 
 /*
- * Would the pre-filter leave SOURCE's record just as it is, for a probe to
- * DPORT (network order) over PROTO? Then it would do nothing else either
+ * Is the packet's source the one LAST notes, as source_addr_key() would key
+ * it? Compared in place: building the key costs more than the answer.
+ */
+static __always_inline int noted_source(const struct pc_scan_last *last, const struct packet *pkt,
+					const struct pc_config *cfg)
+{
+	const __u32 *noted = (const __u32 *)last->source.addr;
+
+	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
+		const struct iphdr *ip = pkt->l3;
+
+		if ((void *)(ip + 1) > pkt->data_end)
+			return 0;
+		/* The rest of an IPv4 key is zeros. */
+		return last->source.family == PC_SRC_FAMILY_V4 && noted[0] == ip->saddr;
+	} else {
+		const struct ipv6hdr *ip6 = pkt->l3;
+		const __u32 *in;
+
+		if ((void *)(ip6 + 1) > pkt->data_end)
+			return 0;
+		in = ip6->saddr.in6_u.u6_addr32;
+		return last->source.family == PC_SRC_FAMILY_V6 &&
+		       !(((in[0] & prefix_mask(cfg->scan_ipv6_prefix, 0)) ^ noted[0]) |
+			 ((in[1] & prefix_mask(cfg->scan_ipv6_prefix, 1)) ^ noted[1]) |
+			 ((in[2] & prefix_mask(cfg->scan_ipv6_prefix, 2)) ^ noted[2]) |
+			 ((in[3] & prefix_mask(cfg->scan_ipv6_prefix, 3)) ^ noted[3]));
+	}
+}
+
+/*
+ * Would the pre-filter leave the source's record just as it is, for this
+ * probe to its port over PROTO? Then it would do nothing else either
  * (the same port again is never promoted), and the probe is done without
  * the hash, the walk over the ways or the call: the commonest flood, one
  * source retrying one port. The record word is read where this CPU last
@@ -625,8 +656,8 @@ static __always_inline __u64 scan_clock(struct pc_scan_last *last)
  * up to SCAN_CLOCK_REREAD probes late (never later than the next tick), a
  * lag far below the coarse clock's own tick.
  */
-static __always_inline int scan_repeat(const struct pc_addr_key *source, __be16 dport,
-				       __u32 proto, __u32 stamp_shift)
+static __always_inline int scan_repeat(const struct packet *pkt, const struct pc_config *cfg,
+				       __u32 proto)
 {
 	struct pc_scan_bucket *bucket;
 	struct pc_scan_last *last;
@@ -635,7 +666,7 @@ static __always_inline int scan_repeat(const struct pc_addr_key *source, __be16 
 	__u64 raw, want_raw;
 
 	last = bpf_map_lookup_elem(&pc_scan_last, &zero);
-	if (!last || !same_source(&last->source, source))
+	if (!last || !noted_source(last, pkt, cfg))
 		return 0;
 	index = last->bucket;
 	bucket = bpf_map_lookup_elem(&pc_scan_seen, &index);
@@ -643,8 +674,8 @@ static __always_inline int scan_repeat(const struct pc_addr_key *source, __be16 
 		return 0;
 	raw = *(volatile __u64 *)&bucket->way[last->way & (PC_SCAN_SEEN_WAYS - 1)];
 	want.fingerprint = last->fingerprint;
-	want.port = dport;
-	want.stamp = ((scan_clock(last) >> seen_shift(stamp_shift)) & SEEN_STAMP_MASK) |
+	want.port = pkt->dport;
+	want.stamp = ((scan_clock(last) >> seen_shift(cfg->scan_stamp_shift)) & SEEN_STAMP_MASK) |
 		     ((proto & 1) << 15);
 	__builtin_memcpy(&want_raw, &want, sizeof(want_raw));
 	return raw == want_raw;
@@ -790,9 +821,10 @@ static __always_inline int scan_feed(const struct packet *pkt, const struct pc_c
 {
 	__u32 proto = pkt->l4_proto == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP;
 
+	if (scan_repeat(pkt, cfg, proto))
+		return 0;
 	probe->source = (struct pc_addr_key){};
-	if (source_addr_key(pkt, cfg, &probe->source) ||
-	    scan_repeat(&probe->source, pkt->dport, proto, cfg->scan_stamp_shift))
+	if (source_addr_key(pkt, cfg, &probe->source))
 		return 0;
 	probe->threshold = cfg->scan_ports;
 	probe->window_ns = cfg->scan_window_ns;

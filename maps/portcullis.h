@@ -397,12 +397,16 @@ struct pc_addr_key {
 };
 _Static_assert(sizeof(struct pc_addr_key) == 20, "pc_addr_key layout changed");
 
-/* One record of the pre-filter: what it remembers of one source. */
+/*
+ * One record of the pre-filter: what it remembers of one source. Read and
+ * written as one 8-byte word; aligned so, or clang splits those accesses in
+ * two 4-byte ones and a CPU could see half of another CPU's record.
+ */
 struct pc_scan_seen {
 	__u32 fingerprint; /* host order; second hash of the source, 0 = empty */
 	__u16 port;        /* network order; last denied destination port */
 	__u16 stamp;       /* host order; time in 2^scan_stamp_shift ns units (15 bits), proto in bit 15 */
-};
+} __attribute__((aligned(8)));
 _Static_assert(sizeof(struct pc_scan_seen) == 8, "pc_scan_seen layout changed");
 
 /* Value of pc_scan_seen, key = bucket: one cache line. */
