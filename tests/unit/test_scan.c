@@ -111,11 +111,11 @@ static void lab_down(struct lab *lab)
  * bytes of IPv4 options or an IPv6 destination-options header, which the
  * fast path leaves to the general one.
  */
-static int send_packet(struct lab *lab, const char *src, __u8 proto, __u8 flags, __u16 port,
-		       bool general)
+static int send_packets(struct lab *lab, const char *src, __u8 proto, __u8 flags, __u16 port,
+			bool general, __u32 repeat)
 {
 	bool v6 = strchr(src, ':') != NULL;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = repeat);
 	struct frame f;
 
 	if (proto == IPPROTO_UDP) {
@@ -145,6 +145,12 @@ static int send_packet(struct lab *lab, const char *src, __u8 proto, __u8 flags,
 	if (bpf_prog_test_run_opts(lab->prog_fd, &opts))
 		return -errno;
 	return opts.retval;
+}
+
+static int send_packet(struct lab *lab, const char *src, __u8 proto, __u8 flags, __u16 port,
+		       bool general)
+{
+	return send_packets(lab, src, proto, flags, port, general, 1);
 }
 
 /* A SYN from SRC (v4 or v6 text) to tcp/PORT; returns the XDP verdict. */
@@ -744,6 +750,184 @@ static void test_expiry_edge(void)
 	test_end();
 }
 
+/* ---- the repeat check: one source retrying one port ---------------------------- */
+
+/*
+ * A flood of N identical SYNs from SRC to tcp/PORT in one test run: long
+ * enough (about 100,000 take several ticks) for the data path's per-CPU note
+ * of the source (pc_scan_last) and its clock to settle, so that most of them
+ * are answered by the repeat check, not the pre-filter.
+ */
+static void flood(struct lab *lab, const char *src, __u16 port, bool general, __u32 n)
+{
+	CHECK_INT(send_packets(lab, src, IPPROTO_TCP, TCP_SYN, port, general, n), XDP_DROP);
+}
+
+/* Does some CPU's note say SRC repeated itself, with a clock read? */
+static bool noted(struct lab *lab, const char *src, __u32 v6_prefix)
+{
+	int cpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(lab->skel->maps.pc_scan_last);
+	struct pc_scan_last *notes = calloc(cpus > 0 ? cpus : 1, sizeof(*notes));
+	struct pc_addr_key key;
+	__u32 zero = 0;
+	bool found = false;
+
+	source_key(src, v6_prefix, &key);
+	if (notes && cpus > 0 && bpf_map_lookup_elem(fd, &zero, notes) == 0)
+		for (int i = 0; i < cpus; i++)
+			found |= !memcmp(&notes[i].source, &key, sizeof(key)) && notes[i].tick;
+	free(notes);
+	return found;
+}
+
+/* The pre-filter's only record holding tcp PORT (the case has one source there). */
+static bool seen_record(struct lab *lab, __u16 port, struct pc_scan_seen *out)
+{
+	struct pc_scan_bucket bucket;
+	int n = 0;
+
+	for (__u32 i = 0; i < PC_SCAN_SEEN_BUCKETS; i++) {
+		if (bpf_map_lookup_elem(lab->maps.scan_seen, &i, &bucket))
+			return false;
+		for (int w = 0; w < PC_SCAN_SEEN_WAYS; w++) {
+			if (bucket.way[w].fingerprint && bucket.way[w].port == htons(port) &&
+			    !(bucket.way[w].stamp >> 15)) {
+				*out = bucket.way[w];
+				n++;
+			}
+		}
+	}
+	return n == 1;
+}
+
+static void forget_seen(struct lab *lab)
+{
+	static const struct pc_scan_bucket empty;
+
+	for (__u32 i = 0; i < PC_SCAN_SEEN_BUCKETS; i++)
+		CHECK_INT(bpf_map_update_elem(lab->maps.scan_seen, &i, &empty, BPF_ANY), 0);
+}
+
+/* One stream of repeats and what must follow it; ports 2, window 60 s. */
+struct repeat_case {
+	const char *name;
+	__u32 v6_prefix;
+	const char *flooder;  /* floods tcp/1000 first, and is noted */
+	const char *second;   /* then floods tcp/1000 too (NULL: nobody) */
+	bool wipe;            /* the pre-filter emptied in between, as by another CPU */
+	const char *prober;   /* then one SYN to tcp/1001 */
+	const char *banned;   /* who must be banned after it (NULL: nobody) */
+	const char *unbanned; /* who must not */
+	bool general;         /* also through the general path (its own inlined copy) */
+};
+
+static const struct repeat_case repeat_cases[] = {
+	{ "a new port right after a flood of repeats promotes and bans", 64, "198.18.0.2", NULL,
+	  false, "198.18.0.2", "198.18.0.2", NULL, true },
+	{ "a second source repeating the first one's port is still recorded", 64, "198.18.0.2",
+	  "198.18.0.3", false, "198.18.0.3", "198.18.0.3", "198.18.0.2", false },
+	{ "a repeat after its record was lost is recorded again", 64, "198.18.0.2", NULL, true,
+	  "198.18.0.2", "198.18.0.2", NULL, false },
+	{ "IPv6: a new port right after a flood of repeats bans the /64", 64, "2001:2::1", NULL,
+	  false, "2001:2::2", "2001:2::2", NULL, false },
+	{ "IPv6: another /64 repeating the port is its own source", 64, "2001:2::1",
+	  "2001:2:0:1::1", false, "2001:2:0:1::2", "2001:2:0:1::2", "2001:2::1", true },
+	{ "IPv6 /128: another address of the /64 is its own source", 128, "2001:2::1",
+	  "2001:2::2", false, "2001:2::2", "2001:2::2", "2001:2::1", false },
+	{ "IPv6: a repeat after its record was lost is recorded again", 64, "2001:2::1", NULL,
+	  true, "2001:2::1", "2001:2::1", NULL, false },
+};
+
+static void run_repeat_case(const struct repeat_case *c, bool general)
+{
+	const struct {
+		const char *src;
+		bool want; /* banned */
+	} checks[2] = { { c->banned, true }, { c->unbanned, false } };
+	struct pc_addr_key key;
+	struct pc_ban ban;
+	struct lab lab;
+
+	test_begin("scan repeats: %s%s", c->name, general ? " (general path)" : "");
+	if (lab_up(&lab, 2, 60 * SEC_NS, 600 * SEC_NS, c->v6_prefix, NULL)) {
+		flood(&lab, c->flooder, 1000, general, 100000);
+		CHECK(noted(&lab, c->flooder, c->v6_prefix), "%s's repeats were never noted",
+		      c->flooder);
+		CHECK_INT(scan_stat(&lab, PC_STAT_PROMOTED, NULL), 0);
+		if (c->wipe)
+			forget_seen(&lab);
+		if (c->second)
+			flood(&lab, c->second, 1000, general, 100000);
+		if (c->wipe)
+			flood(&lab, c->flooder, 1000, general, 100000);
+		CHECK_INT(send_packet(&lab, c->prober, IPPROTO_TCP, TCP_SYN, 1001, general),
+			  XDP_DROP);
+		for (int i = 0; i < 2; i++) {
+			if (!checks[i].src)
+				continue;
+			source_key(checks[i].src, c->v6_prefix, &key);
+			CHECK((bpf_map_lookup_elem(lab.maps.bans, &key, &ban) == 0) ==
+				      checks[i].want,
+			      "%s: %s", checks[i].src, checks[i].want ? "not banned" : "banned");
+		}
+	}
+	lab_down(&lab);
+	test_end();
+}
+
+/*
+ * A flood of repeats keeps its record's stamp current: the record is the
+ * pre-filter's memory of when the source was last seen, which the window
+ * and the choice of the way to evict are judged on.
+ */
+static void test_repeat_stamp(void)
+{
+	struct pc_scan_seen record;
+	struct lab lab;
+	int units;
+
+	test_begin("scan repeats: a flood of repeats keeps its record's stamp current");
+	if (lab_up(&lab, 5, 10 * SEC_NS, 600 * SEC_NS, 64, NULL)) {
+		/* Many ticks long: the first stamp is far behind the clock at the end. */
+		flood(&lab, "198.18.0.2", 1000, false, 1000000);
+		units = (int)((program_now(CLOCK_MONOTONIC_COARSE) >>
+			       pc_scan_stamp_shift(10 * SEC_NS)) & 0x7fff);
+		if (CHECK(seen_record(&lab, 1000, &record), "no single record of tcp/1000")) {
+			int behind = (units - (record.stamp & 0x7fff)) & 0x7fff;
+
+			/* 8 units (ms): two ticks at HZ=250; the flood took far longer. */
+			CHECK(behind <= 8, "the record's stamp is %d units behind the clock",
+			      behind);
+		}
+		CHECK(noted(&lab, "198.18.0.2", 64), "the repeats were never noted");
+	}
+	lab_down(&lab);
+	test_end();
+
+	/* The window is judged from the last repeat, not the first. */
+	test_begin("scan repeats: a new port after a window's worth of repeats still promotes");
+	if (lab_up(&lab, 2, 300 * 1000000ULL, 600 * SEC_NS, 64, NULL)) {
+		for (int i = 0; i < 10 && !case_failed; i++) {
+			flood(&lab, "198.18.0.2", 1000, false, 20000);
+			usleep(50 * 1000);
+		}
+		CHECK_INT(syn(&lab, "198.18.0.2", 1001), XDP_DROP);
+		CHECK(banned(&lab, "198.18.0.2"), "198.18.0.2 not banned");
+	}
+	lab_down(&lab);
+	test_end();
+}
+
+static void test_repeat_cases(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(repeat_cases); i++) {
+		run_repeat_case(&repeat_cases[i], false);
+		if (repeat_cases[i].general)
+			run_repeat_case(&repeat_cases[i], true);
+	}
+	test_repeat_stamp();
+}
+
 int main(void)
 {
 	test_threshold();
@@ -758,5 +942,6 @@ int main(void)
 	test_many_scanners();
 	test_scan_cases();
 	test_expiry_edge();
+	test_repeat_cases();
 	return test_exit_code();
 }
