@@ -808,7 +808,7 @@ static void forget_seen(struct lab *lab)
 		CHECK_INT(bpf_map_update_elem(lab->maps.scan_seen, &i, &empty, BPF_ANY), 0);
 }
 
-/* One stream of repeats and what must follow it; ports 2, window 60 s. */
+/* One stream of repeats and what must follow it; ports 2. */
 struct repeat_case {
 	const char *name;
 	__u32 v6_prefix;
@@ -849,15 +849,17 @@ static void run_repeat_case(const struct repeat_case *c, bool general)
 	struct lab lab;
 
 	test_begin("scan repeats: %s%s", c->name, general ? " (general path)" : "");
-	if (lab_up(&lab, 2, 60 * SEC_NS, 600 * SEC_NS, c->v6_prefix, NULL)) {
+	/* A window of a day: stamp units of 8.6 s, so whatever comes after the
+	 * flood comes in the unit it ended in (a test run alone takes ms). */
+	if (lab_up(&lab, 2, 86400 * SEC_NS, 600 * SEC_NS, c->v6_prefix, NULL)) {
 		flood(&lab, c->flooder, 1000, general, 100000);
 		CHECK(noted(&lab, c->flooder, c->v6_prefix), "%s's repeats were never noted",
 		      c->flooder);
 		CHECK_INT(scan_stat(&lab, PC_STAT_PROMOTED, NULL), 0);
 		if (c->wipe)
 			forget_seen(&lab);
-		/* A few only, so they come in the very unit the flood ended in,
-		 * where the flooder's record would pass for theirs. */
+		/* In the unit the flood ended in, the flooder's record would pass
+		 * for theirs. */
 		if (c->second)
 			flood(&lab, c->second, 1000, general, 100);
 		if (c->wipe)
