@@ -893,14 +893,15 @@ static void test_repeat_stamp(void)
 	test_begin("scan repeats: a flood of repeats keeps its record's stamp current");
 	if (lab_up(&lab, 5, 10 * SEC_NS, 600 * SEC_NS, 64, NULL)) {
 		/* Many ticks long: the first stamp is far behind the clock at the end. */
-		flood(&lab, "198.18.0.2", 1000, false, 1000000);
+		flood(&lab, "198.18.0.2", 1000, false, 3000000);
 		units = (int)((program_now(CLOCK_MONOTONIC_COARSE) >>
 			       pc_scan_stamp_shift(10 * SEC_NS)) & 0x7fff);
 		if (CHECK(seen_record(&lab, 1000, &record), "no single record of tcp/1000")) {
 			int behind = (units - (record.stamp & 0x7fff)) & 0x7fff;
 
-			/* 8 units (ms): two ticks at HZ=250; the flood took far longer. */
-			CHECK(behind <= 8, "the record's stamp is %d units behind the clock",
+			/* 40 units (ms): a test run's own overhead, a few ticks; the
+			 * flood took far longer (about 200 ms). */
+			CHECK(behind <= 40, "the record's stamp is %d units behind the clock",
 			      behind);
 		}
 		CHECK(noted(&lab, "198.18.0.2", 64), "the repeats were never noted");
