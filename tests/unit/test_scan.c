@@ -12,7 +12,6 @@
  * whether the source is banned after each one, sent from IPv4 and IPv6
  * sources through the fast and the general path.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
