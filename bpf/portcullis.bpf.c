@@ -99,6 +99,38 @@ struct {
 	__type(value, struct pc_source_hint);
 } pc_source_hint SEC(".maps");
 
+/* IPv4 deny/trust/exempt lists per /24: one read answers most sources (see maps/portcullis.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PC_RULE_SETS * PC_SOURCE24_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} pc_source24 SEC(".maps");
+
+/*
+ * The /24 table's answer for KEY's IPv4 source in SET's kind-SOURCE lists:
+ * 1 with the source's flags in *FLAGS, or 0 when the trie must be asked.
+ */
+static __always_inline int source24_answer(__u32 set, const struct pc_source_key *key,
+					   __u32 *flags)
+{
+	__u32 addr, index;
+	__u64 *word, field;
+
+	__builtin_memcpy(&addr, key->addr, 4);
+	addr = bpf_ntohl(addr);
+	index = pc_source24_word(set, addr);
+	word = bpf_map_lookup_elem(&pc_source24, &index);
+	if (!word)
+		return 0;
+	field = *word >> pc_source24_shift(addr);
+	if (field & PC_SOURCE24_TRIE)
+		return 0;
+	*flags = field & PC_SOURCE24_DENY ? PC_SRC_F_DENY : 0;
+	return 1;
+}
+
 /* Could any list of SET hold KEY's address? No means the trie need not be asked. */
 static __always_inline int source_hinted(__u32 set, const struct pc_source_key *key)
 {
@@ -154,8 +186,14 @@ static __always_inline __u32 source_lookup(const struct packet *pkt, __u32 set, 
 	if (!bits)
 		return 0;
 	key.prefixlen = PC_SRC_KEY_HDR_BITS + bits;
-	if (!source_hinted(set, &key))
+	if (kind == PC_SRC_SOURCE && key.family == PC_SRC_FAMILY_V4) {
+		__u32 flags;
+
+		if (source24_answer(set, &key, &flags))
+			return flags;
+	} else if (!source_hinted(set, &key)) {
 		return 0;
+	}
 	return fast ? source_find(&key, set) : pc_source_find(&key, set);
 }
 

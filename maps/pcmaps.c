@@ -26,6 +26,7 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_META, offsetof(struct pc_maps, meta) },
 	{ PC_MAP_SOURCES, offsetof(struct pc_maps, sources) },
 	{ PC_MAP_SOURCE_HINT, offsetof(struct pc_maps, source_hint) },
+	{ PC_MAP_SOURCE24, offsetof(struct pc_maps, source24) },
 	{ PC_MAP_SCAN_SEEN, offsetof(struct pc_maps, scan_seen) },
 	{ PC_MAP_SCAN_TRACK, offsetof(struct pc_maps, scan_track) },
 	{ PC_MAP_BANS, offsetof(struct pc_maps, bans) },

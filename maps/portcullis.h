@@ -336,6 +336,38 @@ static inline __u32 pc_source_hint_bit(const struct pc_source_key *key)
 	return key->family == PC_SRC_FAMILY_V4 ? top >> 16 : (top * 0x9e3779b1U) >> 16;
 }
 
+/*
+ * Map "pc_source24", ARRAY of PC_RULE_SETS * PC_SOURCE24_WORDS __u64,
+ * mappable: the kind-SOURCE lists (deny/trust/exempt) of each rule set for
+ * IPv4, two bits per /24, so a blocklist of any size costs one array read.
+ * A /24's field is 0 (every address in it is in no list), PC_SOURCE24_DENY
+ * (every address in it has exactly the flags PC_SRC_F_DENY) or has
+ * PC_SOURCE24_TRIE set: ask the trie, which stays complete. That is the
+ * answer for a /24 with a prefix longer than /24 inside it, and for flags
+ * other than none or deny alone (trust and exempt lists are short; deny
+ * lists are the long ones). TRIE is always a correct answer, so the loader
+ * may set it at any time; it fills a set's fields before the set goes live
+ * and on a live set only ever sets TRIE before it changes the trie. Words
+ * are host order; fields go up from bit 0 in address order.
+ */
+#define PC_SOURCE24_DENY 1ULL
+#define PC_SOURCE24_TRIE 2ULL
+#define PC_SOURCE24_FIELD_BITS 2
+#define PC_SOURCE24_PER_WORD (64 / PC_SOURCE24_FIELD_BITS)
+#define PC_SOURCE24_WORDS ((1U << 24) / PC_SOURCE24_PER_WORD) /* per rule set: 4 MiB */
+
+/* The word of SET holding the field of ADDR (IPv4, host order). */
+static inline __u32 pc_source24_word(__u32 set, __u32 addr)
+{
+	return set * PC_SOURCE24_WORDS + (addr >> 8) / PC_SOURCE24_PER_WORD;
+}
+
+/* The shift of ADDR's field in its word. */
+static inline __u32 pc_source24_shift(__u32 addr)
+{
+	return (addr >> 8) % PC_SOURCE24_PER_WORD * PC_SOURCE24_FIELD_BITS;
+}
+
 /* Tries allocate per entry; this only caps a runaway list. Both rule sets
  * exist at once during a reload, each in its own trie. */
 #define PC_MAX_SOURCES (4 * 1024 * 1024)
@@ -717,6 +749,7 @@ _Static_assert(sizeof(struct pc_explain_result) == 8, "pc_explain_result layout 
 #define PC_MAP_META       "pc_meta"
 #define PC_MAP_SOURCES    "pc_sources"
 #define PC_MAP_SOURCE_HINT "pc_source_hint"
+#define PC_MAP_SOURCE24   "pc_source24"
 #define PC_MAP_SCAN_SEEN  "pc_scan_seen"
 #define PC_MAP_SCAN_TRACK "pc_scan_track"
 #define PC_MAP_BANS       "pc_bans"

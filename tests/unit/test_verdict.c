@@ -89,9 +89,11 @@ static int write_sources(__u32 set)
 	static struct pc_source_hint hint;
 	int fd = pc_sources_create(), err;
 	size_t n_lists = 0, n_keys = 0;
+	__u64 *source24;
 
 	if (fd < 0)
 		return fd;
+	source24 = pc_source24_new();
 	for (size_t i = 0; i < ARRAY_SIZE(test_sources); i++) {
 		const struct test_source *src = &test_sources[i];
 		int family = strchr(src->prefix, ':') ? AF_INET6 : AF_INET;
@@ -99,6 +101,7 @@ static int write_sources(__u32 set)
 
 		if (inet_pton(family, src->prefix, addr) != 1) {
 			close(fd);
+			free(source24);
 			return -EINVAL;
 		}
 		/* Deny and trust go in together, the way the loader puts them. */
@@ -111,12 +114,15 @@ static int write_sources(__u32 set)
 		}
 	}
 	memset(&hint, 0, sizeof(hint));
-	err = pc_sources_add_lists(fd, &hint, lists, n_lists);
+	err = source24 ? 0 : -ENOMEM;
+	if (!err)
+		err = pc_sources_add_lists(fd, &hint, source24, lists, n_lists);
 	if (!err)
 		err = pc_sources_add(fd, &hint, keys, n_keys);
 	if (!err)
-		err = pc_sources_install(&maps, set, fd, &hint);
+		err = pc_sources_install(&maps, set, fd, &hint, source24);
 	close(fd); /* the outer map holds the trie now */
+	free(source24);
 	return err;
 }
 
