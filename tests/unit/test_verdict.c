@@ -2560,6 +2560,7 @@ static void run_counter_total(void)
 }
 
 #include "verdict_ratelimit.h"
+#include "verdict_source24.h"
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
@@ -2827,6 +2828,7 @@ int main(int argc, char **argv)
 	run_ban_cases();
 	run_ban_cache_cases();
 	run_prefix_ban_cases();
+	run_source24_cases();
 	run_scan_detector_cases();
 	run_rate_limit_cases();
 	run_counter_total();
