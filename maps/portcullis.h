@@ -308,7 +308,7 @@ _Static_assert(sizeof(struct pc_source_key) == 24, "pc_source_key layout changed
 /*
  * Map "pc_source_hint", ARRAY, key = rule set, value struct pc_source_hint:
  * which parts of the address space the set's trie has any prefix in, of
- * any list. IPv4 is cut by its first 16 bits, IPv6 by a hash of its first
+ * any list but the IPv4 kind-SOURCE ones (pc_source24 answers those). IPv4 is cut by its first 16 bits, IPv6 by a hash of its first
  * 32; a shorter prefix sets every bit it covers (for IPv6, all of them). A
  * clear bit proves a source is in no list, so nearly every packet of a host
  * with a deny list costs a bit test instead of a trie walk. The loader sets

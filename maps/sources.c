@@ -165,6 +165,10 @@ void pc_source_hint_add(struct pc_source_hint *hint, const struct pc_source_key 
 {
 	__u32 len = key->prefixlen - PC_SRC_KEY_HDR_BITS, bit = pc_source_hint_bit(key);
 
+	/* IPv4 deny/trust/exempt lists are answered by the /24 table instead:
+	 * a blocklist does not send every per-port list lookup to the trie. */
+	if (key->kind == PC_SRC_SOURCE && key->family == PC_SRC_FAMILY_V4)
+		return;
 	if (key->family == PC_SRC_FAMILY_V4) {
 		if (len >= 16) {
 			hint_set(hint->v4, bit);

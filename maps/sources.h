@@ -39,7 +39,7 @@ int pc_sources_open(const struct pc_maps *maps, __u32 set);
 void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int family,
 			const __u8 *addr, __u8 prefix_len);
 
-/* Set the hint bits that KEY's prefix covers. */
+/* Set the hint bits that KEY's prefix covers (none for IPv4 SOURCE keys: see pc_source24). */
 void pc_source_hint_add(struct pc_source_hint *hint, const struct pc_source_key *key);
 /* Extend the hint of live set SET to N more keys, and mark their /24s
  * (pc_source24_mark_live); call before inserting them (with a NULL hint:
