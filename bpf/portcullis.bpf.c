@@ -173,7 +173,10 @@ __noinline __u32 pc_source_find(const struct pc_source_key *key, __u32 set)
  * The value of the packet's source in list (KIND, LIST) of rule set SET, 0
  * when it is in none. Only called when the set has such a list, so packets
  * pay nothing for empty ones. (IPv4-mapped IPv6 sources were dropped before
- * any list is asked.) FAST (a constant): the fast path inlines the trie
+ * any list is asked.) An IPv4 source's deny/trust/exempt flags come from
+ * the /24 table unless it says to ask the trie; other lists and IPv6 go
+ * to the trie only where the hint says it may hold a prefix. FAST (a
+ * constant): the fast path inlines the trie
  * lookup, whose call and key copy would cost it about 8 ns; the general
  * path calls it.
  */

@@ -355,6 +355,7 @@ static inline __u32 pc_source_hint_bit(const struct pc_source_key *key)
 #define PC_SOURCE24_FIELD_BITS 2
 #define PC_SOURCE24_PER_WORD (64 / PC_SOURCE24_FIELD_BITS)
 #define PC_SOURCE24_WORDS ((1U << 24) / PC_SOURCE24_PER_WORD) /* per rule set: 4 MiB */
+_Static_assert(PC_SOURCE24_WORDS * 8ULL == 4ULL << 20, "pc_source24 layout changed");
 
 /* The word of SET holding the field of ADDR (IPv4, host order). */
 static inline __u32 pc_source24_word(__u32 set, __u32 addr)
