@@ -1869,36 +1869,21 @@ static void run_ban_cases(void)
  */
 static const char ban_cache_src[] = "198.18.9.1";
 
-/* An address of 198.18.0.0/15 in ban_cache_src's hint slot, not that one. */
-static bool hint_twin(char *out, size_t len)
+/*
+ * An address of 198.18.0.0/15 that SLOT_OF (pc_ban_hint_slot or
+ * pc_ban_cache_slot) puts where ban_cache_src is, not that one.
+ */
+static bool slot_twin(__u32 (*slot_of)(const struct pc_addr_key *), char *out, size_t len)
 {
 	struct pc_addr_key want = ban_key(ban_cache_src);
-	__u32 slot = pc_ban_hint_slot(&want);
+	__u32 slot = slot_of(&want);
 
 	for (__u32 i = 1; i < (1U << 17); i++) {
 		__u32 addr = htonl(0xc6120000U + i); /* 198.18.0.0 + i */
 		struct pc_addr_key key;
 
 		pc_addr_key_make(&key, AF_INET, (const __u8 *)&addr, 64);
-		if (pc_ban_hint_slot(&key) == slot && memcmp(&key, &want, sizeof(key)) &&
-		    inet_ntop(AF_INET, &addr, out, len))
-			return true;
-	}
-	return false;
-}
-
-/* An address of 198.18.0.0/15 in ban_cache_src's pc_ban_cache slot, not that one. */
-static bool cache_twin(char *out, size_t len)
-{
-	struct pc_addr_key want = ban_key(ban_cache_src);
-	__u32 slot = pc_ban_cache_slot(&want);
-
-	for (__u32 i = 1; i < (1U << 17); i++) {
-		__u32 addr = htonl(0xc6120000U + i); /* 198.18.0.0 + i */
-		struct pc_addr_key key;
-
-		pc_addr_key_make(&key, AF_INET, (const __u8 *)&addr, 64);
-		if (pc_ban_cache_slot(&key) == slot && memcmp(&key, &want, sizeof(key)) &&
+		if (slot_of(&key) == slot && memcmp(&key, &want, sizeof(key)) &&
 		    inet_ntop(AF_INET, &addr, out, len))
 			return true;
 	}
@@ -1932,7 +1917,7 @@ static void run_ban_cache_cases(void)
 	run_case(&banned);
 	banned.name = "ban cache: 198.18.9.1 again (from the cache): banned";
 	run_case(&banned);
-	if (hint_twin(twin_src, sizeof(twin_src))) {
+	if (slot_twin(pc_ban_hint_slot, twin_src, sizeof(twin_src))) {
 		twin.src = twin_src;
 		run_case(&twin);
 		banned.name = "ban cache: 198.18.9.1 after its hint twin: banned";
@@ -1942,7 +1927,7 @@ static void run_ban_cache_cases(void)
 		EXPECT(false, "none in 198.18.0.0/15");
 		test_end();
 	}
-	if (cache_twin(twin_src, sizeof(twin_src))) {
+	if (slot_twin(pc_ban_cache_slot, twin_src, sizeof(twin_src))) {
 		twin.src = twin_src;
 		twin.name = "ban cache: another source in its cache slot: allowed";
 		run_case(&twin);
