@@ -404,11 +404,14 @@ static __always_inline int source_ban(const struct packet *pkt, const struct pc_
 	if (!state)
 		return 0;
 	if (state->active && !source_addr_key(pkt, cfg, &key)) {
-		/* A banned source that keeps sending: its last answer. */
-		if (fast)
-			reason = ban_cached(&key, state);
-		if (!reason && (!fast || ban_hinted(&key)))
-			reason = pc_ban_lookup(&key);
+		/* A zero hint: nobody with this hash is banned, the common case.
+		 * Else a banned source that keeps sending has its last answer. */
+		if (!fast || ban_hinted(&key)) {
+			if (fast)
+				reason = ban_cached(&key, state);
+			if (!reason)
+				reason = pc_ban_lookup(&key);
+		}
 	}
 	if ((!reason || reason == PC_BAN_SCAN) && state->prefix_active) {
 		prefix = source_prefix_ban(pkt);

@@ -502,9 +502,9 @@ struct pc_ban_state {
 _Static_assert(sizeof(struct pc_ban_state) == 48, "pc_ban_state layout changed");
 
 /*
- * Map "pc_ban_cache", PERCPU_ARRAY of PC_BAN_CACHE_SLOTS, key = a cheap hash
- * of the source (pc_ban_cache_slot(), asked before the ban hint's
- * costlier one): the data path's last pc_bans answer for a
+ * Map "pc_ban_cache", PERCPU_ARRAY of PC_BAN_CACHE_SLOTS, key =
+ * pc_ban_cache_slot() (the low bits of the ban hint's slot, asked only when
+ * the hint says the source may be banned): the data path's last pc_bans answer for a
  * banned source, so a banned source that keeps sending is answered without
  * the hash lookup. It holds only while pc_ban_state.gen is still the gen it
  * was read at (before the lookup) and the clock is before expires_ns: every
@@ -561,24 +561,18 @@ _Static_assert(sizeof(struct pc_prefix_ban_key) == 24, "pc_prefix_ban_key layout
 static inline __u32 pc_ban_hint_slot(const struct pc_addr_key *key)
 {
 	const __u32 *w = (const __u32 *)key;
-	__u64 h = 0;
+	__u32 fold = w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4];
 
-	for (int i = 0; i < (int)(sizeof(*key) / sizeof(*w)); i++)
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
-	return (__u32)(h >> 49) & (PC_BAN_HINT_SLOTS - 1);
+	/* One multiply (Fibonacci hashing, top bits): every packet from a
+	 * source nobody banned pays for this hash while any ban is in force. */
+	return (__u32)(((__u64)fold * 0x9e3779b97f4a7c15ULL) >> 49) & (PC_BAN_HINT_SLOTS - 1);
 }
 
-/*
- * KEY's slot in pc_ban_cache: one multiply, so that a banned source that
- * keeps sending is answered before any hash of the ban hint is made. Two
- * sources in one slot only cost each other a miss.
- */
+/* KEY's slot in pc_ban_cache: part of its hint slot, which is asked first.
+ * Two sources in one slot only cost each other a miss. */
 static inline __u32 pc_ban_cache_slot(const struct pc_addr_key *key)
 {
-	const __u32 *w = (const __u32 *)key;
-
-	return (__u32)(((__u64)(w[1] ^ w[2] ^ w[3] ^ w[4]) * 0x9e3779b97f4a7c15ULL) >> 58) &
-	       (PC_BAN_CACHE_SLOTS - 1);
+	return pc_ban_hint_slot(key) & (PC_BAN_CACHE_SLOTS - 1);
 }
 
 /* Map "pc_scan_stats", PERCPU_ARRAY, key = enum pc_scan_stat, value __u64. */
