@@ -267,11 +267,12 @@ struct pc_port_table *pc_port_table_new(const struct pc_maps *maps)
 		if (!owner)
 			continue;
 		/* Owners are stored by counter key (network-order port). */
-		__u32 proto = (owner - 1) >> 16;
-		__u16 port = ntohs((owner - 1) & 0xffff);
+		__u32 proto;
+		__u16 port_be;
 
+		pc_port_counter_decode(owner - 1, &proto, &port_be);
 		if (proto < PC_PROTOS)
-			table->slot_of[table_index(proto, port)] = slot;
+			table->slot_of[table_index(proto, ntohs(port_be))] = slot;
 	}
 	table->next_free = 1;
 	return table;

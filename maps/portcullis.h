@@ -61,6 +61,12 @@ enum pc_reason {
 };
 
 /*
+ * No verdict yet: what a parse step, the flag check or the fast path returns
+ * to let the packet go on to the next step. Never a reason, never counted.
+ */
+#define PC_UNDECIDED (-1)
+
+/*
  * Reason counters are split by mode so that user space can tell real drops
  * (enforce) from would-be drops (monitor) and still derive the totals from
  * one counter per packet: key = mode * PC_REASONS + reason.
@@ -203,6 +209,13 @@ static inline __u32 pc_port_counter_key(__u32 proto, __u16 port_be)
 	return (proto << 16) | port_be;
 }
 
+/* pc_port_counter_key()'s inverse: the protocol and network-order port. */
+static inline void pc_port_counter_decode(__u32 key, __u32 *proto, __u16 *port_be)
+{
+	*proto = key >> 16;
+	*port_be = key & 0xffff;
+}
+
 /*
  * Packets and bytes. Used by every counter map; all PERCPU_ARRAY, summed in
  * user space. Host byte order.
@@ -322,6 +335,8 @@ struct pc_source_hint {
 	__u64 v4[PC_SOURCE_HINT_BITS / 64];
 	__u64 v6[PC_SOURCE_HINT_BITS / 64];
 };
+_Static_assert(sizeof(struct pc_source_hint) == PC_SOURCE_HINT_BITS / 4,
+	       "pc_source_hint layout changed");
 
 /*
  * KEY's bit in its family's half of struct pc_source_hint: the address's
@@ -455,6 +470,8 @@ struct pc_scan_track {
 	__u32 pad;
 	__u32 ports[PC_SCAN_MAX_PORTS];   /* host order port + 1 + (proto << 16); 0 = empty */
 };
+_Static_assert(sizeof(struct pc_scan_track) == 16 + 4 * PC_SCAN_MAX_PORTS,
+	       "pc_scan_track layout changed");
 
 enum pc_ban_reason {
 	PC_BAN_SCAN = 1,
@@ -518,8 +535,9 @@ struct pc_ban_state {
 _Static_assert(sizeof(struct pc_ban_state) == 48, "pc_ban_state layout changed");
 
 /*
- * Map "pc_ban_cache", PERCPU_ARRAY of PC_BAN_CACHE_SLOTS, key = the source's
- * hint slot modulo the size: the data path's last pc_bans answer for a
+ * Map "pc_ban_cache", PERCPU_ARRAY of PC_BAN_CACHE_SLOTS, key =
+ * pc_ban_cache_slot() (the low bits of the ban hint's slot, asked only when
+ * the hint says the source may be banned): the data path's last pc_bans answer for a
  * banned source, so a banned source that keeps sending is answered without
  * the hash lookup. It holds only while pc_ban_state.gen is still the gen it
  * was read at (before the lookup) and the clock is before expires_ns: every
@@ -576,11 +594,18 @@ _Static_assert(sizeof(struct pc_prefix_ban_key) == 24, "pc_prefix_ban_key layout
 static inline __u32 pc_ban_hint_slot(const struct pc_addr_key *key)
 {
 	const __u32 *w = (const __u32 *)key;
-	__u64 h = 0;
+	__u32 fold = w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4];
 
-	for (int i = 0; i < (int)(sizeof(*key) / sizeof(*w)); i++)
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
-	return (__u32)(h >> 49) & (PC_BAN_HINT_SLOTS - 1);
+	/* One multiply (Fibonacci hashing, top bits): every packet from a
+	 * source nobody banned pays for this hash while any ban is in force. */
+	return (__u32)(((__u64)fold * 0x9e3779b97f4a7c15ULL) >> 49) & (PC_BAN_HINT_SLOTS - 1);
+}
+
+/* KEY's slot in pc_ban_cache: part of its hint slot, which is asked first.
+ * Two sources in one slot only cost each other a miss. */
+static inline __u32 pc_ban_cache_slot(const struct pc_addr_key *key)
+{
+	return pc_ban_hint_slot(key) & (PC_BAN_CACHE_SLOTS - 1);
 }
 
 /* Map "pc_scan_stats", PERCPU_ARRAY, key = enum pc_scan_stat, value __u64. */
