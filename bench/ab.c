@@ -42,6 +42,9 @@ static const struct {
     {"ipv4-syn-allowed-near", {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, "198.19.250.1"}},
     {"ipv4-syn-2222", {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, "198.19.201.1"}},
     {"ipv4-syn-2222-other", {4, 0, L4_TCP, 2222, TCP_SYN, 0, {}, "198.18.1.1"}},
+    /* With -s, a banned source that keeps sending (the manual ban of the
+     * class table): to an allowed port, so only the ban drops it. */
+    {"ipv4-syn-banned", {4, 0, L4_TCP, 80, TCP_SYN, 0, {}, "198.18.0.66"}},
 };
 
 #define N_AB_CLASSES (int)(sizeof(ab_classes) / sizeof(ab_classes[0]))

@@ -67,6 +67,7 @@ static int install_sources(const struct pc_maps *maps)
 	static struct pc_source_entry lists[EXTRA_DENIED + 3];
 	static struct pc_source_hint hint;
 	struct pc_source_key port_key;
+	__u64 *source24;
 	__u8 addr[16] = {};
 	size_t n = 0;
 	int trie, err;
@@ -93,12 +94,14 @@ static int install_sources(const struct pc_maps *maps)
 	trie = pc_sources_create();
 	if (trie < 0)
 		return trie;
-	err = pc_sources_add_lists(trie, &hint, lists, n);
+	source24 = pc_source24_new();
+	err = source24 ? pc_sources_add_lists(trie, &hint, source24, lists, n) : -ENOMEM;
 	if (!err)
 		err = pc_sources_add(trie, &hint, &port_key, 1);
 	if (!err)
-		err = pc_sources_install(maps, 0, trie, &hint);
+		err = pc_sources_install(maps, 0, trie, &hint, source24);
 	close(trie);
+	free(source24);
 	return err ? err : ban_one(maps);
 }
 

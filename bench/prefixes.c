@@ -26,7 +26,12 @@
 #include "../loader/apply.h"
 #include "../maps/sources.h"
 
-static const __u32 points[] = { 0, 1000, 10000, 100000, 1000000 };
+/* Mixed points draw prefix lengths /8../32 (mostly /32 and /24) instead of /24s only. */
+static const struct {
+	__u32 n;
+	bool mixed;
+} points[] = { { 0, false },	   { 1000, false },    { 10000, false },
+	       { 100000, false }, { 1000000, false }, { 1000000, true } };
 
 #define N_POINTS (int)(sizeof(points) / sizeof(points[0]))
 
@@ -51,25 +56,47 @@ static __u64 next_random(__u64 *state)
 	return *state;
 }
 
-/* N distinct-enough random /24s outside the benchmarking range 198.18.0.0/15. */
-static int fill_denied(struct pc_prefix_list *list, __u32 n, char *hit, size_t hit_len)
+/*
+ * A mixed list's prefix length, shaped like real blocklists (FireHOL, Spamhaus
+ * DROP, CrowdSec): half single addresses, a quarter /24s, the rest /16../31,
+ * and about one in 10,000 from /8 to /15. The first prefix is a /32.
+ */
+static __u32 mixed_len(__u64 *state, __u32 i)
+{
+	__u32 r = (__u32)(next_random(state) % 10000);
+
+	if (i == 0 || r < 5000)
+		return 32;
+	if (r < 7500)
+		return 24;
+	if (r == 7500)
+		return 8 + (__u32)(next_random(state) % 8);
+	return 16 + (__u32)(next_random(state) % 16);
+}
+
+/*
+ * N random prefixes outside the benchmarking range 198.18.0.0/15: /24s, or
+ * MIXED lengths (mixed_len). The hit probe comes from host .77 of the first
+ * prefix, or from the first prefix itself when it is a single address.
+ */
+static int fill_denied(struct pc_prefix_list *list, __u32 n, bool mixed, char *hit, size_t hit_len)
 {
 	__u64 state = 0x9e3779b97f4a7c15ULL;
 
 	for (__u32 i = 0; i < n; i++) {
-		struct pc_prefix prefix = { .family = AF_INET, .len = 24 };
-		__u32 net;
+		struct pc_prefix prefix = { .family = AF_INET, .len = mixed ? mixed_len(&state, i) : 24 };
+		__u32 mask = ~0U << (32 - prefix.len), net;
 
 		do
-			net = (__u32)next_random(&state) & 0xffffff00;
-		while ((net >> 17) == (0xc6120000 >> 17));
+			net = (__u32)next_random(&state) & mask;
+		while (net <= 0xc613ffff && (net | ~mask) >= 0xc6120000);
 		net = htonl(net);
 		memcpy(prefix.addr, &net, 4);
 		if (pc_prefix_list_add(list, &prefix))
 			return -ENOMEM;
 		if (i == 0) {
-			/* The hit probe comes from host .77 of the first prefix. */
-			net |= htonl(77);
+			if (prefix.len < 32)
+				net |= htonl(77);
 			inet_ntop(AF_INET, &net, hit, hit_len);
 		}
 	}
@@ -85,7 +112,7 @@ static double seconds_now(void)
 }
 
 /* The xdp-filter-equivalent policy plus N denied prefixes, the way attach loads it. */
-static int configure(struct portcullis_bpf *skel, __u32 n, struct point_runs *run)
+static int configure(struct portcullis_bpf *skel, __u32 n, bool mixed, struct point_runs *run)
 {
 	struct pc_allow allows[] = {
 		{ .proto = PC_PROTO_TCP, .lo = 22, .hi = 22 },
@@ -104,7 +131,7 @@ static int configure(struct portcullis_bpf *skel, __u32 n, struct point_runs *ru
 	rs.scan_detect = false;
 	rs.allows = allows;
 	rs.n_allows = sizeof(allows) / sizeof(allows[0]);
-	err = fill_denied(&rs.denied, n, run->hit_source, sizeof(run->hit_source));
+	err = fill_denied(&rs.denied, n, mixed, run->hit_source, sizeof(run->hit_source));
 	if (!err && n) {
 		struct pc_prefix near = { .family = AF_INET, .len = 24 };
 
@@ -157,8 +184,8 @@ int bench_prefixes(int argc, char **argv)
 			fprintf(stderr, "pcbench: cannot load portcullis: %s\n", strerror(errno));
 			goto cleanup;
 		}
-		if (configure(pc[p], points[p], &runs[p])) {
-			fprintf(stderr, "pcbench: cannot load %u prefixes\n", points[p]);
+		if (configure(pc[p], points[p].n, points[p].mixed, &runs[p])) {
+			fprintf(stderr, "pcbench: cannot load %u prefixes\n", points[p].n);
 			goto cleanup;
 		}
 		build_probe(&frames[p][PROBE_MISS], "198.18.0.2");
@@ -173,14 +200,14 @@ int bench_prefixes(int argc, char **argv)
 			int fd = bpf_program__fd(pc[p]->progs.portcullis_xdp);
 
 			for (int probe = 0; probe < N_PROBES; probe++) {
-				int want = probe == PROBE_HIT && points[p] ? XDP_DROP : XDP_PASS;
+				int want = probe == PROBE_HIT && points[p].n ? XDP_DROP : XDP_PASS;
 				double ns = test_run_ns(fd, &frames[p][probe], o.repeat, o.calls,
 							&retval);
 
 				if (ns < 0 || retval != want) {
 					fprintf(stderr,
 						"pcbench: %u prefixes, probe %d: verdict %d\n",
-						points[p], probe, retval);
+						points[p].n, probe, retval);
 					goto cleanup;
 				}
 				runs[p].ns[probe][r] = ns;
@@ -201,32 +228,45 @@ int bench_prefixes(int argc, char **argv)
 	printf("Nanoseconds per packet (BPF_PROG_TEST_RUN, repeat %u, mean of %d runs per "
 	       "round, %d rounds, points interleaved) with N random /24s in `deny from` (none "
 	       "in 198.18.0.0/15) and " NEAR_PREFIX "/24, loaded through the loader's "
-	       "pc_ruleset_commit. Miss: allowed SYN from a source in no list, in a /16 with no "
-	       "prefix (198.18.0.2: the lookup hint answers); near miss: the same from a /16 "
-	       "that has one (" NEAR_SOURCE ": the trie is walked); hit: SYN from inside a "
-	       "denied /24 (dropped). Load: wall time of the commit (trie fill and rule-set "
-	       "switch); trie: the kernel's memlock of it.\n\n",
+	       "pc_ruleset_commit; \"mixed\": N prefixes of /8 to /32 (half /32, a quarter /24, "
+	       "the rest /16../31, one in 10,000 /8../15). Miss: allowed SYN from a source in "
+	       "no list (198.18.0.2); near miss: the same from a /16 that has a listed /24 "
+	       "(" NEAR_SOURCE "); hit: SYN from inside the first denied prefix (dropped; for "
+	       "mixed a denied /32, which the trie answers). \"vs none\": per round, against "
+	       "the same packet with no lists (the 0 row's miss, or its near miss). Load: wall "
+	       "time of the commit (trie and /24 table fill, rule-set switch); trie: the "
+	       "kernel's memlock of it (the /24 table adds a fixed 8 MiB).\n\n",
 	       o.repeat, o.calls, o.rounds);
-	printf("| prefixes | miss ns | near miss ns | hit ns | miss vs none | load s | trie memory |\n"
-	       "|---:|---:|---:|---:|---:|---:|---:|\n");
+	printf("| prefixes | miss ns | near miss ns | hit ns | miss vs none | near vs none | "
+	       "hit vs none | load s | trie memory |\n"
+	       "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int p = 0; p < N_POINTS; p++) {
 		struct summary miss = summarize(runs[p].ns[PROBE_MISS], o.rounds);
 		struct summary hit = summarize(runs[p].ns[PROBE_HIT], o.rounds);
 		struct summary near = summarize(runs[p].ns[PROBE_NEAR], o.rounds);
-		double rel[MAX_ROUNDS];
+		double rel[N_PROBES][MAX_ROUNDS];
+		char s5[64], s6[64];
 
-		for (int r = 0; r < o.rounds; r++)
-			rel[r] = runs[p].ns[PROBE_MISS][r] / runs[0].ns[PROBE_MISS][r];
-		printf("| %u | %s | %s | %s | %s | %.2f | %.1f MiB |\n", points[p],
-		       fmt_summary(s1, sizeof(s1), miss, 1), fmt_summary(s4, sizeof(s4), near, 1),
-		       points[p] ? fmt_summary(s2, sizeof(s2), hit, 1) : "-",
-		       fmt_summary(s3, sizeof(s3), summarize(rel, o.rounds), 2), runs[p].load_s,
-		       runs[p].trie_bytes / 1048576.0);
+		for (int r = 0; r < o.rounds; r++) {
+			rel[PROBE_MISS][r] = runs[p].ns[PROBE_MISS][r] / runs[0].ns[PROBE_MISS][r];
+			rel[PROBE_NEAR][r] = runs[p].ns[PROBE_NEAR][r] / runs[0].ns[PROBE_NEAR][r];
+			rel[PROBE_HIT][r] = runs[p].ns[PROBE_HIT][r] / runs[0].ns[PROBE_MISS][r];
+		}
+		printf("| %u%s | %s | %s | %s | %s | %s | %s | %.2f | %.1f MiB |\n", points[p].n,
+		       points[p].mixed ? " mixed" : "", fmt_summary(s1, sizeof(s1), miss, 1),
+		       fmt_summary(s4, sizeof(s4), near, 1),
+		       points[p].n ? fmt_summary(s2, sizeof(s2), hit, 1) : "-",
+		       fmt_summary(s3, sizeof(s3), summarize(rel[PROBE_MISS], o.rounds), 2),
+		       fmt_summary(s5, sizeof(s5), summarize(rel[PROBE_NEAR], o.rounds), 2),
+		       points[p].n ? fmt_summary(s6, sizeof(s6), summarize(rel[PROBE_HIT], o.rounds), 2)
+				   : "-",
+		       runs[p].load_s, runs[p].trie_bytes / 1048576.0);
+		/* The plot's x axis is the count: a mixed point goes in as a comment. */
 		if (data)
-			fprintf(data, "%u %.3f %.3f %.3f %.3f %.3f %.3f %.3f %lld %.3f %.3f %.3f\n",
-				points[p], miss.median, miss.min, miss.max, hit.median, hit.min,
-				hit.max, runs[p].load_s, runs[p].trie_bytes, near.median, near.min,
-				near.max);
+			fprintf(data, "%s%u %.3f %.3f %.3f %.3f %.3f %.3f %.3f %lld %.3f %.3f %.3f\n",
+				points[p].mixed ? "# mixed " : "", points[p].n, miss.median,
+				miss.min, miss.max, hit.median, hit.min, hit.max, runs[p].load_s,
+				runs[p].trie_bytes, near.median, near.min, near.max);
 	}
 	printf("\n");
 	err = 0;

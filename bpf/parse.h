@@ -2,8 +2,10 @@
 /*
  * Packet parsing for the XDP program: Ethernet, VLAN, IPv4, IPv6 with its
  * extension headers, and the first bytes of TCP, UDP and ICMP. Each step
- * either advances the cursor in struct packet or returns the reason the
- * packet is malformed; none of them decides a verdict beyond that.
+ * either advances the cursor in struct packet and returns PC_UNDECIDED, or
+ * returns the reason the packet is malformed; none of them decides a
+ * verdict beyond that. The fast path's own parser (untagged_source(),
+ * parse_untagged()) fills the same struct for the common shape only.
  */
 #ifndef PORTCULLIS_PARSE_H
 #define PORTCULLIS_PARSE_H
@@ -42,9 +44,6 @@ struct icmphdr {
 
 #define IP_OFFSET_MASK 0x1FFF
 #define IP6_OFFSET_MASK 0xFFF8
-
-/* Outcome of a parse step: keep going, or stop with a reason. */
-#define PARSE_OK (-1)
 
 struct vlan_hdr {
 	__be16 tci;
@@ -120,7 +119,7 @@ static __always_inline int parse_l2(struct xdp_md *ctx, struct packet *pkt)
 
 	pkt->eth_proto = proto;
 	pkt->l3 = cursor;
-	return PARSE_OK;
+	return PC_UNDECIDED;
 }
 
 /*
@@ -133,7 +132,7 @@ static __always_inline int parse_l3_fixed(struct packet *pkt)
 	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
 		if (pkt->l3 + sizeof(struct iphdr) > pkt->data_end)
 			return PC_DROP_MALFORMED;
-		return PARSE_OK;
+		return PC_UNDECIDED;
 	}
 	if (pkt->eth_proto == bpf_htons(ETH_P_IPV6)) {
 		if (pkt->l3 + sizeof(struct ipv6hdr) > pkt->data_end)
@@ -141,7 +140,7 @@ static __always_inline int parse_l3_fixed(struct packet *pkt)
 		/* Before steps 2-4: such a source is no address to look up. */
 		if (ipv6_source_embeds_ipv4(pkt->l3))
 			return PC_DROP_MALFORMED;
-		return PARSE_OK;
+		return PC_UNDECIDED;
 	}
 	return PC_PASS_NOT_IP;
 }
@@ -167,7 +166,7 @@ static __always_inline int parse_ipv4(struct packet *pkt)
 	pkt->l4 = (void *)ip + hdr_len;
 	pkt->l4_len = tot_len - hdr_len;
 	pkt->non_first_frag = (bpf_ntohs(ip->frag_off) & IP_OFFSET_MASK) != 0;
-	return PARSE_OK;
+	return PC_UNDECIDED;
 }
 
 static __always_inline int ipv6_is_ext(__u8 nexthdr)
@@ -244,7 +243,7 @@ static __always_inline int parse_ipv6(struct packet *pkt)
 	pkt->icmp_proto = IPPROTO_ICMPV6;
 	pkt->l4 = cursor;
 	pkt->l4_len = payload_len;
-	return PARSE_OK;
+	return PC_UNDECIDED;
 }
 
 /*
@@ -267,14 +266,14 @@ static __always_inline int parse_l4(struct packet *pkt)
 		pkt->sport = tcp->source;
 		pkt->dport = tcp->dest;
 		pkt->tcp_flags = ((__u8 *)tcp)[13] & 0x3f;
-		return PARSE_OK;
+		return PC_UNDECIDED;
 	case IPPROTO_UDP:
 		udp = pkt->l4;
 		if ((void *)(udp + 1) > pkt->data_end || pkt->l4_len < sizeof(*udp))
 			return PC_DROP_MALFORMED;
 		pkt->sport = udp->source;
 		pkt->dport = udp->dest;
-		return PARSE_OK;
+		return PC_UNDECIDED;
 	}
 	/* Only the family's own ICMP: ICMPv6 in IPv4 is just another protocol. */
 	if (pkt->l4_proto == pkt->icmp_proto) {
@@ -285,7 +284,103 @@ static __always_inline int parse_l4(struct packet *pkt)
 		pkt->icmp_type = icmp->type;
 		pkt->icmp_code = icmp->code;
 	}
-	return PARSE_OK;
+	return PC_UNDECIDED;
+}
+
+/*
+ * The fast path's parser, in two halves around steps 2-4. The first: an
+ * untagged IPv4 or IPv6 frame whose fixed header is in reach, i.e. what
+ * parse_l2() and parse_l3_fixed() let through to the source checks without
+ * a VLAN tag. 1 when it is one (data_end, l3, eth_proto filled), 0 when
+ * decide() must judge the frame. An IPv6 source with 64 zero bits first is
+ * left to decide() too: the IPv4-mapped and -compatible ones are malformed
+ * before any list is asked.
+ */
+static __always_inline int untagged_source(struct xdp_md *ctx, struct packet *pkt)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+	__be16 proto;
+
+	if ((void *)(eth + 1) > pkt->data_end)
+		return 0;
+	proto = eth->h_proto;
+	pkt->eth_proto = proto;
+	pkt->l3 = eth + 1;
+	if (proto == bpf_htons(ETH_P_IP))
+		return pkt->l3 + sizeof(struct iphdr) <= pkt->data_end;
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6 = pkt->l3;
+
+		return (void *)(ip6 + 1) <= pkt->data_end &&
+		       (ip6->saddr.in6_u.u6_addr32[0] | ip6->saddr.in6_u.u6_addr32[1]);
+	}
+	return 0;
+}
+
+/*
+ * The second half, after untagged_source(): IPv4 without options and not a
+ * later fragment, or IPv6 without extension headers, carrying a TCP or UDP
+ * header that fits the frame and the IP lengths. 1 with l4, l4_len,
+ * l4_proto, icmp_proto, sport, dport and tcp_flags filled as parse_ipv4/6()
+ * and parse_l4() would fill them; 0 for any other shape (decide() judges it,
+ * malformed or not).
+ */
+static __always_inline int parse_untagged(struct packet *pkt)
+{
+	__u32 l4_len;
+	void *l4;
+	__u8 proto;
+
+	if (pkt->eth_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = pkt->l3;
+
+		/* Version 4 and a 20-byte header; and not a later fragment. */
+		if ((void *)(ip + 1) > pkt->data_end || *(__u8 *)ip != 0x45 ||
+		    ip->frag_off & bpf_htons(IP_OFFSET_MASK))
+			return 0;
+		l4_len = bpf_ntohs(ip->tot_len);
+		if (l4_len < sizeof(*ip) || (void *)ip + l4_len > pkt->data_end)
+			return 0;
+		l4_len -= sizeof(*ip);
+		proto = ip->protocol;
+		l4 = ip + 1;
+		pkt->icmp_proto = IPPROTO_ICMP;
+	} else {
+		struct ipv6hdr *ip6 = pkt->l3;
+
+		if ((void *)(ip6 + 1) > pkt->data_end || ip6->version != 6)
+			return 0;
+		l4_len = bpf_ntohs(ip6->payload_len);
+		if ((void *)(ip6 + 1) + l4_len > pkt->data_end)
+			return 0;
+		proto = ip6->nexthdr;
+		l4 = ip6 + 1;
+		pkt->icmp_proto = IPPROTO_ICMPV6;
+	}
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > pkt->data_end || l4_len < sizeof(*tcp) || tcp->doff < 5 ||
+		    tcp->doff * 4U > l4_len)
+			return 0;
+		pkt->sport = tcp->source;
+		pkt->dport = tcp->dest;
+		pkt->tcp_flags = ((__u8 *)tcp)[13] & 0x3f;
+	} else if (proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+
+		if ((void *)(udp + 1) > pkt->data_end || l4_len < sizeof(*udp))
+			return 0;
+		pkt->sport = udp->source;
+		pkt->dport = udp->dest;
+	} else {
+		return 0;
+	}
+	pkt->l4 = l4;
+	pkt->l4_len = l4_len;
+	pkt->l4_proto = proto;
+	return 1;
 }
 
 /*

@@ -9,6 +9,8 @@
 #ifndef PORTCULLIS_SCAN_H
 #define PORTCULLIS_SCAN_H
 
+#include <asm-generic/errno-base.h>
+
 #include "parse.h"
 
 struct {
@@ -222,6 +224,14 @@ static __always_inline __u64 *ban_hint(const struct pc_addr_key *source)
 	return bpf_map_lookup_elem(&pc_ban_hint, &slot);
 }
 
+/* Could SOURCE be banned? A zero hint slot says nobody with its hash is. */
+static __always_inline int ban_hinted(const struct pc_addr_key *source)
+{
+	__u64 *hint = ban_hint(source);
+
+	return !hint || *hint;
+}
+
 /* Takes a ban out of the table and the counts that gate step 4. Only the
  * caller whose delete succeeds accounts for it. */
 static __always_inline int ban_remove(const struct pc_addr_key *key, __u64 *hint,
@@ -244,19 +254,19 @@ static __always_inline int same_source(const struct pc_addr_key *a, const struct
 }
 
 /*
- * The cached answer for SOURCE (in hint slot SLOT): its ban's reason while
- * the ban table is unchanged since it was cached and the ban has not
- * expired; 0 = ask pc_bans.
+ * The cached answer for SOURCE: its ban's reason while the ban table is
+ * unchanged since it was cached and the ban has not expired; 0 = ask
+ * pc_bans.
  */
-static __always_inline int ban_cached(const struct pc_addr_key *source, __u32 slot,
+static __always_inline int ban_cached(const struct pc_addr_key *source,
 				      const struct pc_ban_state *state)
 {
 #ifndef PC_NO_SIDE_EFFECTS
-	__u32 index = slot & (PC_BAN_CACHE_SLOTS - 1);
+	__u32 index = pc_ban_cache_slot(source);
 	struct pc_ban_cache_entry *entry = bpf_map_lookup_elem(&pc_ban_cache, &index);
 
-	if (entry && entry->gen == *(volatile const __u64 *)&state->gen && same_source(&entry->key, source) &&
-	    now_ns() < entry->expires_ns)
+	if (entry && entry->gen == *(volatile const __u64 *)&state->gen &&
+	    same_source(&entry->key, source) && now_ns() < entry->expires_ns)
 		return entry->reason;
 #endif
 	return 0;
@@ -296,7 +306,7 @@ __noinline int pc_ban_lookup(const struct pc_addr_key *source)
 	now = now_ns();
 	if (now < ban->expires_ns) {
 #ifndef PC_NO_SIDE_EFFECTS
-		__u32 index = slot & (PC_BAN_CACHE_SLOTS - 1);
+		__u32 index = pc_ban_cache_slot(&key);
 		struct pc_ban_cache_entry *entry = bpf_map_lookup_elem(&pc_ban_cache, &index);
 
 		if (entry) {
@@ -387,24 +397,21 @@ static __always_inline int source_ban(const struct packet *pkt, const struct pc_
 {
 	struct pc_addr_key key = {};
 	struct pc_ban_state *state;
-	__u32 zero = 0, slot;
-	__u64 *hint = NULL;
+	__u32 zero = 0;
 	int reason = 0, prefix;
 
 	state = bpf_map_lookup_elem(&pc_ban_state, &zero);
 	if (!state)
 		return 0;
 	if (state->active && !source_addr_key(pkt, cfg, &key)) {
-		if (fast) {
-			slot = pc_ban_hint_slot(&key);
-			hint = bpf_map_lookup_elem(&pc_ban_hint, &slot);
-			/* A banned source that keeps sending: its last answer. */
-			if (hint && *hint)
-				reason = ban_cached(&key, slot, state);
+		/* A zero hint: nobody with this hash is banned, the common case.
+		 * Else a banned source that keeps sending has its last answer. */
+		if (!fast || ban_hinted(&key)) {
+			if (fast)
+				reason = ban_cached(&key, state);
+			if (!reason)
+				reason = pc_ban_lookup(&key);
 		}
-		/* A zero hint: nobody with this hash is banned. */
-		if (!reason && (!hint || *hint))
-			reason = pc_ban_lookup(&key);
 	}
 	if ((!reason || reason == PC_BAN_SCAN) && state->prefix_active) {
 		prefix = source_prefix_ban(pkt);
@@ -564,7 +571,7 @@ static __always_inline void ban_scanner(const struct scan_probe *probe,
 		__sync_fetch_and_add(&state->gen, 1);
 		scan_stat(PC_STAT_BANS);
 		send_event(state, PC_EVENT_BAN, &probe->source, &ban, now);
-	} else if (err != -17 /* EEXIST: banned already */) {
+	} else if (err != -EEXIST /* banned already */) {
 		scan_stat(PC_STAT_BAN_TABLE_FULL);
 	}
 }

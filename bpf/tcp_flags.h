@@ -16,9 +16,8 @@
 #define PC_TCP_ACK 0x10
 #define PC_TCP_URG 0x20
 
-/* Returned for a combination a real TCP stack may send. */
-#define PC_TCP_FLAGS_LEGAL PC_REASONS
-
+/* The scan reason of a flag combination, or PC_UNDECIDED for one a real
+ * TCP stack may send. */
 static __always_inline int pc_tcp_flags_reason(__u8 flags)
 {
 	flags &= 0x3f; /* ECE and CWR are legal with anything */
@@ -30,7 +29,7 @@ static __always_inline int pc_tcp_flags_reason(__u8 flags)
 	if ((flags & (PC_TCP_SYN | PC_TCP_RST)) == (PC_TCP_SYN | PC_TCP_RST))
 		return PC_DROP_SCAN_SYNRST;
 	if (flags & PC_TCP_ACK)
-		return PC_TCP_FLAGS_LEGAL;
+		return PC_UNDECIDED;
 	/* Without ACK only a bare SYN (connection open) or RST is legal. */
 	if ((flags & (PC_TCP_FIN | PC_TCP_PSH | PC_TCP_URG)) ==
 	    (PC_TCP_FIN | PC_TCP_PSH | PC_TCP_URG))
@@ -39,7 +38,7 @@ static __always_inline int pc_tcp_flags_reason(__u8 flags)
 		return PC_DROP_SCAN_FIN;
 	if (flags & (PC_TCP_PSH | PC_TCP_URG))
 		return PC_DROP_SCAN_OTHER;
-	return PC_TCP_FLAGS_LEGAL;
+	return PC_UNDECIDED;
 }
 
 #endif /* PORTCULLIS_TCP_FLAGS_H */

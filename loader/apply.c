@@ -177,7 +177,7 @@ static void add_flagged(struct pc_source_entry *entries, size_t *n,
  * AUTO, the gateways and resolvers.
  */
 static int add_source_lists(const struct pc_ruleset *rs, const struct pc_prefix_list *auto_exempt,
-			    int trie_fd, struct pc_source_hint *hint)
+			    int trie_fd, struct pc_source_hint *hint, __u64 *source24)
 {
 	size_t n = rs->denied.count + rs->trusted.count + rs->exempt.count + auto_exempt->count;
 	struct pc_source_entry *entries;
@@ -195,16 +195,16 @@ static int add_source_lists(const struct pc_ruleset *rs, const struct pc_prefix_
 	add_flagged(entries, &i, auto_exempt, PC_SRC_F_EXEMPT);
 	for (size_t a = 0; a < rs->n_allows; a++)
 		add_flagged(entries, &i, &rs->allows[a].sources, PC_SRC_F_EXEMPT);
-	err = pc_sources_add_lists(trie_fd, hint, entries, n);
+	err = pc_sources_add_lists(trie_fd, hint, source24, entries, n);
 	free(entries);
 	return err;
 }
 
-/* Fill a fresh trie and its HINT with every source list of RS; ports get
- * their list ids. */
+/* Fill a fresh trie, its HINT and its /24 table SOURCE24 with every source
+ * list of RS; ports get their list ids. */
 static int build_sources(const struct pc_ruleset *rs, const struct pc_prefix_list *auto_exempt,
 			 struct pc_port_table *table, int trie_fd, struct pc_source_hint *hint,
-			 __u32 *next_list)
+			 __u64 *source24, __u32 *next_list)
 {
 	struct list_builder b = { .rs = rs };
 	struct pc_source_key *keys = NULL;
@@ -224,7 +224,7 @@ static int build_sources(const struct pc_ruleset *rs, const struct pc_prefix_lis
 		table->rules[index].source_list = b.list_of[index];
 
 	if (!err)
-		err = add_source_lists(rs, auto_exempt, trie_fd, hint);
+		err = add_source_lists(rs, auto_exempt, trie_fd, hint, source24);
 	for (__u32 id = 1; id <= b.n_lists && !err; id++)
 		for (size_t m = 0; m < b.members[id].n && !err; m++)
 			err = add_keys(&keys, &n, &cap, &rs->allows[b.members[id].allows[m]].sources,
@@ -280,6 +280,7 @@ int pc_ruleset_commit_confirm(const struct pc_maps *maps, const struct pc_rulese
 	struct pc_prefix_list auto_exempt = {0};
 	struct pc_port_table *table;
 	struct pc_source_hint *hint;
+	__u64 *source24 = pc_source24_new();
 	struct pc_config cfg;
 	__u32 active, next, next_list = 1;
 	int trie_fd, err;
@@ -292,7 +293,7 @@ int pc_ruleset_commit_confirm(const struct pc_maps *maps, const struct pc_rulese
 	table = pc_port_table_new(maps);
 	hint = calloc(1, sizeof(*hint));
 	err = rs->exempt_auto ? pc_exempt_auto(&auto_exempt) : 0;
-	trie_fd = err ? err : table && hint ? pc_sources_create() : -ENOMEM;
+	trie_fd = err ? err : table && hint && source24 ? pc_sources_create() : -ENOMEM;
 	if (trie_fd < 0) {
 		err = trie_fd;
 		goto out;
@@ -324,9 +325,9 @@ int pc_ruleset_commit_confirm(const struct pc_maps *maps, const struct pc_rulese
 	 * Everything goes into the inactive half first; the switch is the last
 	 * step that can fail, so an error always leaves the old rules in force.
 	 */
-	err = build_sources(rs, &auto_exempt, table, trie_fd, hint, &next_list);
+	err = build_sources(rs, &auto_exempt, table, trie_fd, hint, source24, &next_list);
 	if (!err)
-		err = pc_sources_install(maps, next, trie_fd, hint);
+		err = pc_sources_install(maps, next, trie_fd, hint, source24);
 	if (!err)
 		err = pc_limits_apply(maps, next, rs, table);
 	if (!err)
@@ -352,5 +353,6 @@ out:
 	pc_port_table_free(table);
 	pc_prefix_list_free(&auto_exempt);
 	free(hint);
+	free(source24);
 	return err;
 }

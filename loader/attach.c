@@ -377,6 +377,16 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 		pc_info("%s: attached by another version of portcullis (%s): upgrading it in place",
 			ifname, why);
 		upgrade = true;
+		/* Unconfirmed, an attach is undone by detaching, but what an
+		 * upgrade replaces (the old version's program) cannot come back. */
+		if (opts->confirm_ns) {
+			pc_warn("%s: --confirm cannot undo an upgrade in place (the old version's "
+				"program would be gone); upgrade without it, then use 'reload "
+				"%s --confirm DURATION' for rule changes",
+				ifname, ifname);
+			ret = PC_EXIT_USAGE;
+			goto cleanup;
+		}
 	}
 	/* An attach --confirm not confirmed in time is detached here first. */
 	if (!upgrade && pc_is_attached(ifname)) {

@@ -803,6 +803,51 @@ struct pc_crowdsec *pc_crowdsec_run(const char *ifname, const char *config_path)
 	return cs;
 }
 
+/* Would CS do what CFG asks, with the files as they read now? A key or a
+ * scan ipv6-prefix changed is a change too. */
+static bool crowdsec_same(const struct pc_crowdsec *cs, const struct pc_crowdsec_config *cfg)
+{
+	struct pc_config live = { .scan_ipv6_prefix = 64 };
+	char key[sizeof(cs->key)] = "";
+	__u32 set;
+
+	if (!pc_maps_active_set(&cs->maps, &set))
+		pc_maps_read_config(&cs->maps, set, &live);
+	if (strcmp(cs->cfg.url, cfg->url) || strcmp(cs->cfg.key_file, cfg->key_file) ||
+	    cs->cfg.poll_ns != cfg->poll_ns || strcmp(cs->cfg.push_file, cfg->push_file) ||
+	    cs->ipv6_prefix != live.scan_ipv6_prefix)
+		return false;
+	if (cfg->url[0] && (read_key(cfg->key_file, key, sizeof(key)) || strcmp(key, cs->key)))
+		return false;
+	return true;
+}
+
+struct pc_crowdsec *pc_crowdsec_reload(struct pc_crowdsec *cs, const char *ifname,
+				       const char *config_path)
+{
+	struct pc_ruleset rs;
+	struct pc_error err;
+	bool same;
+
+	pc_ruleset_init(&rs);
+	if (pc_config_load(config_path, &rs, &err)) {
+		pc_warn("%s: crowdsec: %s; its settings are kept", ifname, err.msg);
+		return cs;
+	}
+	same = cs ? crowdsec_same(cs, &rs.crowdsec)
+		  : !rs.crowdsec.url[0] && !rs.crowdsec.push_file[0];
+	if (!same) {
+		if (cs)
+			pc_info("%s: crowdsec: settings changed: %s", ifname,
+				rs.crowdsec.url[0] || rs.crowdsec.push_file[0] ? "restarting"
+									 : "stopped");
+		pc_crowdsec_stop(cs);
+		cs = pc_crowdsec_start(ifname, &rs.crowdsec);
+	}
+	pc_ruleset_free(&rs);
+	return cs;
+}
+
 void pc_crowdsec_stop(struct pc_crowdsec *cs)
 {
 	if (!cs)

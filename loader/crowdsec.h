@@ -38,6 +38,11 @@ struct pc_crowdsec;
 struct pc_crowdsec *pc_crowdsec_start(const char *ifname, const struct pc_crowdsec_config *cfg);
 /* The same for the crowdsec lines of the config file CONFIG_PATH (run's hook). */
 struct pc_crowdsec *pc_crowdsec_run(const char *ifname, const char *config_path);
+/* After a reload of CONFIG_PATH (run's SIGHUP): CS kept when its crowdsec
+ * settings, key and scan ipv6-prefix are unchanged, else stopped and what
+ * the file asks for started (a bouncer starts with a full resync). */
+struct pc_crowdsec *pc_crowdsec_reload(struct pc_crowdsec *cs, const char *ifname,
+				       const char *config_path);
 /* Stop the thread (an HTTP request in flight is abandoned) and free CS. */
 void pc_crowdsec_stop(struct pc_crowdsec *cs);
 

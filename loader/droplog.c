@@ -24,12 +24,8 @@
 #define NSEC_PER_SEC 1000000000ULL
 
 struct pc_droplog {
-	const struct pc_maps *maps;
-	struct ring_buffer *ring;
-	pc_event_line_fn line;
-	void *ctx;
+	struct pc_ring_reader r;
 	__u64 suppressed; /* the data path's count, last seen */
-	__u64 last_look_ns;
 };
 
 static __u64 clock_ns(clockid_t clock)
@@ -138,7 +134,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (size < sizeof(struct pc_drop_record))
 		return 0;
 	pc_droplog_format(data, line, sizeof(line));
-	log->line(line, log->ctx);
+	log->r.line(line, log->r.ctx);
 	return 0;
 }
 
@@ -174,13 +170,13 @@ static void look(struct pc_droplog *log)
 	char when[40], line[160];
 	__u64 total;
 
-	if (read_suppressed(log->maps, &total) || total == log->suppressed)
+	if (read_suppressed(log->r.maps, &total) || total == log->suppressed)
 		return;
 	snprintf(line, sizeof(line), "%s suppressed %llu drops (rate limit %u/s)",
 		 pc_format_mono_time(clock_ns(CLOCK_MONOTONIC), when, sizeof(when)),
-		 (unsigned long long)(total - log->suppressed), current_rate(log->maps));
+		 (unsigned long long)(total - log->suppressed), current_rate(log->r.maps));
 	log->suppressed = total;
-	log->line(line, log->ctx);
+	log->r.line(line, log->r.ctx);
 }
 
 struct pc_droplog *pc_droplog_open(const struct pc_maps *maps, pc_event_line_fn line, void *ctx)
@@ -189,36 +185,28 @@ struct pc_droplog *pc_droplog_open(const struct pc_maps *maps, pc_event_line_fn 
 
 	if (!log)
 		return NULL;
-	log->maps = maps;
-	log->line = line;
-	log->ctx = ctx;
-	log->ring = ring_buffer__new(maps->drops, on_record, log, NULL);
-	if (!log->ring || read_suppressed(maps, &log->suppressed)) {
+	if (pc_ring_reader_open(&log->r, maps, maps->drops, on_record, log, line, ctx) ||
+	    read_suppressed(maps, &log->suppressed)) {
 		pc_droplog_close(log);
 		return NULL;
 	}
-	log->last_look_ns = clock_ns(CLOCK_MONOTONIC);
 	return log;
 }
 
 int pc_droplog_poll(struct pc_droplog *log, int timeout_ms)
 {
-	int err = ring_buffer__poll(log->ring, timeout_ms);
+	int err = pc_ring_reader_poll(&log->r, timeout_ms);
 
-	if (err < 0 && err != -EINTR)
-		return err;
-	if (clock_ns(CLOCK_MONOTONIC) - log->last_look_ns >= NSEC_PER_SEC) {
-		log->last_look_ns = clock_ns(CLOCK_MONOTONIC);
+	if (err > 0)
 		look(log);
-	}
-	return 0;
+	return err < 0 ? err : 0;
 }
 
 void pc_droplog_close(struct pc_droplog *log)
 {
 	if (!log)
 		return;
-	ring_buffer__free(log->ring);
+	pc_ring_reader_close(&log->r);
 	free(log);
 }
 

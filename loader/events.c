@@ -22,15 +22,11 @@ struct key_list {
 };
 
 struct pc_events {
-	const struct pc_maps *maps;
-	struct ring_buffer *ring;
-	pc_event_line_fn line;
-	void *ctx;
+	struct pc_ring_reader r;
 	struct pc_ban_entry *known; /* bans in force at the last look, sorted by key */
 	size_t n_known;
 	struct key_list ring_banned; /* announced by the ring, not yet seen in the table */
 	struct key_list ring_gone;   /* expiries the ring announced */
-	__u64 last_sweep_ns;
 	__u64 suppressed;            /* the data path's suppressed-event count, last seen */
 	__u64 evicted;               /* and its count of scan bans replaced by newer ones */
 	unsigned int budget;         /* lines left for this second */
@@ -103,7 +99,7 @@ static void emit(struct pc_events *ev, __u64 when_ns, const char *text)
 
 	snprintf(line, sizeof(line), "%s %s", pc_format_mono_time(when_ns, when, sizeof(when)),
 		 text);
-	ev->line(line, ev->ctx);
+	ev->r.line(line, ev->r.ctx);
 }
 
 /* A ban's line carries the time it was made. */
@@ -114,7 +110,7 @@ static void say_ban(struct pc_events *ev, const struct pc_ban_entry *entry,
 
 	if (!spend(ev))
 		return;
-	pc_ban_entry_format(entry, ipv6_prefix(ev->maps), addr, sizeof(addr));
+	pc_ban_entry_format(entry, ipv6_prefix(ev->r.maps), addr, sizeof(addr));
 	pc_format_duration(ban->expires_ns - ban->created_ns, 0, dur, sizeof(dur));
 	if (ban->reason == PC_BAN_SCAN)
 		snprintf(line, sizeof(line), "ban %s scan: %u ports in %s, last %s/%u, for %s", addr,
@@ -135,7 +131,7 @@ static void say(struct pc_events *ev, const char *what, const struct pc_ban_entr
 
 	if (!spend(ev))
 		return;
-	pc_ban_entry_format(entry, ipv6_prefix(ev->maps), addr, sizeof(addr));
+	pc_ban_entry_format(entry, ipv6_prefix(ev->r.maps), addr, sizeof(addr));
 	if (ban)
 		snprintf(line, sizeof(line), "%s %s (%s ban, %s)", what, addr,
 			 reason_name(ban->reason),
@@ -220,10 +216,10 @@ static int look(struct pc_events *ev, bool report)
 	int err;
 
 	/* Read first: an eviction counted now happened before the list below. */
-	pc_bans_stats(ev->maps, stats, &active);
+	pc_bans_stats(ev->r.maps, stats, &active);
 	evictions = stats[PC_STAT_EVICTED] != ev->evicted;
 	ev->evicted = stats[PC_STAT_EVICTED];
-	err = pc_bans_list(ev->maps, true, &now, &n_now, &expired, &n_expired);
+	err = pc_bans_list(ev->r.maps, true, &now, &n_now, &expired, &n_expired);
 	if (err)
 		goto out;
 	if (now)
@@ -261,7 +257,7 @@ static int look(struct pc_events *ev, bool report)
 	ev->ring_banned.n = 0;
 	ev->ring_gone.n = 0;
 
-	if (pc_bans_stats(ev->maps, stats, &active) == 0) {
+	if (pc_bans_stats(ev->r.maps, stats, &active) == 0) {
 		ev->held_back += stats[PC_STAT_EVENTS_SUPPRESSED] - ev->suppressed;
 		ev->suppressed = stats[PC_STAT_EVENTS_SUPPRESSED];
 	}
@@ -272,12 +268,41 @@ static int look(struct pc_events *ev, bool report)
 	}
 	ev->held_back = 0;
 	ev->budget = PC_EVENTS_PER_SEC;
-	if (pc_rollout_news(ev->maps, &ev->rollout_seen, line, sizeof(line)) && report)
-		ev->line(line, ev->ctx);
+	if (pc_rollout_news(ev->r.maps, &ev->rollout_seen, line, sizeof(line)) && report)
+		ev->r.line(line, ev->r.ctx);
 out:
 	free(now);
 	free(expired);
 	return err;
+}
+
+int pc_ring_reader_open(struct pc_ring_reader *r, const struct pc_maps *maps, int map_fd,
+			ring_buffer_sample_fn sample, void *owner, pc_event_line_fn line, void *ctx)
+{
+	r->maps = maps;
+	r->line = line;
+	r->ctx = ctx;
+	r->last_look_ns = pc_now_ns();
+	r->ring = ring_buffer__new(map_fd, sample, owner, NULL);
+	return r->ring ? 0 : -errno;
+}
+
+int pc_ring_reader_poll(struct pc_ring_reader *r, int timeout_ms)
+{
+	int err = ring_buffer__poll(r->ring, timeout_ms);
+
+	if (err < 0 && err != -EINTR)
+		return err;
+	if (pc_now_ns() - r->last_look_ns < 1000000000ULL)
+		return 0;
+	r->last_look_ns = pc_now_ns();
+	return 1;
+}
+
+void pc_ring_reader_close(struct pc_ring_reader *r)
+{
+	ring_buffer__free(r->ring);
+	r->ring = NULL;
 }
 
 struct pc_events *pc_events_open(const struct pc_maps *maps, pc_event_line_fn line, void *ctx)
@@ -286,36 +311,26 @@ struct pc_events *pc_events_open(const struct pc_maps *maps, pc_event_line_fn li
 
 	if (!ev)
 		return NULL;
-	ev->maps = maps;
-	ev->line = line;
-	ev->ctx = ctx;
-	ev->ring = ring_buffer__new(maps->events, on_ring_event, ev, NULL);
-	if (!ev->ring || look(ev, false)) {
+	if (pc_ring_reader_open(&ev->r, maps, maps->events, on_ring_event, ev, line, ctx) ||
+	    look(ev, false)) {
 		pc_events_close(ev);
 		return NULL;
 	}
-	ev->last_sweep_ns = pc_now_ns();
 	return ev;
 }
 
 int pc_events_poll(struct pc_events *ev, int timeout_ms)
 {
-	int err = ring_buffer__poll(ev->ring, timeout_ms);
+	int err = pc_ring_reader_poll(&ev->r, timeout_ms);
 
-	if (err < 0 && err != -EINTR)
-		return err;
-	if (pc_now_ns() - ev->last_sweep_ns >= 1000000000ULL) {
-		ev->last_sweep_ns = pc_now_ns();
-		return look(ev, true);
-	}
-	return 0;
+	return err > 0 ? look(ev, true) : err;
 }
 
 void pc_events_close(struct pc_events *ev)
 {
 	if (!ev)
 		return;
-	ring_buffer__free(ev->ring);
+	pc_ring_reader_close(&ev->r);
 	free(ev->known);
 	free(ev->ring_banned.keys);
 	free(ev->ring_gone.keys);

@@ -10,12 +10,35 @@
 #ifndef PORTCULLIS_EVENTS_H
 #define PORTCULLIS_EVENTS_H
 
+#include <bpf/libbpf.h>
+
 #include "../maps/pcmaps.h"
 
 struct pc_events;
 
 /* LINE is called once per event, without a trailing newline. */
 typedef void (*pc_event_line_fn)(const char *line, void *ctx);
+
+/*
+ * What the events and drop-log readers share: a libbpf ring over one of the
+ * data path's ring buffers, where lines go, and a once-a-second look at the
+ * maps for what the ring cannot tell.
+ */
+struct pc_ring_reader {
+	const struct pc_maps *maps;
+	struct ring_buffer *ring;
+	pc_event_line_fn line;
+	void *ctx;
+	__u64 last_look_ns;
+};
+
+/* Open a ring over MAP_FD whose records go to SAMPLE(OWNER, ...); 0 or -errno. */
+int pc_ring_reader_open(struct pc_ring_reader *r, const struct pc_maps *maps, int map_fd,
+			ring_buffer_sample_fn sample, void *owner, pc_event_line_fn line, void *ctx);
+/* Wait up to TIMEOUT_MS for records: 1 when a second has passed since the
+ * last look (the caller looks now), 0 if not, <0 on error. */
+int pc_ring_reader_poll(struct pc_ring_reader *r, int timeout_ms);
+void pc_ring_reader_close(struct pc_ring_reader *r);
 
 struct pc_events *pc_events_open(const struct pc_maps *maps, pc_event_line_fn line, void *ctx);
 /* Wait up to TIMEOUT_MS for events; returns <0 on error (e.g. detached). */

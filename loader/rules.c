@@ -374,8 +374,44 @@ static void last_line(struct pc_ruleset *one, char *buf, size_t len)
 		memmove(buf, last + 1, strlen(last + 1) + 1);
 }
 
-void pc_rules_port_line(const struct pc_maps *maps, __u32 set, enum pc_proto proto, __u16 port,
-			char *buf, size_t len)
+/* Picks the rules of RS that judge PROTO/PORT into ONE, which borrows them. */
+typedef void (*rules_pick_fn)(const struct pc_ruleset *rs, struct pc_ruleset *one,
+			      enum pc_proto proto, __u16 port);
+
+/* The allow line holding the port: the last one, as the maps hold it. */
+static void pick_allow(const struct pc_ruleset *rs, struct pc_ruleset *one, enum pc_proto proto,
+		       __u16 port)
+{
+	for (size_t i = 0; i < rs->n_allows; i++) {
+		if (rs->allows[i].proto == proto && rs->allows[i].lo <= port &&
+		    port <= rs->allows[i].hi) {
+			one->allows = &rs->allows[i];
+			one->n_allows = 1;
+		}
+	}
+}
+
+/* The limit line holding the port: the whole line, every range with its id. */
+static void pick_limit(const struct pc_ruleset *rs, struct pc_ruleset *one, enum pc_proto proto,
+		       __u16 port)
+{
+	for (size_t i = 0; i < rs->n_limits && !one->n_limits; i++) {
+		const struct pc_limit_rule *l = &rs->limits[i];
+		size_t k = i;
+
+		if (l->proto != proto || port < l->lo || port > l->hi)
+			continue;
+		while (k > 0 && rs->limits[k - 1].line == l->line)
+			k--;
+		one->limits = &rs->limits[k];
+		while (k < rs->n_limits && rs->limits[k].line == l->line)
+			k++, one->n_limits++;
+	}
+}
+
+/* The config line PICK finds for PROTO/PORT in rule set SET, "" if none. */
+static void rules_line(const struct pc_maps *maps, __u32 set, enum pc_proto proto, __u16 port,
+		       rules_pick_fn pick, char *buf, size_t len)
 {
 	struct pc_ruleset rs, one;
 
@@ -383,43 +419,22 @@ void pc_rules_port_line(const struct pc_maps *maps, __u32 set, enum pc_proto pro
 	if (pc_rules_read(maps, set, &rs))
 		return;
 	pc_ruleset_init(&one);
-	for (size_t i = 0; i < rs.n_allows; i++) {
-		if (rs.allows[i].proto == proto && rs.allows[i].lo <= port &&
-		    port <= rs.allows[i].hi) {
-			one.allows = &rs.allows[i];
-			one.n_allows = 1;
-		}
-	}
-	if (one.n_allows)
+	pick(&rs, &one, proto, port);
+	if (one.n_allows || one.n_limits)
 		last_line(&one, buf, len);
 	pc_ruleset_free(&rs);
+}
+
+void pc_rules_port_line(const struct pc_maps *maps, __u32 set, enum pc_proto proto, __u16 port,
+			char *buf, size_t len)
+{
+	rules_line(maps, set, proto, port, pick_allow, buf, len);
 }
 
 void pc_rules_limit_line(const struct pc_maps *maps, __u32 set, enum pc_proto proto, __u16 port,
 			 char *buf, size_t len)
 {
-	struct pc_ruleset rs, one;
-
-	buf[0] = '\0';
-	if (pc_rules_read(maps, set, &rs))
-		return;
-	pc_ruleset_init(&one);
-	for (size_t i = 0; i < rs.n_limits && !one.n_limits; i++) {
-		const struct pc_limit_rule *l = &rs.limits[i];
-		size_t k = i;
-
-		if (l->proto != proto || port < l->lo || port > l->hi)
-			continue;
-		/* The whole line: every range with its id. */
-		while (k > 0 && rs.limits[k - 1].line == l->line)
-			k--;
-		one.limits = &rs.limits[k];
-		while (k < rs.n_limits && rs.limits[k].line == l->line)
-			k++, one.n_limits++;
-	}
-	if (one.n_limits)
-		last_line(&one, buf, len);
-	pc_ruleset_free(&rs);
+	rules_line(maps, set, proto, port, pick_limit, buf, len);
 }
 
 void pc_rules_source_line(const struct pc_maps *maps, __u32 set, const struct pc_prefix *source,

@@ -145,8 +145,16 @@ static void reload_all(struct run_iface *ifaces, int n)
 	bool all_ok = true;
 
 	notify_reloading();
-	for (int i = 0; i < n; i++)
-		all_ok &= reload(&ifaces[i]);
+	for (int i = 0; i < n; i++) {
+		bool ok = reload(&ifaces[i]);
+
+		/* The crowdsec lines follow the rules: a refused file changes neither. */
+		if (ok)
+			ifaces[i].crowdsec = pc_crowdsec_reload(ifaces[i].crowdsec,
+								ifaces[i].ifname,
+								ifaces[i].opts->config_path);
+		all_ok &= ok;
+	}
 	sd_notifyf(0, "READY=1\nSTATUS=%s %s", names(ifaces->opts, list, sizeof(list)),
 		   all_ok ? "reloaded" : "reload failed, old rules in force");
 }

@@ -436,9 +436,12 @@ static void print_status(const struct iface_status *st, bool json, bool first)
 	if (!st->present)
 		printf("  warning: the interface no longer exists\n");
 	printf("  mode        %s\n", mode_name(&st->config));
-	printf("  config      %s (generation %u, %u reloads, %u refused)\n",
-	       st->meta.config_path[0] ? st->meta.config_path : "-", st->config.generation,
-	       st->meta.reloads_ok, st->meta.reloads_failed);
+	/* After a rollback the path recorded is the change's, not the rules'. */
+	printf("  config      %s%s (generation %u, %u reloads, %u refused)\n",
+	       st->meta.config_path[0] ? st->meta.config_path : "-",
+	       st->rollout.expired || st->rollout.rolled_back ? " was rolled back; the rules before it"
+							    : "",
+	       st->config.generation, st->meta.reloads_ok, st->meta.reloads_failed);
 	if (st->config.flags & PC_CFG_MODIFIED)
 		printf("  rules       modified at runtime (allow/disallow since the last reload; "
 		       "'portcullis rules %s' shows them)\n", st->ifname);

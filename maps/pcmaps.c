@@ -26,6 +26,7 @@ static const struct map_slot map_slots[] = {
 	{ PC_MAP_META, offsetof(struct pc_maps, meta) },
 	{ PC_MAP_SOURCES, offsetof(struct pc_maps, sources) },
 	{ PC_MAP_SOURCE_HINT, offsetof(struct pc_maps, source_hint) },
+	{ PC_MAP_SOURCE24, offsetof(struct pc_maps, source24) },
 	{ PC_MAP_SCAN_SEEN, offsetof(struct pc_maps, scan_seen) },
 	{ PC_MAP_SCAN_TRACK, offsetof(struct pc_maps, scan_track) },
 	{ PC_MAP_BANS, offsetof(struct pc_maps, bans) },
@@ -266,11 +267,12 @@ struct pc_port_table *pc_port_table_new(const struct pc_maps *maps)
 		if (!owner)
 			continue;
 		/* Owners are stored by counter key (network-order port). */
-		__u32 proto = (owner - 1) >> 16;
-		__u16 port = ntohs((owner - 1) & 0xffff);
+		__u32 proto;
+		__u16 port_be;
 
+		pc_port_counter_decode(owner - 1, &proto, &port_be);
 		if (proto < PC_PROTOS)
-			table->slot_of[table_index(proto, port)] = slot;
+			table->slot_of[table_index(proto, ntohs(port_be))] = slot;
 	}
 	table->next_free = 1;
 	return table;

@@ -27,6 +27,7 @@ struct pc_maps {
 	int meta;
 	int sources; /* ARRAY_OF_MAPS: one source trie per rule set */
 	int source_hint;
+	int source24; /* mappable: IPv4 source lists per /24, both rule sets */
 	int scan_seen;
 	int scan_track;
 	int bans;

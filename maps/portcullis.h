@@ -61,6 +61,12 @@ enum pc_reason {
 };
 
 /*
+ * No verdict yet: what a parse step, the flag check or the fast path returns
+ * to let the packet go on to the next step. Never a reason, never counted.
+ */
+#define PC_UNDECIDED (-1)
+
+/*
  * Reason counters are split by mode so that user space can tell real drops
  * (enforce) from would-be drops (monitor) and still derive the totals from
  * one counter per packet: key = mode * PC_REASONS + reason.
@@ -203,6 +209,13 @@ static inline __u32 pc_port_counter_key(__u32 proto, __u16 port_be)
 	return (proto << 16) | port_be;
 }
 
+/* pc_port_counter_key()'s inverse: the protocol and network-order port. */
+static inline void pc_port_counter_decode(__u32 key, __u32 *proto, __u16 *port_be)
+{
+	*proto = key >> 16;
+	*port_be = key & 0xffff;
+}
+
 /*
  * Packets and bytes. Used by every counter map; all PERCPU_ARRAY, summed in
  * user space. Host byte order.
@@ -308,7 +321,7 @@ _Static_assert(sizeof(struct pc_source_key) == 24, "pc_source_key layout changed
 /*
  * Map "pc_source_hint", ARRAY, key = rule set, value struct pc_source_hint:
  * which parts of the address space the set's trie has any prefix in, of
- * any list. IPv4 is cut by its first 16 bits, IPv6 by a hash of its first
+ * any list but the IPv4 kind-SOURCE ones (pc_source24 answers those). IPv4 is cut by its first 16 bits, IPv6 by a hash of its first
  * 32; a shorter prefix sets every bit it covers (for IPv6, all of them). A
  * clear bit proves a source is in no list, so nearly every packet of a host
  * with a deny list costs a bit test instead of a trie walk. The loader sets
@@ -322,6 +335,8 @@ struct pc_source_hint {
 	__u64 v4[PC_SOURCE_HINT_BITS / 64];
 	__u64 v6[PC_SOURCE_HINT_BITS / 64];
 };
+_Static_assert(sizeof(struct pc_source_hint) == PC_SOURCE_HINT_BITS / 4,
+	       "pc_source_hint layout changed");
 
 /*
  * KEY's bit in its family's half of struct pc_source_hint: the address's
@@ -334,6 +349,39 @@ static inline __u32 pc_source_hint_bit(const struct pc_source_key *key)
 		    (__u32)key->addr[2] << 8 | key->addr[3];
 
 	return key->family == PC_SRC_FAMILY_V4 ? top >> 16 : (top * 0x9e3779b1U) >> 16;
+}
+
+/*
+ * Map "pc_source24", ARRAY of PC_RULE_SETS * PC_SOURCE24_WORDS __u64,
+ * mappable: the kind-SOURCE lists (deny/trust/exempt) of each rule set for
+ * IPv4, two bits per /24, so a blocklist of any size costs one array read.
+ * A /24's field is 0 (every address in it is in no list), PC_SOURCE24_DENY
+ * (every address in it has exactly the flags PC_SRC_F_DENY) or has
+ * PC_SOURCE24_TRIE set: ask the trie, which stays complete. That is the
+ * answer for a /24 with a prefix longer than /24 inside it, and for flags
+ * other than none or deny alone (trust and exempt lists are short; deny
+ * lists are the long ones). TRIE is always a correct answer, so the loader
+ * may set it at any time; it fills a set's fields before the set goes live
+ * and on a live set only ever sets TRIE before it changes the trie. Words
+ * are host order; fields go up from bit 0 in address order.
+ */
+#define PC_SOURCE24_DENY 1ULL
+#define PC_SOURCE24_TRIE 2ULL
+#define PC_SOURCE24_FIELD_BITS 2
+#define PC_SOURCE24_PER_WORD (64 / PC_SOURCE24_FIELD_BITS)
+#define PC_SOURCE24_WORDS ((1U << 24) / PC_SOURCE24_PER_WORD) /* per rule set: 4 MiB */
+_Static_assert(PC_SOURCE24_WORDS * 8ULL == 4ULL << 20, "pc_source24 layout changed");
+
+/* The word of SET holding the field of ADDR (IPv4, host order). */
+static inline __u32 pc_source24_word(__u32 set, __u32 addr)
+{
+	return set * PC_SOURCE24_WORDS + (addr >> 8) / PC_SOURCE24_PER_WORD;
+}
+
+/* The shift of ADDR's field in its word. */
+static inline __u32 pc_source24_shift(__u32 addr)
+{
+	return (addr >> 8) % PC_SOURCE24_PER_WORD * PC_SOURCE24_FIELD_BITS;
 }
 
 /* Tries allocate per entry; this only caps a runaway list. Both rule sets
@@ -451,6 +499,8 @@ struct pc_scan_track {
 	__u32 pad;
 	__u32 ports[PC_SCAN_MAX_PORTS];   /* host order port + 1 + (proto << 16); 0 = empty */
 };
+_Static_assert(sizeof(struct pc_scan_track) == 16 + 4 * PC_SCAN_MAX_PORTS,
+	       "pc_scan_track layout changed");
 
 enum pc_ban_reason {
 	PC_BAN_SCAN = 1,
@@ -514,8 +564,9 @@ struct pc_ban_state {
 _Static_assert(sizeof(struct pc_ban_state) == 48, "pc_ban_state layout changed");
 
 /*
- * Map "pc_ban_cache", PERCPU_ARRAY of PC_BAN_CACHE_SLOTS, key = the source's
- * hint slot modulo the size: the data path's last pc_bans answer for a
+ * Map "pc_ban_cache", PERCPU_ARRAY of PC_BAN_CACHE_SLOTS, key =
+ * pc_ban_cache_slot() (the low bits of the ban hint's slot, asked only when
+ * the hint says the source may be banned): the data path's last pc_bans answer for a
  * banned source, so a banned source that keeps sending is answered without
  * the hash lookup. It holds only while pc_ban_state.gen is still the gen it
  * was read at (before the lookup) and the clock is before expires_ns: every
@@ -572,11 +623,18 @@ _Static_assert(sizeof(struct pc_prefix_ban_key) == 24, "pc_prefix_ban_key layout
 static inline __u32 pc_ban_hint_slot(const struct pc_addr_key *key)
 {
 	const __u32 *w = (const __u32 *)key;
-	__u64 h = 0;
+	__u32 fold = w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4];
 
-	for (int i = 0; i < (int)(sizeof(*key) / sizeof(*w)); i++)
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
-	return (__u32)(h >> 49) & (PC_BAN_HINT_SLOTS - 1);
+	/* One multiply (Fibonacci hashing, top bits): every packet from a
+	 * source nobody banned pays for this hash while any ban is in force. */
+	return (__u32)(((__u64)fold * 0x9e3779b97f4a7c15ULL) >> 49) & (PC_BAN_HINT_SLOTS - 1);
+}
+
+/* KEY's slot in pc_ban_cache: part of its hint slot, which is asked first.
+ * Two sources in one slot only cost each other a miss. */
+static inline __u32 pc_ban_cache_slot(const struct pc_addr_key *key)
+{
+	return pc_ban_hint_slot(key) & (PC_BAN_CACHE_SLOTS - 1);
 }
 
 /* Map "pc_scan_stats", PERCPU_ARRAY, key = enum pc_scan_stat, value __u64. */
@@ -746,6 +804,7 @@ _Static_assert(sizeof(struct pc_explain_result) == 8, "pc_explain_result layout 
 #define PC_MAP_META       "pc_meta"
 #define PC_MAP_SOURCES    "pc_sources"
 #define PC_MAP_SOURCE_HINT "pc_source_hint"
+#define PC_MAP_SOURCE24   "pc_source24"
 #define PC_MAP_SCAN_SEEN  "pc_scan_seen"
 #define PC_MAP_SCAN_TRACK "pc_scan_track"
 #define PC_MAP_BANS       "pc_bans"

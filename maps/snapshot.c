@@ -46,12 +46,15 @@ static int derive_ports(struct pc_snapshot *snap, const struct pc_port_table *ta
 	}
 	snap->pass_overflow = pass[0];
 	for (__u32 slot = 1; slot < PC_PASS_SLOTS; slot++) {
+		__u32 proto;
+		__u16 port_be;
+
 		if (!owner[slot])
 			continue;
-		__u32 key = owner[slot] - 1;
-		__u32 index = ((key >> 16) & 1) * PC_PORTS + ntohs(key & 0xffff);
-
-		add(&pass_by_port[index], &pass[slot]);
+		pc_port_counter_decode(owner[slot] - 1, &proto, &port_be);
+		if (proto >= PC_PROTOS)
+			continue;
+		add(&pass_by_port[proto * PC_PORTS + ntohs(port_be)], &pass[slot]);
 	}
 
 	for (__u32 index = 0; index < PC_PORT_SLOTS; index++) {

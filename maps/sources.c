@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 
@@ -18,13 +19,141 @@ int pc_sources_create(void)
 	return fd < 0 ? -errno : fd;
 }
 
-int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd,
-		       const struct pc_source_hint *hint)
+#define SOURCE24_SET_BYTES ((size_t)PC_SOURCE24_WORDS * sizeof(__u64))
+/* Every field PC_SOURCE24_TRIE: the answer that is never wrong. */
+#define SOURCE24_ALL_TRIE 0xaaaaaaaaaaaaaaaaULL
+
+/* SET's part of the mappable pc_source24, to munmap(SOURCE24_SET_BYTES). */
+static __u64 *source24_map(const struct pc_maps *maps, __u32 set)
 {
-	/* The hint first: the trie it describes may go live with it. */
+	void *words;
+
+	if (set >= PC_RULE_SETS)
+		return NULL;
+	words = mmap(NULL, SOURCE24_SET_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     maps->source24, (off_t)set * SOURCE24_SET_BYTES);
+	return words == MAP_FAILED ? NULL : words;
+}
+
+__u64 *pc_source24_new(void)
+{
+	return calloc(PC_SOURCE24_WORDS, sizeof(__u64));
+}
+
+int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd,
+		       const struct pc_source_hint *hint, const __u64 *source24)
+{
+	__u64 *live = source24_map(maps, set);
+
+	if (!live)
+		return errno ? -errno : -EINVAL;
+	/* The summaries first: the trie they describe may go live with them. */
+	if (source24) {
+		memcpy(live, source24, SOURCE24_SET_BYTES);
+	} else {
+		for (__u32 i = 0; i < PC_SOURCE24_WORDS; i++)
+			live[i] = SOURCE24_ALL_TRIE;
+	}
+	munmap(live, SOURCE24_SET_BYTES);
 	if (bpf_map_update_elem(maps->source_hint, &set, hint, BPF_ANY))
 		return -errno;
 	return bpf_map_update_elem(maps->sources, &set, &trie_fd, BPF_ANY) ? -errno : 0;
+}
+
+/* The first /24 of an IPv4 KEY and how many /24s it covers (1 for /24 and longer). */
+static __u32 key_slash24s(const struct pc_source_key *key, __u32 *first)
+{
+	__u32 len = key->prefixlen - PC_SRC_KEY_HDR_BITS;
+	__u32 addr = (__u32)key->addr[0] << 24 | (__u32)key->addr[1] << 16 |
+		     (__u32)key->addr[2] << 8 | key->addr[3];
+	__u32 count = len >= 24 ? 1 : 1U << (24 - len);
+
+	*first = (addr >> 8) & ~(count - 1);
+	return count;
+}
+
+/* Set the fields of /24s FIRST .. FIRST + COUNT - 1 to FIELD (table of one set). */
+static void source24_fill(__u64 *words, __u32 first, __u32 count, __u64 field)
+{
+	const __u32 per = PC_SOURCE24_PER_WORD;
+	__u64 every = 0;
+
+	for (__u32 i = 0; i < per; i++)
+		every |= field << (i * PC_SOURCE24_FIELD_BITS);
+	for (__u32 s24 = first; s24 < first + count;) {
+		__u32 shift = pc_source24_shift(s24 << 8);
+
+		if (s24 % per == 0 && first + count - s24 >= per) {
+			words[s24 / per] = every; /* a whole word: /19 and shorter */
+			s24 += per;
+			continue;
+		}
+		words[s24 / per] &= ~(3ULL << shift);
+		words[s24 / per] |= field << shift;
+		s24++;
+	}
+}
+
+/*
+ * The /24 field of a SOURCE prefix with FLAGS (the merged flags of every
+ * prefix around it): what the data path may answer without the trie.
+ */
+static __u64 source24_field(__u32 flags)
+{
+	if (!flags)
+		return 0;
+	return flags == PC_SRC_F_DENY ? PC_SOURCE24_DENY : PC_SOURCE24_TRIE;
+}
+
+/*
+ * Fill WORDS (one set's table, zero) from N merged SOURCE entries in
+ * pc_sources_add_lists() order, where a prefix comes before those inside
+ * it, so each inner prefix overwrites its part of the outer one's range.
+ */
+static void source24_build(__u64 *words, const struct pc_source_key *keys, const __u32 *values,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		__u32 first, count;
+
+		if (keys[i].family != PC_SRC_FAMILY_V4 || keys[i].kind != PC_SRC_SOURCE)
+			continue;
+		count = key_slash24s(&keys[i], &first);
+		if (keys[i].prefixlen - PC_SRC_KEY_HDR_BITS > 24)
+			source24_fill(words, first, 1, PC_SOURCE24_TRIE);
+		else
+			source24_fill(words, first, count, source24_field(values[i]));
+	}
+}
+
+int pc_source24_mark_live(const struct pc_maps *maps, __u32 set, const struct pc_source_key *keys,
+			  size_t n)
+{
+	bool any_v4 = false;
+	__u64 *live;
+
+	for (size_t i = 0; i < n; i++)
+		any_v4 |= keys[i].family == PC_SRC_FAMILY_V4;
+	if (!any_v4)
+		return 0;
+	live = source24_map(maps, set);
+	if (!live)
+		return errno ? -errno : -EINVAL;
+	/* Only TRIE bits are set, each word in one atomic OR, so the data path
+	 * sees the old answer or "ask the trie", both right until the trie changes. */
+	for (size_t i = 0; i < n; i++) {
+		__u32 first, count;
+
+		if (keys[i].family != PC_SRC_FAMILY_V4)
+			continue;
+		count = key_slash24s(&keys[i], &first);
+		for (__u32 s24 = first; s24 < first + count; s24++)
+			__atomic_fetch_or(&live[s24 / PC_SOURCE24_PER_WORD],
+					  PC_SOURCE24_TRIE << pc_source24_shift(s24 << 8),
+					  __ATOMIC_RELAXED);
+	}
+	munmap(live, SOURCE24_SET_BYTES);
+	return 0;
 }
 
 static void hint_set(__u64 *bits, __u32 bit)
@@ -36,6 +165,10 @@ void pc_source_hint_add(struct pc_source_hint *hint, const struct pc_source_key 
 {
 	__u32 len = key->prefixlen - PC_SRC_KEY_HDR_BITS, bit = pc_source_hint_bit(key);
 
+	/* IPv4 deny/trust/exempt lists are answered by the /24 table instead:
+	 * a blocklist does not send every per-port list lookup to the trie. */
+	if (key->kind == PC_SRC_SOURCE && key->family == PC_SRC_FAMILY_V4)
+		return;
 	if (key->family == PC_SRC_FAMILY_V4) {
 		if (len >= 16) {
 			hint_set(hint->v4, bit);
@@ -71,7 +204,8 @@ int pc_source_hint_extend(const struct pc_maps *maps, __u32 set, const struct pc
 	if (!err && bpf_map_update_elem(maps->source_hint, &set, hint, BPF_ANY))
 		err = -errno;
 	free(hint);
-	return err;
+	/* New keys become SOURCE entries too (exempt): their /24s ask the trie. */
+	return err ? err : pc_source24_mark_live(maps, set, keys, n);
 }
 
 int pc_sources_open(const struct pc_maps *maps, __u32 set)
@@ -189,8 +323,8 @@ static bool contains(const struct pc_source_key *outer, const struct pc_source_k
 	       !((outer->addr[bits / 8] ^ inner->addr[bits / 8]) & (0xff << (8 - bits % 8)));
 }
 
-int pc_sources_add_lists(int trie_fd, struct pc_source_hint *hint, struct pc_source_entry *entries,
-			 size_t n)
+int pc_sources_add_lists(int trie_fd, struct pc_source_hint *hint, __u64 *source24,
+			 struct pc_source_entry *entries, size_t n)
 {
 	struct pc_source_key *keys = malloc(n * sizeof(*keys));
 	__u32 *values = malloc(n * sizeof(*values));
@@ -224,6 +358,8 @@ int pc_sources_add_lists(int trie_fd, struct pc_source_hint *hint, struct pc_sou
 		keys[out] = entry->key;
 		values[out++] = entry->flags;
 	}
+	if (source24)
+		source24_build(source24, keys, values, out);
 	err = add_values(trie_fd, hint, keys, values, out);
 out:
 	free(keys);

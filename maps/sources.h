@@ -13,11 +13,21 @@
 int pc_sources_create(void);
 /*
  * Make TRIE_FD the trie of SET (the old one is freed when unused), with
- * HINT, which must cover every key in it (pc_source_hint_add), as its hint.
- * SET must not be the active one: its hint is replaced, not extended.
+ * HINT, which must cover every key in it (pc_source_hint_add), as its hint,
+ * and SOURCE24 (pc_source24_new, filled by pc_sources_add_lists) as its
+ * IPv4 /24 table; NULL makes every /24 ask the trie. SET must not be the
+ * active one: its hint and table are replaced, not extended.
  */
 int pc_sources_install(const struct pc_maps *maps, __u32 set, int trie_fd,
-		       const struct pc_source_hint *hint);
+		       const struct pc_source_hint *hint, const __u64 *source24);
+/* A zeroed /24 table for one rule set (PC_SOURCE24_WORDS words), to free(). */
+__u64 *pc_source24_new(void);
+/*
+ * Make every /24 that one of KEYS' IPv4 prefixes covers ask the trie, in the
+ * table of live set SET: before SOURCE entries under them change at runtime.
+ */
+int pc_source24_mark_live(const struct pc_maps *maps, __u32 set, const struct pc_source_key *keys,
+			  size_t n);
 /* fd of SET's current trie, to close after use. */
 int pc_sources_open(const struct pc_maps *maps, __u32 set);
 
@@ -29,10 +39,11 @@ int pc_sources_open(const struct pc_maps *maps, __u32 set);
 void pc_source_key_make(struct pc_source_key *key, __u8 kind, __u16 list, int family,
 			const __u8 *addr, __u8 prefix_len);
 
-/* Set the hint bits that KEY's prefix covers. */
+/* Set the hint bits that KEY's prefix covers (none for IPv4 SOURCE keys: see pc_source24). */
 void pc_source_hint_add(struct pc_source_hint *hint, const struct pc_source_key *key);
-/* Extend the hint of live set SET to N more keys; call before inserting them
- * (with a NULL hint: the live one covers them already). */
+/* Extend the hint of live set SET to N more keys, and mark their /24s
+ * (pc_source24_mark_live); call before inserting them (with a NULL hint:
+ * the live one covers them already). */
 int pc_source_hint_extend(const struct pc_maps *maps, __u32 set, const struct pc_source_key *keys,
 			  size_t n);
 
@@ -50,10 +61,11 @@ struct pc_source_entry {
 /*
  * Insert the deny and trust lists as one: every prefix gets the flags of all
  * prefixes that contain it, so the data path's single longest-prefix lookup
- * answers both questions. Sorts ENTRIES in place.
+ * answers both questions. Fills SOURCE24 (a zeroed table of a set that is
+ * not live; NULL: none) with their IPv4 /24 answers. Sorts ENTRIES in place.
  */
-int pc_sources_add_lists(int trie_fd, struct pc_source_hint *hint, struct pc_source_entry *entries,
-			 size_t n);
+int pc_sources_add_lists(int trie_fd, struct pc_source_hint *hint, __u64 *source24,
+			 struct pc_source_entry *entries, size_t n);
 
 /*
  * Flag KEYS' prefixes with FLAG in a live trie, as pc_sources_add_lists()

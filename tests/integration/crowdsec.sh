@@ -127,6 +127,19 @@ start_run "$TEST_TMP/run2.log"
 check "restart: a decision deleted while run was down is lifted" within 3 not_banned 198.18.9.0/24
 check "restart: one added meanwhile is applied" within 3 banned_as 198.18.11.1 crowdsec
 
+# --- SIGHUP: the crowdsec lines follow the file ------------------------------------------
+kill -HUP "$RUN_PID"
+wait_for "$TEST_TMP/run2.log" "reloaded" 5
+check "SIGHUP, crowdsec lines unchanged: the bouncer goes on (no restart)" \
+	bash -c "! grep -q 'crowdsec: settings changed' '$TEST_TMP/run2.log'"
+write_config a.conf "allow tcp 22" "scan-detect ports 5 window 10s ban 1h" \
+	"crowdsec url $URL key @$CS/key-a poll 2s" "crowdsec push @$CS/push-creds.yaml" >/dev/null
+kill -HUP "$RUN_PID"
+check "SIGHUP, poll changed: run restarts the bouncer" \
+	wait_for "$TEST_TMP/run2.log" "crowdsec: settings changed: restarting" 5
+cs decisions add -i 198.18.11.2 -d 1h >/dev/null
+check "and its decisions flow" within 5 banned_as 198.18.11.2 crowdsec
+
 # --- a scan here: an alert there, and host B drops the scanner --------------------------
 b "$PC" attach "$IF_B" -c "$conf_b" >/dev/null 2>&1
 bg_in "$NS_B" "$PC" run "$IF_B" -c "$conf_b" --listen 127.0.0.1:$PORT 2>"$TEST_TMP/run-b.log"

@@ -66,6 +66,8 @@ fi
 check "the old rules, all of them" old_rules
 out=$(pc status "$IF_SRV")
 check "status says it was rolled back" grep -q "rolled back: not confirmed within 2s" <<<"$out"
+check "status: the config line does not claim the rolled-back file is in force" \
+	grep -q "config .*$(basename "$new") was rolled back; the rules before it" <<<"$out"
 check "status --json: rolled_back" test "$(status_json '["rolled_back"]')" = True
 expect_exit "confirm after the deadline is too late" 1 "too late to confirm" \
 	pc confirm "$IF_SRV"

@@ -68,6 +68,11 @@ check "tcp/22 stays open" reach tcp "$SRV4" 22
 
 # --- attach upgrades in place under load ----------------------------------------------
 old_link=$(link_id) old_prog=$(prog_id)
+# An unconfirmed upgrade could not be undone: the old program would be gone.
+out=$(pc attach "$IF_SRV" -c "$conf" --confirm 30s 2>&1)
+check "attach --confirm over another version: refused (exit 2)" test $? -eq 2
+check "attach --confirm: says why and what to do" grep -q "cannot undo an upgrade in place" <<<"$out"
+check "attach --confirm: the old program stays" test "$(prog_id)" = "$old_prog"
 loops 4 "$TEST_TMP/loops1.out"
 sleep 1.5
 out=$(pc attach "$IF_SRV" -c "$conf" 2>&1)

@@ -131,6 +131,9 @@ struct diff_config {
 	"198.18.0.0/28,198.18.1.0/30,198.18.7.0/24,100.64.3.7,2001:db8:5::/48,"                    \
 	"2001:db8:5:1::/64,2001:db8:6:1::/64,2001:db8:6:2::/64,2001:db8:6:2::8/126"
 
+/* Seeded IPv4 blocklists for the "blocklist" configuration: see make_blocklists(). */
+static char random_deny[1024], random_trust[512];
+
 static const struct diff_config configs[] = {
 	{
 		.name = "enforce, ephemeral 40000-50000, source lists",
@@ -289,6 +292,19 @@ static const struct diff_config configs[] = {
 		.allows = { { MODEL_TCP, 22, 22 } },
 		.rollout = ROLLOUT_ATTACH_PASSED,
 	},
+	/* IPv4 lists of every length from /8 to /32, nested into each other around
+	 * /24 edges, drawn from the seed: the program answers /24 and shorter from
+	 * its /24 table and asks the trie where a longer prefix lies inside. */
+	{
+		.name = "blocklist: seeded nested IPv4 deny and trust prefixes /8../32",
+		.share = 15,
+		.established = MODEL_ESTABLISHED_OFF,
+		.allows = { { MODEL_TCP, 22, 22 }, { MODEL_TCP, 80, 80 }, { MODEL_UDP, 53, 53 },
+			    { MODEL_TCP, 2222, 2222, "198.51.100.0/24" } },
+		.deny = random_deny,
+		.trust = random_trust,
+		.bans = "192.0.2.66",
+	},
 	/* Rate limits: a few openings per source, then rate-limited for the run. */
 	{
 		.name = "limits: enforce, source lists, bans per /56",
@@ -389,11 +405,48 @@ static int parse_prefix(const char *text, struct model_prefix *p)
 	return 0;
 }
 
+/*
+ * Fill random_deny and random_trust from SEED: prefixes of /8 to /32 whose
+ * addresses share most of their bits (a few networks of 10/8, 11/8 and 198.18/15),
+ * so that they nest and sit at each other's edges: trust inside deny and
+ * deny inside trust, /25s and /32s inside listed and unlisted /24s.
+ */
+static void make_blocklists(__u64 seed)
+{
+	static const __u8 lens[] = { 8, 12, 16, 19, 20, 22, 23, 24, 24, 24, 24, 25, 26, 28, 30, 31,
+				     32, 32, 32 };
+	char *lists[] = { random_deny, random_trust };
+	size_t sizes[] = { sizeof(random_deny), sizeof(random_trust) };
+	int counts[] = { 24, 8 };
+
+	rng_seed_packet(seed, 0xb1, ~0ULL);
+	for (int l = 0; l < 2; l++) {
+		lists[l][0] = '\0';
+		for (int i = 0; i < counts[l]; i++) {
+			__u32 len = lens[rnd(sizeof(lens))], net = rnd(3);
+			__u32 addr = net == 0   ? 10U << 24 | rnd(8) << 16
+				     : net == 1 ? 0xc6120000U | rnd(2) << 16
+						: 11U << 24 | rnd(2) << 16;
+
+			/* Shorter than /16 only in 11/8, so the others are not all covered. */
+			if (len < 16 && net != 2)
+				len = 16;
+			/* Third octets 0-7 and a few fourth octets: many share a /24. */
+			addr |= rnd(8) << 8 | (chance(50) ? rnd(256) : rnd(4) * 64);
+			if (len < 32)
+				addr &= ~0U << (32 - len);
+			snprintf(lists[l] + strlen(lists[l]), sizes[l] - strlen(lists[l]),
+				 "%s%u.%u.%u.%u/%u", i ? "," : "", addr >> 24, addr >> 16 & 0xff,
+				 addr >> 8 & 0xff, addr & 0xff, len);
+		}
+	}
+}
+
 /* Parse comma list TEXT into the prefix store; *FIRST and *N say where. */
 static int parse_list(struct diff_rules *d, const char *text, const struct model_prefix **first,
 		      size_t *n)
 {
-	char buf[512], *word, *save;
+	char buf[1024], *word, *save;
 
 	*first = NULL;
 	*n = 0;
@@ -1587,6 +1640,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	printf("seed %llu\n", (unsigned long long)seed);
+	make_blocklists(seed);
+	if (verbose)
+		printf("blocklist: deny from %s\nblocklist: allow from %s\n", random_deny,
+		       random_trust);
 	fflush(stdout);
 	if (!enter_private_netns()) {
 		test_skip("differential", "no private network namespace for the local port range");

@@ -89,9 +89,11 @@ static int write_sources(__u32 set)
 	static struct pc_source_hint hint;
 	int fd = pc_sources_create(), err;
 	size_t n_lists = 0, n_keys = 0;
+	__u64 *source24;
 
 	if (fd < 0)
 		return fd;
+	source24 = pc_source24_new();
 	for (size_t i = 0; i < ARRAY_SIZE(test_sources); i++) {
 		const struct test_source *src = &test_sources[i];
 		int family = strchr(src->prefix, ':') ? AF_INET6 : AF_INET;
@@ -99,6 +101,7 @@ static int write_sources(__u32 set)
 
 		if (inet_pton(family, src->prefix, addr) != 1) {
 			close(fd);
+			free(source24);
 			return -EINVAL;
 		}
 		/* Deny and trust go in together, the way the loader puts them. */
@@ -111,12 +114,15 @@ static int write_sources(__u32 set)
 		}
 	}
 	memset(&hint, 0, sizeof(hint));
-	err = pc_sources_add_lists(fd, &hint, lists, n_lists);
+	err = source24 ? 0 : -ENOMEM;
+	if (!err)
+		err = pc_sources_add_lists(fd, &hint, source24, lists, n_lists);
 	if (!err)
 		err = pc_sources_add(fd, &hint, keys, n_keys);
 	if (!err)
-		err = pc_sources_install(&maps, set, fd, &hint);
+		err = pc_sources_install(&maps, set, fd, &hint, source24);
 	close(fd); /* the outer map holds the trie now */
+	free(source24);
 	return err;
 }
 
@@ -1690,14 +1696,19 @@ static struct pc_addr_key ban_key(const char *addr)
 	return key;
 }
 
-static int ban(const char *addr, __u64 expires_ns)
+static int ban_for(const char *addr, __u64 expires_ns, __u32 reason)
 {
 	struct pc_addr_key key = ban_key(addr);
 	struct pc_ban entry = {
-	    .expires_ns = expires_ns, .created_ns = pc_now_ns(), .reason = PC_BAN_MANUAL};
+	    .expires_ns = expires_ns, .created_ns = pc_now_ns(), .reason = reason};
 	bool replaced;
 
 	return pc_bans_add(&maps, &key, &entry, &replaced);
+}
+
+static int ban(const char *addr, __u64 expires_ns)
+{
+	return ban_for(addr, expires_ns, PC_BAN_MANUAL);
 }
 
 static int unban(const char *addr)
@@ -1727,10 +1738,13 @@ static void ban_counts(__u64 *active, __u64 *made)
 
 /*
  * Banned: 192.0.2.50, 2001:db8:5:1::/64, and the trusted 192.0.2.99 and
- * denied 203.0.113.5 (steps 2 and 3 come first). 192.0.2.51's ban expired.
+ * denied 203.0.113.5 (steps 2 and 3 come first), and the exempt 198.18.5.9
+ * (a manual ban holds an exempt source). 192.0.2.51's ban expired. The
+ * exempt 198.18.5.7 has a scan ban, which does not hold it.
  */
 static const char *const manual_bans[] = {"192.0.2.50", "2001:db8:5:1::1", "192.0.2.99",
-					  "203.0.113.5"};
+					  "203.0.113.5", "198.18.5.9"};
+static const char scan_banned_exempt[] = "198.18.5.7";
 
 static const struct verdict_case ban_cases[] = {
     {"ban: ipv4 192.0.2.50 to allowed tcp 22: banned", b_v4_tcp, 22, SYN, .src = "192.0.2.50",
@@ -1755,6 +1769,38 @@ static const struct verdict_case ban_cases[] = {
      DROPS(PC_DROP_BANNED)},
     {"ban: non-first fragment from a banned source: banned", b_v4_udp, 53, .src = "192.0.2.50",
      .frag = V4_OFF_1480, DROPS(PC_DROP_BANNED)},
+    /* The fast path asks steps 2-4 right after the fixed IP header: every
+     * way out of it must agree with decide(). */
+    {"ban: tcp doff 4 from a banned source: banned", b_v4_tcp, 22, SYN, .src = "192.0.2.50",
+     .patch = p_doff, .arg = 4, DROPS(PC_DROP_BANNED)},
+    {"ban: tcp header cut to 8 bytes from a banned source: banned", b_v4_tcp, 22, SYN,
+     .src = "192.0.2.50", .patch = p_cut_l4, .arg = 8, DROPS(PC_DROP_BANNED)},
+    {"ban: ipv6 tcp doff 4 from a banned /64: banned", b_v6_tcp, 22, SYN,
+     .src = "2001:db8:5:1::abcd", .patch = p_doff, .arg = 4, DROPS(PC_DROP_BANNED)},
+    {"ban: ipv6 tcp to closed 23 from a banned /64: banned", b_v6_tcp, 23, SYN,
+     .src = "2001:db8:5:1::1", DROPS(PC_DROP_BANNED)},
+    {"ban: ipv4 options from a banned source: banned", b_v4_tcp, 22, SYN, .src = "192.0.2.50",
+     .ip_opts = 2, DROPS(PC_DROP_BANNED)},
+    {"ban: xmas probe from a banned source: banned", b_v4_tcp, 23, TCP_FIN | TCP_PSH | TCP_URG,
+     .src = "192.0.2.50", DROPS(PC_DROP_BANNED)},
+    {"ban: 802.1Q from a banned source: banned", b_v4_tcp, 22, SYN, .src = "192.0.2.50",
+     .vlan = VLAN_Q, DROPS(PC_DROP_BANNED)},
+    {"ban: 802.1ad+802.1Q from a banned /64: banned", b_v6_udp, 53, .src = "2001:db8:5:1::2",
+     .vlan = VLAN_QINQ, DROPS(PC_DROP_BANNED)},
+    {"ban: 802.1Q banned and denied 203.0.113.5: denied-source", b_v4_tcp, 22, SYN,
+     .src = "203.0.113.5", .vlan = VLAN_Q, DROPS(PC_DROP_DENIED_SOURCE)},
+    {"ban: banned and trusted 192.0.2.99 to closed udp 54: trusted", b_v4_udp, 54,
+     .src = "192.0.2.99", PASSES(PC_PASS_TRUSTED)},
+    {"ban: banned and denied 203.0.113.5, tcp doff 4: denied-source", b_v4_tcp, 22, SYN,
+     .src = "203.0.113.5", .patch = p_doff, .arg = 4, DROPS(PC_DROP_DENIED_SOURCE)},
+    {"ban: exempt 198.18.5.9 with a manual ban: banned", b_v4_tcp, 22, SYN, .src = "198.18.5.9",
+     DROPS(PC_DROP_BANNED)},
+    {"ban: exempt 198.18.5.7 with a scan ban: allowed", b_v4_tcp, 22, SYN, .src = "198.18.5.7",
+     ALLOWED},
+    {"ban: exempt 198.18.5.7 with a scan ban to closed tcp 23: not-allowed", b_v4_tcp, 23, SYN,
+     .src = "198.18.5.7", DROPS_ON_PORT(PC_DROP_NOT_ALLOWED)},
+    {"ban: exempt 198.18.5.7 with a scan ban, 802.1Q: allowed", b_v4_udp, 53, .src = "198.18.5.7",
+     .vlan = VLAN_Q, ALLOWED},
 };
 
 static void run_ban_cases(void)
@@ -1778,6 +1824,8 @@ static void run_ban_cases(void)
 	for (size_t i = 0; i < ARRAY_SIZE(manual_bans) && !err; i++)
 		err = ban(manual_bans[i], PC_BAN_FOREVER);
 	if (!err)
+		err = ban_for(scan_banned_exempt, PC_BAN_FOREVER, PC_BAN_SCAN);
+	if (!err)
 		err = ban("192.0.2.51", pc_now_ns() - 1);
 	if (err) {
 		test_begin("ban: set up bans");
@@ -1788,6 +1836,15 @@ static void run_ban_cases(void)
 
 	for (size_t i = 0; i < ARRAY_SIZE(ban_cases); i++)
 		run_case(&ban_cases[i]);
+	/* Again, now that the banned sources' answers are in the ban cache. */
+	for (size_t i = 0; i < ARRAY_SIZE(ban_cases); i++) {
+		struct verdict_case again = ban_cases[i];
+		char name[160];
+
+		snprintf(name, sizeof(name), "%s (again)", again.name);
+		again.name = name;
+		run_case(&again);
+	}
 	run_monitor_replay(ban_cases, ARRAY_SIZE(ban_cases));
 
 	ban_counts(&active, &made);
@@ -1807,6 +1864,7 @@ static void run_ban_cases(void)
 
 	for (size_t i = 1; i < ARRAY_SIZE(manual_bans); i++)
 		unban(manual_bans[i]);
+	unban(scan_banned_exempt);
 }
 
 /*
@@ -1817,18 +1875,21 @@ static void run_ban_cases(void)
  */
 static const char ban_cache_src[] = "198.18.9.1";
 
-/* An address of 198.18.0.0/15 in ban_cache_src's hint slot, not that one. */
-static bool hint_twin(char *out, size_t len)
+/*
+ * An address of 198.18.0.0/15 that SLOT_OF (pc_ban_hint_slot or
+ * pc_ban_cache_slot) puts where ban_cache_src is, not that one.
+ */
+static bool slot_twin(__u32 (*slot_of)(const struct pc_addr_key *), char *out, size_t len)
 {
 	struct pc_addr_key want = ban_key(ban_cache_src);
-	__u32 slot = pc_ban_hint_slot(&want);
+	__u32 slot = slot_of(&want);
 
 	for (__u32 i = 1; i < (1U << 17); i++) {
 		__u32 addr = htonl(0xc6120000U + i); /* 198.18.0.0 + i */
 		struct pc_addr_key key;
 
 		pc_addr_key_make(&key, AF_INET, (const __u8 *)&addr, 64);
-		if (pc_ban_hint_slot(&key) == slot && memcmp(&key, &want, sizeof(key)) &&
+		if (slot_of(&key) == slot && memcmp(&key, &want, sizeof(key)) &&
 		    inet_ntop(AF_INET, &addr, out, len))
 			return true;
 	}
@@ -1862,13 +1923,25 @@ static void run_ban_cache_cases(void)
 	run_case(&banned);
 	banned.name = "ban cache: 198.18.9.1 again (from the cache): banned";
 	run_case(&banned);
-	if (hint_twin(twin_src, sizeof(twin_src))) {
+	if (slot_twin(pc_ban_hint_slot, twin_src, sizeof(twin_src))) {
 		twin.src = twin_src;
 		run_case(&twin);
 		banned.name = "ban cache: 198.18.9.1 after its hint twin: banned";
 		run_case(&banned);
 	} else {
 		test_begin("ban cache: an address in 198.18.9.1's hint slot");
+		EXPECT(false, "none in 198.18.0.0/15");
+		test_end();
+	}
+	if (slot_twin(pc_ban_cache_slot, twin_src, sizeof(twin_src))) {
+		twin.src = twin_src;
+		twin.name = "ban cache: another source in its cache slot: allowed";
+		run_case(&twin);
+		banned.name = "ban cache: 198.18.9.1 after its cache twin: banned";
+		run_case(&banned);
+		run_case(&banned);
+	} else {
+		test_begin("ban cache: an address in 198.18.9.1's cache slot");
 		EXPECT(false, "none in 198.18.0.0/15");
 		test_end();
 	}
@@ -2554,6 +2627,7 @@ static void run_counter_total(void)
 }
 
 #include "verdict_ratelimit.h"
+#include "verdict_source24.h"
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
@@ -2821,6 +2895,7 @@ int main(int argc, char **argv)
 	run_ban_cases();
 	run_ban_cache_cases();
 	run_prefix_ban_cases();
+	run_source24_cases();
 	run_scan_detector_cases();
 	run_rate_limit_cases();
 	run_counter_total();
