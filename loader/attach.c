@@ -180,14 +180,16 @@ static void say_pending(const char *ifname, __u64 confirm_ns, const char *undo)
 		ifname, ifname, pc_format_duration(confirm_ns, 0, within, sizeof(within)), undo);
 }
 
-/* What the program just loaded resolved its conntrack kfunc against, for status. */
-static int record_conntrack(const struct pc_maps *maps)
+/* What the program just loaded resolved its conntrack kfunc against, for
+ * status, and what its maps mean, for the next version's upgrade check. */
+static int record_build(const struct pc_maps *maps)
 {
 	struct pc_meta meta = {};
 	__u32 zero = 0;
 
 	bpf_map_lookup_elem(maps->meta, &zero, &meta);
 	meta.conntrack = pc_conntrack_probe();
+	meta.layout = PC_LAYOUT_VERSION;
 	return bpf_map_update_elem(maps->meta, &zero, &meta, BPF_ANY) ? -errno : 0;
 }
 
@@ -442,7 +444,7 @@ int pc_cmd_attach(const struct pc_attach_opts *opts)
 	if (!err)
 		err = pc_ruleset_commit_confirm(&maps, &rs, 1, opts->confirm_ns);
 	if (!err)
-		err = record_conntrack(&maps);
+		err = record_build(&maps);
 	if (!err)
 		err = write_meta(&maps, opts->config_path, 0, ifindex);
 	if (err) {

@@ -91,6 +91,28 @@ static int compare_map(const char *ifname, const struct map_shape *want, const c
 	return err;
 }
 
+/* The same shapes can still mean different things: compare PC_LAYOUT_VERSION. */
+static int compare_layout(const char *ifname, char *why, size_t why_len)
+{
+	struct pc_meta meta = {};
+	char path[4096];
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	if (pc_pin_path(ifname, PC_MAP_META, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, &meta))
+		err = -errno;
+	else if (meta.layout != PC_LAYOUT_VERSION)
+		err = differs(why, why_len, "%s says its maps are of layout %u, this version's %u",
+			      PC_MAP_META, meta.layout, PC_LAYOUT_VERSION);
+	close(fd);
+	return err;
+}
+
 int pc_pins_compatible(const char *ifname, char *why, size_t why_len)
 {
 	const char *const *names;
@@ -104,5 +126,5 @@ int pc_pins_compatible(const char *ifname, char *why, size_t why_len)
 	err = 0;
 	for (size_t i = 0; i < n && !err; i++)
 		err = compare_map(ifname, &shapes[i], names[i], why, why_len);
-	return err;
+	return err ?: compare_layout(ifname, why, why_len);
 }

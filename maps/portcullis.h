@@ -273,8 +273,19 @@ struct pc_meta {
 	char config_path[PC_META_PATH_LEN];  /* NUL-terminated, "" if none */
 	__u32 conntrack;                     /* enum pc_conntrack, found at attach */
 	__u32 ifindex;                       /* the interface attached to, at attach */
+	__u32 layout;                        /* PC_LAYOUT_VERSION of the build that made the maps */
+	__u32 reserved;
 };
-_Static_assert(sizeof(struct pc_meta) == 288, "pc_meta layout changed");
+_Static_assert(sizeof(struct pc_meta) == 296, "pc_meta layout changed");
+
+/*
+ * What the maps' bytes mean, beyond their shapes: bumped whenever a change
+ * keeps every map's type and sizes but changes how they are read (a hash
+ * that picks a slot, a flag bit, a unit). Commands compare it with the
+ * pinned pc_meta's as they compare shapes (loader/upgrade.c), so a program
+ * and a loader that disagree never share maps.
+ */
+#define PC_LAYOUT_VERSION 1
 
 /*
  * Source lists: "deny from", "allow from" (trusted) and per-port "from"

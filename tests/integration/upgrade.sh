@@ -101,4 +101,26 @@ check "run: upgrades the attachment in place" \
 loops_check "run under load" "$TEST_TMP/loops2.out"
 check "the saved ban is back" bash -c "$(printf '%q ' nsenter --net=/run/netns/"$NS_SRV" "$PC") bans $IF_SRV | grep -q '^198\.51\.100\.7 .*manual'"
 stop_run
+
+# --- the same shapes, another meaning: the layout version in pc_meta -------------------
+# set_layout N: pc_meta's layout field (after the 288 bytes before it) to N.
+set_layout() {
+	local hex
+	hex=$(bpftool -j map lookup pinned "$DIR/pc_meta" key 0 0 0 0 | python3 -c '
+import json, sys
+v = [int(b, 16) for b in json.load(sys.stdin)["value"]]
+v[288:292] = int(sys.argv[1]).to_bytes(4, sys.byteorder)
+print(" ".join("%02x" % b for b in v))' "$1") &&
+		bpftool map update pinned "$DIR/pc_meta" key 0 0 0 0 value hex $hex
+}
+check "pc_meta: say another layout, every map's shape unchanged" set_layout 0
+out=$(pc status "$IF_SRV" 2>&1)
+check "status: refuses another layout (exit 1)" test $? -eq 1
+check "status: says which" grep -q "pc_meta says its maps are of layout 0, this version's 1" <<<"$out"
+pc allow "$IF_SRV" tcp 8080 >/dev/null 2>&1
+check "allow: refused (exit 1)" test $? -eq 1
+check_not "nothing changed: tcp/8080 stays closed" reach tcp "$SRV4" 8080
+out=$(pc attach "$IF_SRV" -c "$conf" 2>&1)
+check "attach: upgrades it in place (exit 0)" test $? -eq 0
+check "status: this version's again" pc status "$IF_SRV"
 check "detach" pc detach "$IF_SRV"
